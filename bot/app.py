@@ -1,0 +1,138 @@
+"""The composition root: build the Bolt App, its services and every handler's listeners."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+from types import ModuleType
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.config import Settings
+from bot.i18n import t
+from bot.registry import Registry
+from bot.services import Services, build_services
+from models.db import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
+
+
+def handler_modules() -> list[ModuleType]:
+    """Every module in `handlers/` that has `register(registry)` (one per feature, discovered by name)."""
+    import handlers
+
+    modules = []
+    for info in sorted(pkgutil.iter_modules(handlers.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"handlers.{info.name}")
+        if hasattr(module, "register"):
+            modules.append(module)
+    return modules
+
+
+def job_scopes() -> set[str]:
+    """Bot scopes the scheduled jobs need (declared by `jobs` modules as `SCOPES`)."""
+    import jobs
+
+    scopes: set[str] = set()
+    for info in pkgutil.iter_modules(jobs.__path__):
+        module = importlib.import_module(f"jobs.{info.name}")
+        scopes.update(getattr(module, "SCOPES", ()))
+    return scopes
+
+
+def build_registry(app: App | None = None, services: Services | None = None) -> Registry:
+    """Register every handler module on a fresh registry (with no app: for the manifest)."""
+    registry = Registry(app=app, _services=services)
+    for module in handler_modules():
+        module.register(registry)
+    registry.scopes(*job_scopes())
+    return registry
+
+
+def create_app(
+    settings: Settings, client: WebClient | None = None, *, services: Services | None = None
+) -> App:
+    """Build the Bolt App with request verification on and every listener registered."""
+    services = services or build_services(settings, client=client)
+    app = App(
+        token=settings.slack_bot_token,
+        signing_secret=settings.slack_signing_secret,
+        client=services.client,
+        request_verification_enabled=True,
+        # No auth.test at start-up: the app must start (and answer /healthz) even when Slack is unreachable.
+        token_verification_enabled=False,
+        process_before_response=False,
+    )
+    registry = build_registry(app, services)
+    app._alumni_services = services  # type: ignore[attr-defined]
+    app._alumni_registry = registry  # type: ignore[attr-defined]
+
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any], logger: logging.Logger) -> BoltResponse | None:
+        report_error(services, error, body)
+        return None
+
+    return app
+
+
+def services_of(app: App) -> Services:
+    """The services a `create_app` app was built with."""
+    services: Services = app._alumni_services  # type: ignore[attr-defined]
+    return services
+
+
+def registry_of(app: App) -> Registry:
+    registry: Registry = app._alumni_registry  # type: ignore[attr-defined]
+    return registry
+
+
+def _user_of(body: dict[str, Any]) -> str | None:
+    user = body.get("user_id") or body.get("user")
+    if isinstance(user, dict):
+        user = user.get("id")
+    if not user and isinstance(body.get("event"), dict):
+        user = body["event"].get("user")
+    return str(user) if user else None
+
+
+def report_error(services: Services, error: Exception, body: dict[str, Any]) -> None:
+    """Log an unhandled error and tell the user, in their language, instead of failing silently."""
+    kind = body.get("type") or ("slash_command" if body.get("command") else "unknown")
+    if isinstance(error, DatabaseUnavailable):
+        key = "common.error_unavailable"
+        log.warning("database unavailable while handling %s", kind)
+    elif isinstance(error, SlackApiError):
+        key = (
+            "common.error_slack_busy"
+            if error.response.status_code in (429, 500, 503)
+            else "common.error_generic"
+        )
+        log.error("Slack API error while handling %s: %s", kind, error.response.get("error"))
+    else:
+        key = "common.error_generic"
+        # Only the exception type and traceback: payload values may hold personal data.
+        log.error(
+            "unhandled error while handling %s", kind, exc_info=(type(error), error, error.__traceback__)
+        )
+    user_id = _user_of(body)
+    text = t(key, services.language(user_id) if user_id else services.settings.language)
+    response_url = body.get("response_url")
+    if not response_url and isinstance(body.get("response_urls"), list) and body["response_urls"]:
+        response_url = body["response_urls"][0].get("response_url")
+    try:
+        if response_url:
+            from slack_sdk.webhook import WebhookClient
+
+            WebhookClient(str(response_url), timeout=5).send(text=text, response_type="ephemeral")
+        elif user_id:
+            channel = (body.get("channel") or {}).get("id") if isinstance(body.get("channel"), dict) else None
+            if channel:
+                services.client.chat_postEphemeral(channel=channel, user=user_id, text=text)
+            else:
+                services.client.chat_postMessage(channel=user_id, text=text)
+    except Exception:  # telling the user is best effort; the original error is already logged
+        log.warning("could not tell the user about an error", exc_info=True)

@@ -1,0 +1,152 @@
+"""The `alumni-bot` command line: run the bot, upgrade the database, print the manifest, run jobs."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+
+from bot.config import ConfigError, Settings
+from bot.logging_setup import configure_logging
+
+log = logging.getLogger("alumni-bot")
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Serve Slack: Socket Mode when SLACK_APP_TOKEN is set (unless --http), HTTP otherwise."""
+    settings = _settings()
+    http = args.http or not settings.socket_mode
+    settings.require_credentials(socket_mode=not http)
+    configure_logging()
+
+    from models.db import Database
+
+    Database(settings.database_url).upgrade()
+    if http:
+        return _run_http(settings, port=args.port or settings.port, scheduler=not args.no_scheduler)
+    return _run_socket_mode(settings, scheduler=not args.no_scheduler)
+
+
+def _run_socket_mode(settings: Settings, *, scheduler: bool) -> int:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.app import create_app, services_of
+    from jobs.scheduler import start_background
+
+    app = create_app(settings)
+    stop_scheduler = start_background(services_of(app)) if scheduler else None
+    handler = SocketModeHandler(app, settings.slack_app_token)
+    done = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: done.set())
+    handler.connect()  # type: ignore[no-untyped-call]
+    log.info("connected to Slack in Socket Mode")
+    done.wait()
+    handler.close()  # type: ignore[no-untyped-call]
+    if stop_scheduler:
+        stop_scheduler()
+    return 0
+
+
+def _run_http(settings: Settings, *, port: int, scheduler: bool) -> int:
+    from bot.web import gunicorn_options, serve
+
+    # The scheduler runs as its own child process: gunicorn forks its workers, and forking a process that
+    # already runs scheduler threads is unsafe. Scaling out: run web replicas with --no-scheduler and
+    # `alumni-bot jobs serve` wherever you like (JobRun claims keep every run exactly-once).
+    child = None
+    if scheduler:
+        child = subprocess.Popen([sys.executable, "-m", "bot.cli", "jobs", "serve"])
+    try:
+        serve(_make_http_application, gunicorn_options(port))
+    finally:
+        if child is not None:
+            child.terminate()
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    return 0
+
+
+def _make_http_application():  # type: ignore[no-untyped-def]
+    """Build the WSGI application inside a gunicorn worker."""
+    from bot.app import create_app, services_of
+    from bot.web import wsgi_app
+
+    configure_logging()
+    app = create_app(_settings())
+    return wsgi_app(app, healthy=services_of(app).db.ping)
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from models.db import Database
+
+    settings = _settings()
+    Database(settings.database_url).upgrade()
+    print(f"database is up to date ({settings.database_url.split('@')[-1]})")
+    return 0
+
+
+def cmd_manifest(args: argparse.Namespace) -> int:
+    from bot.app import build_registry
+    from bot.manifest import render_manifest
+
+    sys.stdout.write(render_manifest(build_registry(), http_url=args.http_url))
+    return 0
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    from jobs.cli import run_jobs_command
+
+    return run_jobs_command(args, _settings())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="alumni-bot", description="alumni-bot: the alumni community Slack bot"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="serve Slack (Socket Mode when SLACK_APP_TOKEN is set, else HTTP)")
+    run.add_argument("--http", action="store_true", help="HTTP mode even when SLACK_APP_TOKEN is set")
+    run.add_argument("--port", type=int, default=None, help="HTTP port (default PORT or 3000)")
+    run.add_argument("--no-scheduler", action="store_true", help="do not run scheduled jobs in this process")
+    run.set_defaults(func=cmd_run)
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db)
+
+    manifest = sub.add_parser("manifest", help="print the Slack app manifest")
+    manifest.add_argument("--http-url", default=None, help="public base URL for HTTP mode (https://…)")
+    manifest.set_defaults(func=cmd_manifest)
+
+    from jobs.cli import add_jobs_parser
+
+    add_jobs_parser(sub).set_defaults(func=cmd_jobs)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())

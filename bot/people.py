@@ -1,0 +1,100 @@
+"""Who a Slack user is to the bot: their language, time zone and name, looked up once and cached."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.i18n import language_of
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Person:
+    """What the bot needs to address someone: name, locale-derived language, time zone."""
+
+    user_id: str
+    name: str
+    language: str
+    tz: str
+    email: str | None = None
+    is_bot: bool = False
+    deleted: bool = False
+
+
+class People:
+    """A TTL cache over `users.info` (with `include_locale`). Failures fall back to the workspace defaults."""
+
+    def __init__(
+        self, client: WebClient, *, default_language: str, default_tz: str, ttl: float = 3600
+    ) -> None:
+        self.client = client
+        self.default_language = default_language
+        self.default_tz = default_tz
+        self.ttl = ttl
+        self._cache: dict[str, tuple[float, Person]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, user_id: str) -> Person:
+        """The person behind a user ID (cached for `ttl` seconds)."""
+        with self._lock:
+            hit = self._cache.get(user_id)
+            if hit and hit[0] > time.monotonic():
+                return hit[1]
+        person = self._fetch(user_id)
+        with self._lock:
+            self._cache[user_id] = (time.monotonic() + self.ttl, person)
+        return person
+
+    def language(self, user_id: str | None) -> str:
+        """The catalog language for a user (or the workspace default when unknown)."""
+        return self.get(user_id).language if user_id else self.default_language
+
+    def remember(self, person: Person) -> None:
+        """Seed the cache (for example from a `users.list` page)."""
+        with self._lock:
+            self._cache[person.user_id] = (time.monotonic() + self.ttl, person)
+
+    def forget(self, user_id: str) -> None:
+        with self._lock:
+            self._cache.pop(user_id, None)
+
+    def _fetch(self, user_id: str) -> Person:
+        try:
+            response = self.client.users_info(user=user_id, include_locale=True)
+        except SlackApiError as exc:
+            log.warning("users.info failed", extra={"error": exc.response.get("error")})
+            return Person(user_id, user_id, self.default_language, self.default_tz)
+        except Exception:  # network trouble must not break the user's request; defaults are good enough
+            log.warning("users.info unreachable", exc_info=True)
+            return Person(user_id, user_id, self.default_language, self.default_tz)
+        return person_from_user(response["user"], self.default_language, self.default_tz)
+
+
+def person_from_user(user: dict[str, object], default_language: str, default_tz: str) -> Person:
+    """Build a Person from a Slack user object (`users.info` or `users.list`)."""
+    profile = user.get("profile") if isinstance(user.get("profile"), dict) else {}
+    assert isinstance(profile, dict)
+    name = str(
+        profile.get("display_name")
+        or profile.get("real_name")
+        or user.get("real_name")
+        or user.get("name")
+        or ""
+    )
+    locale = user.get("locale")
+    return Person(
+        user_id=str(user["id"]),
+        name=name,
+        language=language_of(str(locale) if locale else None, default_language),
+        tz=str(user.get("tz") or default_tz),
+        email=str(profile["email"]) if profile.get("email") else None,
+        is_bot=bool(user.get("is_bot")),
+        deleted=bool(user.get("deleted")),
+    )

@@ -1,0 +1,110 @@
+"""The one place that lists every command, shortcut, action, view callback, options source and event.
+
+Handler modules call `registry.command(...)` and friends instead of `app.command(...)`. The registry
+registers the listener with Bolt (when it has an app) and remembers it, so the manifest generator, the
+manifest test and the authorisation test can read what the app handles; Bolt offers no public listing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from slack_bolt import App
+
+    from bot.services import Services
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Scopes every build needs: commands, posting, DMs and the locale lookup.
+BASE_SCOPES = ("commands", "chat:write", "im:write", "users:read")
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    name: str
+    description_key: str
+    usage_hint_key: str | None
+
+
+@dataclass(frozen=True)
+class ShortcutSpec:
+    callback_id: str
+    name_key: str
+    description_key: str
+    kind: str  # "global" or "message"
+
+
+@dataclass
+class Registry:
+    """Listener registrations of the whole app (see module docstring)."""
+
+    app: App | None = None
+    _services: Services | None = None
+    commands: dict[str, CommandSpec] = field(default_factory=dict)
+    shortcuts: dict[str, ShortcutSpec] = field(default_factory=dict)
+    actions: list[str | re.Pattern[str]] = field(default_factory=list)
+    views: list[str] = field(default_factory=list)
+    views_closed: list[str] = field(default_factory=list)
+    options: list[str] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)
+    bot_scopes: set[str] = field(default_factory=lambda: set(BASE_SCOPES))
+
+    @property
+    def services(self) -> Services:
+        """The running app's services. Only listeners use it (the manifest build has none)."""
+        if self._services is None:
+            raise RuntimeError("registry built without services (manifest mode)")
+        return self._services
+
+    def scopes(self, *scopes: str) -> None:
+        """Declare bot scopes a feature needs (they go into the manifest)."""
+        self.bot_scopes.update(scopes)
+
+    def command(
+        self, name: str, *, description_key: str, usage_hint_key: str | None = None
+    ) -> Callable[[F], F]:
+        if name in self.commands:
+            raise ValueError(f"command {name} registered twice")
+        self.commands[name] = CommandSpec(name, description_key, usage_hint_key)
+        return self._wrap(lambda app: app.command(name))
+
+    def shortcut(
+        self, callback_id: str, *, name_key: str, description_key: str, kind: str = "global"
+    ) -> Callable[[F], F]:
+        self.shortcuts[callback_id] = ShortcutSpec(callback_id, name_key, description_key, kind)
+        return self._wrap(lambda app: app.shortcut(callback_id))
+
+    def action(self, action_id: str | re.Pattern[str]) -> Callable[[F], F]:
+        self.actions.append(action_id)
+        return self._wrap(lambda app: app.action(action_id))
+
+    def view(self, callback_id: str) -> Callable[[F], F]:
+        self.views.append(callback_id)
+        return self._wrap(lambda app: app.view_submission(callback_id))
+
+    def view_closed(self, callback_id: str) -> Callable[[F], F]:
+        self.views_closed.append(callback_id)
+        return self._wrap(lambda app: app.view_closed(callback_id))
+
+    def options_source(self, action_id: str) -> Callable[[F], F]:
+        """An `external_select` options source (needs the options load URL in HTTP mode)."""
+        self.options.append(action_id)
+        return self._wrap(lambda app: app.options(action_id))
+
+    def event(self, event_type: str, *, scopes: tuple[str, ...] = ()) -> Callable[[F], F]:
+        if event_type not in self.events:
+            self.events.append(event_type)
+        self.scopes(*scopes)
+        return self._wrap(lambda app: app.event(event_type))
+
+    def _wrap(self, bolt_decorator: Callable[[App], Callable[[F], Any]]) -> Callable[[F], F]:
+        def decorator(func: F) -> F:
+            if self.app is not None:
+                bolt_decorator(self.app)(func)
+            return func
+
+        return decorator

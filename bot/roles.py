@@ -1,0 +1,57 @@
+"""Roles: who is HR (listed users or a user group) and who may organise events."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.config import Settings
+from models.actors import Actor
+
+log = logging.getLogger(__name__)
+
+
+class Roles:
+    """Resolve an `Actor` for a user ID. User-group membership is cached for a few minutes."""
+
+    def __init__(self, settings: Settings, client: WebClient, *, ttl: float = 300) -> None:
+        self.settings = settings
+        self.client = client
+        self.ttl = ttl
+        self._group: frozenset[str] = frozenset()
+        self._group_expires = 0.0
+        self._lock = threading.Lock()
+
+    def _usergroup_members(self) -> frozenset[str]:
+        group = self.settings.hr_usergroup
+        if not group:
+            return frozenset()
+        with self._lock:
+            if self._group_expires > time.monotonic():
+                return self._group
+        try:
+            users = self.client.usergroups_users_list(usergroup=group).get("users") or []
+            members = frozenset(str(u) for u in users)
+        except SlackApiError as exc:
+            # Fail closed: without the group list nobody gets HR rights through the group.
+            log.warning("usergroups.users.list failed", extra={"error": exc.response.get("error")})
+            members = frozenset()
+        with self._lock:
+            self._group, self._group_expires = members, time.monotonic() + self.ttl
+        return members
+
+    def is_hr(self, user_id: str) -> bool:
+        return user_id in self.settings.hr_users or user_id in self._usergroup_members()
+
+    def actor(self, user_id: str) -> Actor:
+        """The actor with every role this user holds."""
+        hr = self.is_hr(user_id)
+        return Actor(user_id=user_id, is_hr=hr, is_organizer=hr or user_id in self.settings.organizer_users)
+
+    def hr_user_ids(self) -> frozenset[str]:
+        """Everyone with the HR role (for DMs to HR)."""
+        return self.settings.hr_users | self._usergroup_members()

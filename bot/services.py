@@ -1,0 +1,55 @@
+"""The services a listener or job uses: settings, database, Slack client, people and roles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+
+from bot.config import Settings
+from bot.i18n import Translator
+from bot.people import People
+from bot.roles import Roles
+from models.actors import Actor
+from models.db import Database
+
+
+@dataclass
+class Services:
+    """Everything a unit of work needs, built once per process."""
+
+    settings: Settings
+    db: Database
+    client: WebClient
+    people: People
+    roles: Roles
+
+    def language(self, user_id: str | None) -> str:
+        return self.people.language(user_id)
+
+    def translator(self, user_id: str | None) -> Translator:
+        return Translator(self.language(user_id))
+
+    def actor(self, user_id: str) -> Actor:
+        return self.roles.actor(user_id)
+
+    @property
+    def workspace_translator(self) -> Translator:
+        """For messages to a channel (digests, announcements): `ALUMNI_LANGUAGE`."""
+        return Translator(self.settings.language)
+
+
+def build_services(
+    settings: Settings, *, client: WebClient | None = None, db: Database | None = None
+) -> Services:
+    """Build the services for one process."""
+    from bot.slack_client import make_client
+
+    client = client or make_client(settings)
+    return Services(
+        settings=settings,
+        db=db or Database(settings.database_url),
+        client=client,
+        people=People(client, default_language=settings.language, default_tz=settings.timezone),
+        roles=Roles(settings, client),
+    )

@@ -1,0 +1,38 @@
+"""The WebClient factory: the configured base URL and slack_sdk's retry handlers (429, 5xx, connection)."""
+
+from __future__ import annotations
+
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.http_retry.handler import RetryHandler
+
+from bot.config import Settings
+
+
+def retry_handlers(*, rate_limit_retries: int = 3, server_error_retries: int = 2) -> list[RetryHandler]:
+    """429s wait for `Retry-After`; 5xx answers and dropped connections back off briefly."""
+    backoff = BackoffRetryIntervalCalculator(backoff_factor=0.5)
+    return [
+        RateLimitErrorRetryHandler(max_retry_count=rate_limit_retries),
+        ServerErrorRetryHandler(max_retry_count=server_error_retries, interval_calculator=backoff),
+        ConnectionErrorRetryHandler(max_retry_count=server_error_retries, interval_calculator=backoff),
+    ]
+
+
+def make_client(settings: Settings, *, timeout: int = 10, retries: bool = True) -> WebClient:
+    """A WebClient for the bot token on `SLACK_API_URL`.
+
+    Listener code keeps the retries (a user is waiting, a short wait beats an error); the delivery worker
+    builds its own client without them because it schedules its own retries in the outbox.
+    """
+    return WebClient(
+        token=settings.slack_bot_token or None,
+        base_url=settings.slack_api_url,
+        timeout=timeout,
+        retry_handlers=retry_handlers() if retries else [],
+    )

@@ -1,0 +1,112 @@
+"""One engine per process and one session per unit of work; migrations with Alembic."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session, create_engine
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# An arbitrary, fixed key: every alumni-bot process upgrading one PostgreSQL database takes this lock.
+_UPGRADE_LOCK_KEY = 0x616C756D6E69
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached right now (restarting, network); the user should try again."""
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """Create the engine with the settings each database needs."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    # pre_ping lets the pool replace connections that died while PostgreSQL restarted.
+    return create_engine(
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        pool_timeout=5,
+        connect_args={"connect_timeout": 3},
+    )
+
+
+class Database:
+    """The process's engine and its units of work."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == "postgresql"
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One unit of work: commits when the block ends, rolls back when it raises."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except OperationalError as exc:
+                session.rollback()
+                raise DatabaseUnavailable(str(exc.orig) if exc.orig else str(exc)) from exc
+            except BaseException:
+                session.rollback()
+                raise
+
+    def ping(self) -> bool:
+        """True when the database answers a trivial query."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except Exception:  # any failure means "not reachable" to a health check
+            log.warning("database ping failed", exc_info=True)
+            return False
+
+    def alembic_config(self) -> Config:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
+        return config
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Apply migrations. On PostgreSQL an advisory lock makes concurrent starters upgrade once."""
+        config = self.alembic_config()
+        with self.engine.begin() as conn:
+            if self.is_postgres:
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK_KEY})
+            config.attributes["connection"] = conn
+            command.upgrade(config, revision)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,255 @@
+"""Send Slack-signed requests (slash commands, block actions, view submissions, events) over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.signature import SignatureVerifier
+
+
+@dataclass
+class Answer:
+    """The app's HTTP answer (the ack)."""
+
+    status: int
+    text: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.text) if self.text else None
+
+
+def text_input(value: str) -> dict[str, Any]:
+    return {"type": "plain_text_input", "value": value}
+
+
+def select(value: str | None) -> dict[str, Any]:
+    return {"type": "static_select", "selected_option": {"value": value} if value is not None else None}
+
+
+def checkboxes(*values: str) -> dict[str, Any]:
+    return {"type": "checkboxes", "selected_options": [{"value": v} for v in values]}
+
+
+def datepicker(value: str | None) -> dict[str, Any]:
+    return {"type": "datepicker", "selected_date": value}
+
+
+class SlackSender:
+    """Signs and posts requests the way Slack does. `url` is the app's `/slack/events` endpoint."""
+
+    def __init__(self, url: str, signing_secret: str, *, team_id: str = "T1") -> None:
+        self.url = url
+        self.signing_secret = signing_secret
+        self.team_id = team_id
+        self.verifier = SignatureVerifier(signing_secret)
+
+    # -- transport ---------------------------------------------------------------------------------
+    def post(
+        self,
+        body: str,
+        content_type: str,
+        *,
+        timestamp: int | None = None,
+        signature: str | None = None,
+        sign: bool = True,
+        headers: dict[str, str] | None = None,
+        timeout: float = 10,
+    ) -> Answer:
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        all_headers = {"Content-Type": content_type}
+        if sign:
+            all_headers["X-Slack-Request-Timestamp"] = ts
+            all_headers["X-Slack-Signature"] = signature or self.verifier.generate_signature(
+                timestamp=ts, body=body
+            )
+        all_headers.update(headers or {})
+        request = urllib.request.Request(self.url, data=body.encode(), headers=all_headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return Answer(response.status, response.read().decode())
+        except urllib.error.HTTPError as exc:
+            return Answer(exc.code, exc.read().decode())
+
+    def post_form(self, fields: dict[str, str], **kwargs: Any) -> Answer:
+        return self.post(urllib.parse.urlencode(fields), "application/x-www-form-urlencoded", **kwargs)
+
+    def post_payload(self, payload: dict[str, Any], **kwargs: Any) -> Answer:
+        return self.post_form({"payload": json.dumps(payload)}, **kwargs)
+
+    # -- request kinds -----------------------------------------------------------------------------
+    def command(
+        self,
+        command: str,
+        text: str = "",
+        *,
+        user: str,
+        channel: str = "C_ALUMNI",
+        response_url: str = "http://127.0.0.1:9/unused",
+        trigger_id: str | None = None,
+        **kwargs: Any,
+    ) -> Answer:
+        fields = {
+            "token": "legacy",
+            "team_id": self.team_id,
+            "team_domain": "alumni",
+            "channel_id": channel,
+            "channel_name": "alumni",
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": command,
+            "text": text,
+            "api_app_id": "A1",
+            "response_url": response_url,
+            "trigger_id": trigger_id or f"trigger.{uuid.uuid4().hex[:8]}",
+        }
+        return self.post_form(fields, **kwargs)
+
+    def block_action(
+        self,
+        action_id: str,
+        value: str | None = None,
+        *,
+        user: str,
+        block_id: str = "b",
+        channel: str | None = "C_ALUMNI",
+        message: dict[str, Any] | None = None,
+        view: dict[str, Any] | None = None,
+        response_url: str | None = None,
+        action: dict[str, Any] | None = None,
+        container: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Answer:
+        act = action or {"type": "button", "action_id": action_id, "block_id": block_id, "value": value}
+        act.setdefault("action_id", action_id)
+        act.setdefault("block_id", block_id)
+        act.setdefault("action_ts", f"{time.time():.6f}")
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "team": {"id": self.team_id, "domain": "alumni"},
+            "user": {"id": user, "username": user.lower(), "team_id": self.team_id},
+            "api_app_id": "A1",
+            "token": "legacy",
+            "trigger_id": f"trigger.{uuid.uuid4().hex[:8]}",
+            "actions": [act],
+        }
+        if view is not None:
+            payload["view"] = view
+            payload["container"] = container or {"type": "view", "view_id": view.get("id", "V1")}
+        else:
+            msg = message or {"ts": "1700000000.000100", "text": "", "blocks": []}
+            payload["message"] = msg
+            payload["container"] = container or {
+                "type": "message",
+                "message_ts": msg.get("ts"),
+                "channel_id": channel,
+                "is_ephemeral": False,
+            }
+            if channel:
+                payload["channel"] = {"id": channel, "name": "alumni"}
+        if response_url:
+            payload["response_url"] = response_url
+        return self.post_payload(payload, **kwargs)
+
+    def view_submission(
+        self,
+        callback_id: str,
+        values: dict[str, Any],
+        *,
+        user: str,
+        private_metadata: str = "",
+        view_id: str = "V1",
+        blocks: list[dict[str, Any]] | None = None,
+        **kwargs: Any,
+    ) -> Answer:
+        """`values` maps block_id to a str (a text input), a list (checkboxes) or a raw element state."""
+        state: dict[str, dict[str, Any]] = {}
+        for block_id, value in values.items():
+            if isinstance(value, str):
+                element = text_input(value)
+            elif isinstance(value, list):
+                element = checkboxes(*value)
+            elif value is None:
+                element = {"type": "static_select", "selected_option": None}
+            else:
+                element = value
+            state[block_id] = {block_id: element}
+        view = {
+            "id": view_id,
+            "type": "modal",
+            "callback_id": callback_id,
+            "private_metadata": private_metadata,
+            "state": {"values": state},
+            "blocks": blocks
+            if blocks is not None
+            else [{"type": "input", "block_id": b, "element": {"type": "plain_text_input"}} for b in values],
+            "hash": "h",
+        }
+        payload = {
+            "type": "view_submission",
+            "team": {"id": self.team_id},
+            "user": {"id": user, "username": user.lower(), "team_id": self.team_id},
+            "api_app_id": "A1",
+            "token": "legacy",
+            "trigger_id": f"trigger.{uuid.uuid4().hex[:8]}",
+            "view": view,
+        }
+        return self.post_payload(payload, **kwargs)
+
+    def shortcut(self, callback_id: str, *, user: str, **kwargs: Any) -> Answer:
+        payload = {
+            "type": "shortcut",
+            "callback_id": callback_id,
+            "team": {"id": self.team_id},
+            "user": {"id": user, "username": user.lower(), "team_id": self.team_id},
+            "api_app_id": "A1",
+            "token": "legacy",
+            "trigger_id": f"trigger.{uuid.uuid4().hex[:8]}",
+            "action_ts": f"{time.time():.6f}",
+        }
+        return self.post_payload(payload, **kwargs)
+
+    def options(self, action_id: str, value: str, *, user: str, block_id: str = "b", **kwargs: Any) -> Answer:
+        payload = {
+            "type": "block_suggestion",
+            "action_id": action_id,
+            "block_id": block_id,
+            "value": value,
+            "team": {"id": self.team_id},
+            "user": {"id": user, "team_id": self.team_id},
+            "api_app_id": "A1",
+            "token": "legacy",
+            "view": {"id": "V1", "type": "modal", "callback_id": "x", "private_metadata": ""},
+        }
+        return self.post_payload(payload, **kwargs)
+
+    def event(
+        self,
+        event: dict[str, Any],
+        *,
+        event_id: str | None = None,
+        retry_num: int | None = None,
+        **kwargs: Any,
+    ) -> Answer:
+        body = {
+            "token": "legacy",
+            "team_id": self.team_id,
+            "api_app_id": "A1",
+            "event": {"event_ts": f"{time.time():.6f}", **event},
+            "type": "event_callback",
+            "event_id": event_id or f"Ev{uuid.uuid4().hex[:10]}",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": self.team_id, "user_id": "UBOT", "is_bot": True}],
+        }
+        headers = dict(kwargs.pop("headers", {}) or {})
+        if retry_num is not None:
+            headers["X-Slack-Retry-Num"] = str(retry_num)
+            headers["X-Slack-Retry-Reason"] = "http_timeout"
+        return self.post(json.dumps(body), "application/json", headers=headers, **kwargs)
