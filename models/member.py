@@ -5,13 +5,28 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import Column, Index, Text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
+from models.textnorm import normalize
 from models.timeutil import now
 from models.types import UTCDateTime
 
 VISIBILITY_MEMBERS = "members"
 VISIBILITY_HR = "hr"
+VISIBILITIES = (VISIBILITY_MEMBERS, VISIBILITY_HR)
+
+SOURCE_SLACK = "slack"
+SOURCE_IMPORT = "roster"  # rows HR imported from the roster (models/roster.py SOURCE_ROSTER)
+
+# The availability flags, in display order: flag name -> Member column.
+AVAILABILITY_FLAGS: dict[str, str] = {
+    "rehire": "open_to_rehire",
+    "gigs": "open_to_gigs",
+    "collaboration": "open_to_collaboration",
+    "mentoring": "open_to_mentoring",
+    "speaking": "open_to_speaking",
+}
 
 
 class Member(SQLModel, table=True):
@@ -66,6 +81,36 @@ class Member(SQLModel, table=True):
     def has_consented(self) -> bool:
         return self.consented_at is not None
 
+    def availability(self, *, today: date | None = None) -> list[str]:
+        """The availability flags in force `today` (none once `available_until` has passed)."""
+        if self.available_until is not None and today is not None and self.available_until < today:
+            return []
+        return [flag for flag, column in AVAILABILITY_FLAGS.items() if getattr(self, column)]
+
+    def skill_list(self) -> list[str]:
+        """The skills as tags (stored comma-separated, already normalised by the profile form)."""
+        return [tag.strip() for tag in self.skills.split(",") if tag.strip()]
+
+
+def build_search_text(member: Member) -> str:
+    """The normalised text directory search scans: names, departments, roles, companies, skills…"""
+    parts = [
+        member.display_name,
+        member.former_department,
+        member.former_role,
+        member.current_company,
+        member.current_role,
+        member.location,
+        member.skills,
+        member.interests,
+    ]
+    return normalize(" | ".join(p for p in parts if p))
+
+
+def refresh_search_text(member: Member) -> None:
+    """Recompute `search_text` after any searchable field changed."""
+    member.search_text = build_search_text(member)
+
 
 def get_member(session: Session, *, slack_user_id: str) -> Member | None:
     """The member with this Slack user ID, if the bot knows them."""
@@ -83,10 +128,25 @@ def ensure_member(
     """Return the member, creating the row on first contact. Names and locale refresh from Slack."""
     member = get_member(session, slack_user_id=slack_user_id)
     if member is None:
-        member = Member(slack_user_id=slack_user_id, display_name=display_name or "")
-        session.add(member)
+        # Two events for a new user can arrive at once (team_join and member_joined_channel): the loser
+        # of the insert race reads the winner's row instead of failing.
+        candidate = Member(slack_user_id=slack_user_id, display_name=display_name or "")
+        refresh_search_text(candidate)
+        nested = session.begin_nested()
+        try:
+            session.add(candidate)
+            session.flush()
+        except IntegrityError:
+            nested.rollback()
+            member = get_member(session, slack_user_id=slack_user_id)
+            if member is None:
+                raise
+        else:
+            nested.commit()
+            member = candidate
     if display_name and member.display_name != display_name:
         member.display_name = display_name
+        refresh_search_text(member)
     if locale:
         member.locale = locale
     if tz:

@@ -1,0 +1,142 @@
+"""Check-ins through `/checkin`, the shortcut and Home; sharing; nudge buttons; the member's Home section."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import select
+
+from bot.blocks.checkins import (
+    DIGEST_BLOCK,
+    DIGEST_ON,
+    NUDGE_OFF_ACTION,
+    NUDGE_SETTINGS_ACTION,
+    NUDGE_SETTINGS_CALLBACK,
+    NUDGE_SNOOZE_ACTION,
+    NUDGES_BLOCK,
+    NUDGES_OFF,
+    nudge_message,
+)
+from bot.blocks.profiles import CHECKIN_CALLBACK, CHECKIN_OPEN_ACTION, PROFILE_OPEN_ACTION, SHARE, WHATS_NEW
+from bot.i18n import Translator
+from handlers.checkins import SHORTCUT
+from models.checkin import CheckIn
+from models.member import get_member
+from models.timeutil import now
+from tests.blockkit_limits import violations
+from tests.conftest import ALICE, ALUMNI_CHANNEL, BOB, BotHarness
+from tests.handlers.test_directory import add_member, opened_view, profile_values, radio
+
+
+def checkin_values(whats_new: str = "", *, share: bool = False, **profile: Any) -> dict[str, Any]:
+    values = profile_values(**profile)
+    values[WHATS_NEW] = whats_new
+    values[SHARE] = ["share"] if share else []
+    return values
+
+
+def test_checkin_command_opens_a_prefilled_modal_and_sharing_posts_escaped_text(bot: BotHarness) -> None:
+    add_member(bot, ALICE, name="Alice", current_company="Acme", current_role="Engineer", skills="Go")
+    bot.sender.command("/checkin", "", user=ALICE)
+    view = opened_view(bot, CHECKIN_CALLBACK)
+    assert violations("modal", view["blocks"], view) == []
+    initial = {
+        b["block_id"]: b["element"].get("initial_value") for b in view["blocks"] if b["type"] == "input"
+    }
+    assert initial["current_company"] == "Acme" and initial["skills"] == "Go"
+    assert {WHATS_NEW, SHARE} <= set(initial)
+
+    values = checkin_values(
+        "Joined <!channel> Globex & loving it <https://evil.example|bank>",
+        share=True,
+        current_company="Globex",
+        current_role="Staff engineer",
+        availability=["speaking"],
+    )
+    answer = bot.sender.view_submission(CHECKIN_CALLBACK, values, user=ALICE, blocks=view["blocks"])
+    assert answer.json["response_action"] == "update"
+    post = bot.fake.wait_for("chat.postMessage", lambda c: c.args.get("channel") == ALUMNI_CHANNEL)[0]
+    text = post.args["text"] + json.dumps(post.args["blocks"])
+    assert "<!channel>" not in text and "<https://evil.example|bank>" not in text
+    assert "&lt;!channel&gt;" in text and "&amp; loving it" in text and f"<@{ALICE}>" in text
+    assert "Staff engineer" in text
+    with bot.db.session() as session:
+        member = get_member(session, slack_user_id=ALICE)
+        assert (
+            member is not None and member.current_company == "Globex" and member.last_checkin_at is not None
+        )
+        checkin = session.exec(select(CheckIn)).one()
+        assert checkin.shared and checkin.availability() == ["speaking"] and checkin.text.startswith("Joined")
+    home = bot.fake.wait_for("views.publish", lambda c: c.args["user_id"] == ALICE)[-1]
+    assert "Globex" in json.dumps(home.args["view"])
+
+
+def test_bad_checkins_get_field_errors_and_save_nothing(bot: BotHarness) -> None:
+    add_member(bot, BOB, name="Bob", current_company="Acme", consent=False)
+    bot.sender.shortcut(SHORTCUT, user=BOB)
+    view = opened_view(bot, CHECKIN_CALLBACK)
+    assert not any(b.get("block_id") == SHARE for b in view["blocks"])  # no sharing before consent
+    values = checkin_values("x" * 3000, current_company="Changed", joined_year="2020", left_year="2010")
+    answer = bot.sender.view_submission(CHECKIN_CALLBACK, values, user=BOB, blocks=view["blocks"])
+    assert answer.json["response_action"] == "errors"
+    assert set(answer.json["errors"]) == {WHATS_NEW, "left_year"}
+    assert "2000" in answer.json["errors"][WHATS_NEW] and "退職年" in answer.json["errors"]["left_year"]
+    # A forged "share" from a member who has not agreed to be shown.
+    answer = bot.sender.view_submission(CHECKIN_CALLBACK, checkin_values("hi", share=True), user=BOB)
+    assert answer.json["response_action"] == "errors"
+    with bot.db.session() as session:
+        member = get_member(session, slack_user_id=BOB)
+        assert member is not None and member.current_company == "Acme" and member.last_checkin_at is None
+        assert session.exec(select(CheckIn)).all() == []
+    assert [c for c in bot.fake.calls_to("chat.postMessage") if c.args.get("channel") == ALUMNI_CHANNEL] == []
+
+
+def test_home_shows_the_profile_last_checkin_and_buttons_that_open_the_modals(bot: BotHarness) -> None:
+    add_member(bot, ALICE, name="Alice", current_company="Acme", current_role="Engineer")
+    bot.sender.event({"type": "app_home_opened", "user": ALICE, "tab": "home", "channel": "D1"})
+    view = bot.fake.wait_for("views.publish", lambda c: c.args["user_id"] == ALICE)[-1].args["view"]
+    text = json.dumps(view)
+    assert "Engineer at Acme" in text and "No check-in yet" in text and "every 90 days" in text
+    action_ids = {e["action_id"] for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]}
+    assert {CHECKIN_OPEN_ACTION, PROFILE_OPEN_ACTION, NUDGE_SETTINGS_ACTION} <= action_ids
+    home_view = {"id": "VHOME", "type": "home"}
+    bot.sender.block_action(CHECKIN_OPEN_ACTION, "home", user=ALICE, view=home_view)
+    opened_view(bot, CHECKIN_CALLBACK)
+    bot.sender.block_action(NUDGE_SETTINGS_ACTION, "home", user=ALICE, view=home_view)
+    settings = opened_view(bot, NUDGE_SETTINGS_CALLBACK)
+    assert violations("modal", settings["blocks"], settings) == []
+    answer = bot.sender.view_submission(
+        NUDGE_SETTINGS_CALLBACK,
+        {NUDGES_BLOCK: radio(NUDGES_OFF), DIGEST_BLOCK: [DIGEST_ON]},
+        user=ALICE,
+        blocks=settings["blocks"],
+    )
+    assert answer.status == 200
+    with bot.db.session() as session:
+        member = get_member(session, slack_user_id=ALICE)
+        assert member is not None and not member.nudges_enabled and member.personal_digest
+    bot.fake.wait_for("views.publish", lambda c: "Check-in reminders: off" in json.dumps(c.args["view"]))
+
+
+def test_nudge_buttons_snooze_for_30_days_or_turn_nudges_off(bot: BotHarness) -> None:
+    add_member(bot, ALICE, name="Alice")
+    message = nudge_message(Translator("en"), last_contact=now() - timedelta(days=100), snooze_days=30)
+    sent = bot.services.client.chat_postMessage(channel=ALICE, **message)
+    dm = {"ts": sent["ts"], "text": message["text"], "blocks": message["blocks"]}
+    bot.sender.block_action(NUDGE_SNOOZE_ACTION, "snooze", user=ALICE, channel=sent["channel"], message=dm)
+    bot.fake.wait_for("chat.update", lambda c: c.args.get("ts") == sent["ts"])
+    with bot.db.session() as session:
+        member = get_member(session, slack_user_id=ALICE)
+        assert member is not None and member.nudge_snoozed_until is not None and member.nudges_enabled
+        assert timedelta(days=29) < member.nudge_snoozed_until - now() <= timedelta(days=30)
+    assert "ask again" in json.dumps(bot.fake.messages(ALICE)[-1])
+    bot.sender.block_action(NUDGE_OFF_ACTION, "off", user=ALICE, channel=sent["channel"], message=dm)
+    bot.fake.wait_for("chat.update", lambda c: "Reminders are off" in json.dumps(c.args.get("blocks")))
+    with bot.db.session() as session:
+        member = get_member(session, slack_user_id=ALICE)
+        assert member is not None and not member.nudges_enabled
+    # The nudge's "Check in" button opens the check-in modal.
+    bot.sender.block_action(CHECKIN_OPEN_ACTION, "nudge", user=ALICE, channel=sent["channel"], message=dm)
+    opened_view(bot, CHECKIN_CALLBACK)
