@@ -6,6 +6,7 @@ import importlib
 import logging
 import pkgutil
 from types import ModuleType
+from urllib.parse import urlparse
 from typing import Any
 
 from slack_bolt import App, BoltResponse
@@ -99,6 +100,14 @@ def _user_of(body: dict[str, Any]) -> str | None:
     return str(user) if user else None
 
 
+def _is_slack_response_url(url: str, api_url: str) -> bool:
+    """Only post to Slack's own response URLs (or the configured API host, which tests point at a fake)."""
+    parsed, api = urlparse(url), urlparse(api_url)
+    if parsed.scheme == "https" and parsed.hostname == "hooks.slack.com":
+        return True
+    return (parsed.scheme, parsed.netloc) == (api.scheme, api.netloc)
+
+
 def report_error(services: Services, error: Exception, body: dict[str, Any]) -> None:
     """Log an unhandled error and tell the user, in their language, instead of failing silently."""
     kind = body.get("type") or ("slash_command" if body.get("command") else "unknown")
@@ -123,6 +132,8 @@ def report_error(services: Services, error: Exception, body: dict[str, Any]) -> 
     response_url = body.get("response_url")
     if not response_url and isinstance(body.get("response_urls"), list) and body["response_urls"]:
         response_url = body["response_urls"][0].get("response_url")
+    if response_url and not _is_slack_response_url(str(response_url), services.settings.slack_api_url):
+        response_url = None
     try:
         if response_url:
             from slack_sdk.webhook import WebhookClient

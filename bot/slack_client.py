@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -24,6 +26,12 @@ def retry_handlers(*, rate_limit_retries: int = 3, server_error_retries: int = 2
     ]
 
 
+# slack_sdk logs whole request bodies at DEBUG (message text, blocks: candidates' names and emails). Its
+# client gets a logger of its own that never goes below INFO, whatever the root level is.
+_client_logger = logging.getLogger("alumni.slack_client")
+_client_logger.setLevel(logging.INFO)
+
+
 def make_client(settings: Settings, *, timeout: int = 10, retries: bool = True) -> WebClient:
     """A WebClient for the bot token on `SLACK_API_URL`.
 
@@ -35,4 +43,5 @@ def make_client(settings: Settings, *, timeout: int = 10, retries: bool = True) 
         base_url=settings.slack_api_url,
         timeout=timeout,
         retry_handlers=retry_handlers() if retries else [],
+        logger=_client_logger,
     )

@@ -33,9 +33,23 @@ def wsgi_app(
                 [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
             )
             return [body]
+        if not _timestamp_is_integer(environ):
+            # Bolt's verifier raises on a non-numeric timestamp, and its error path would then act on an
+            # unverified body; refuse such requests here like any other bad signature.
+            body = b"invalid request"
+            start_response(
+                "401 Unauthorized", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))]
+            )
+            return [body]
         return slack(environ, start_response)
 
     return application
+
+
+def _timestamp_is_integer(environ: WSGIEnvironment) -> bool:
+    """True when the timestamp header is absent (Bolt answers 401 itself) or a plain integer."""
+    value = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")
+    return value is None or (isinstance(value, str) and value.strip().isdigit())
 
 
 def gunicorn_options(port: int, *, workers: int | None = None, threads: int | None = None) -> dict[str, Any]:

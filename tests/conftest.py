@@ -166,7 +166,7 @@ def _serve(fake: FakeSlack, database: Database, **overrides: object) -> Iterator
     server = make_server(
         "127.0.0.1", 0, wsgi_app(app, healthy=database.ping), _ThreadingWSGIServer, _QuietHandler
     )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.server_port}"
     try:
