@@ -53,6 +53,7 @@ from bot.forms import error_message, field_errors, input_block_ids, state_values
 from bot.i18n import Translator
 from bot.mrkdwn import date_token, escape
 from bot.registry import Registry
+from bot.serial import serialized
 from bot.services import Services
 from handlers.directory import notify_rehire_matches
 from models import opportunity as opps
@@ -124,22 +125,24 @@ def _publish_home(services: Services, user_id: str) -> None:
 
 def refresh_announcement(services: Services, opportunity_id: int) -> bool:
     """Re-render a post's announcement in place (`chat.update`). False when it has none or Slack refused."""
-    with services.db.session() as session:
-        opportunity = opps.get_opportunity(session, opportunity_id)
-        count = opps.interest_count(session, opportunity_id)
-    if not opportunity.has_announcement:
-        return False
-    message = announcement_message(
-        opportunity, services.workspace_translator, zone=services.settings.zone, interest_count=count
-    )
-    try:
-        services.client.chat_update(
-            channel=str(opportunity.channel_id), ts=str(opportunity.message_ts), **message
+    # Read, render and send under one lock: otherwise a slower refresh could overwrite a newer status.
+    with serialized(f"opportunity:{opportunity_id}"):
+        with services.db.session() as session:
+            opportunity = opps.get_opportunity(session, opportunity_id)
+            count = opps.interest_count(session, opportunity_id)
+        if not opportunity.has_announcement:
+            return False
+        message = announcement_message(
+            opportunity, services.workspace_translator, zone=services.settings.zone, interest_count=count
         )
-    except SlackApiError as exc:
-        log.warning("could not update an announcement", extra={"error": exc.response.get("error")})
-        return False
-    return True
+        try:
+            services.client.chat_update(
+                channel=str(opportunity.channel_id), ts=str(opportunity.message_ts), **message
+            )
+        except SlackApiError as exc:
+            log.warning("could not update an announcement", extra={"error": exc.response.get("error")})
+            return False
+        return True
 
 
 def announce(services: Services, opportunity_id: int) -> None:

@@ -67,11 +67,11 @@ def db(request: pytest.FixtureRequest) -> Iterator[Database]:
         database.dispose()
     else:
         factory: PostgresFactory = request.getfixturevalue("postgres_factory")
-        url = factory.create()
+        url = factory.shared()
         database = Database(url)
         yield database
         database.dispose()
-        factory.drop(url)
+        factory.truncate(url)
 
 
 @pytest.fixture
@@ -176,6 +176,10 @@ def _serve(fake: FakeSlack, database: Database, **overrides: object) -> Iterator
     finally:
         server.shutdown()
         server.server_close()
+        # Let listener work still running after its ack finish, so it cannot touch the next test's data.
+        executor = getattr(getattr(app, "_listener_runner", None), "listener_executor", None)
+        if executor is not None:
+            executor.shutdown(wait=True)
         freeze(None)
 
 
