@@ -1,0 +1,661 @@
+"""`/events`: list, RSVP, organise (create, edit, cancel), attendance and feedback; App Home "My events".
+
+Every organiser action re-checks permissions on the server (the domain raises `PermissionDenied`), so a
+forged button click or view submission from a member changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from slack_bolt import Ack, Respond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import Block
+
+from bot.blocks import events as ui
+from bot.forms import error_message, field_errors, input_block_ids, state_values, text
+from bot.i18n import Translator
+from bot.ics import build_ics
+from bot.mrkdwn import escape
+from bot.registry import Registry
+from bot.services import Services
+from models import event as ev
+from models.errors import DomainError, PermissionDenied, ValidationFailed
+from models.timeutil import now
+
+log = logging.getLogger(__name__)
+
+COMMAND = "/events"
+HOME_ORDER = 40
+PAST_DAYS = 30
+HELP_WORDS = {"help", "ヘルプ"}
+NEW_WORDS = {"new", "create", "作成", "新規"}
+PAST_WORDS = {"past", "過去"}
+RATE_ACTION = re.compile(r"^events_rate_[1-5]$")
+ANNOUNCEMENT_RETRIES = 3
+
+
+# ------------------------------------------------------------------------------------------- helpers
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _user(body: dict[str, Any]) -> str:
+    user = body.get("user") or {}
+    return str(user.get("id") if isinstance(user, dict) else user)
+
+
+def _event_id(value: Any) -> int | None:
+    try:
+        number = int(str(value).split(":")[0])
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number <= ev.MAX_ID else None
+
+
+def _metadata_event_id(view: dict[str, Any]) -> int | None:
+    try:
+        data = json.loads(view.get("private_metadata") or "{}")
+    except json.JSONDecodeError:
+        return None
+    return _event_id(data.get("event_id")) if isinstance(data, dict) else None
+
+
+def _tell(
+    svc: Services, body: dict[str, Any], user: str, message: str, respond: Respond | None = None
+) -> None:
+    """An answer only the clicker sees: ephemeral where they clicked, or a DM from a modal or App Home."""
+    try:
+        if respond is not None and body.get("response_url"):
+            respond(text=message, response_type="ephemeral", replace_original=False)
+            return
+        container = _dict(body.get("container"))
+        channel = _dict(body.get("channel")).get("id") or container.get("channel_id")
+        if channel and container.get("type") != "view":
+            svc.client.chat_postEphemeral(channel=str(channel), user=user, text=message)
+        else:
+            svc.client.chat_postMessage(channel=user, text=message)
+    except SlackApiError as exc:
+        log.warning("could not answer the user", extra={"error": exc.response.get("error")})
+
+
+def _dm(svc: Services, user_id: str, build: Callable[[Translator], dict[str, Any]]) -> bool:
+    """Send one DM in the recipient's language; failures are logged, never raised."""
+    try:
+        svc.client.chat_postMessage(channel=user_id, **build(svc.translator(user_id)))
+        return True
+    except SlackApiError as exc:
+        log.warning("event DM failed", extra={"error": exc.response.get("error")})
+        return False
+
+
+def refresh_announcement(svc: Services, event_id: int) -> None:
+    """Update the announcement in place from the current state.
+
+    Concurrent clicks can finish out of order; after each update we check the RSVP sequence number and
+    render again if someone changed the event meanwhile, so the last update always shows the latest state.
+    """
+    tr = svc.workspace_translator
+    for _ in range(ANNOUNCEMENT_RETRIES):
+        with svc.db.session() as session:
+            event = ev.get_event(session, event_id=event_id)
+            counts = ev.rsvp_counts(session, event_ids=[event_id])[event_id]
+        if not event.channel or not event.message_ts:
+            return
+        seq = event.rsvp_seq
+        try:
+            svc.client.chat_update(
+                channel=event.channel, ts=event.message_ts, **ui.announcement(event, counts, tr)
+            )
+        except SlackApiError as exc:
+            log.warning("announcement update failed", extra={"error": exc.response.get("error")})
+            return
+        with svc.db.session() as session:
+            if ev.get_event(session, event_id=event_id).rsvp_seq == seq:
+                return
+
+
+def _publish_home(svc: Services, user_id: str) -> None:
+    from handlers.home import publish_home
+
+    try:
+        publish_home(svc, user_id)
+    except SlackApiError as exc:
+        log.warning("home publish failed", extra={"error": exc.response.get("error")})
+
+
+def _instant(value: Any) -> datetime | None:
+    """A datetimepicker value (UNIX seconds, already absolute: Slack shows the picker in the user's zone)."""
+    if value is None or value == "":
+        return None
+    try:
+        return datetime.fromtimestamp(int(value), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def _form(values: dict[str, Any], tz: str) -> tuple[ev.EventInput, dict[str, str]]:
+    """The submitted fields; `problems` holds fields the form itself could not read (block_id -> catalog key)."""
+    problems: dict[str, str] = {}
+    capacity: int | None = None
+    raw_capacity = text(values, ui.FIELD_CAPACITY)
+    if raw_capacity:
+        try:
+            capacity = int(raw_capacity)
+        except ValueError:
+            problems[ui.FIELD_CAPACITY] = "events.errors.capacity_number"
+    starts = _instant(values.get(ui.FIELD_STARTS_AT))
+    ends = _instant(values.get(ui.FIELD_ENDS_AT))
+    for name, raw, parsed in (
+        (ui.FIELD_STARTS_AT, values.get(ui.FIELD_STARTS_AT), starts),
+        (ui.FIELD_ENDS_AT, values.get(ui.FIELD_ENDS_AT), ends),
+    ):
+        if raw not in (None, "") and parsed is None:
+            problems[name] = "errors.invalid_date"
+    data = ev.EventInput(
+        title=text(values, ui.FIELD_TITLE),
+        description=text(values, ui.FIELD_DESCRIPTION),
+        starts_at=starts,
+        ends_at=ends,
+        tz=tz,
+        place=text(values, ui.FIELD_PLACE),
+        online_url=text(values, ui.FIELD_ONLINE_URL),
+        capacity=capacity,
+    )
+    return data, problems
+
+
+def _view_errors(
+    exc: DomainError, tr: Translator, view: dict[str, Any], extra: dict[str, str], default_field: str
+) -> dict[str, str]:
+    block_ids = input_block_ids(view) or {default_field}
+    if isinstance(exc, ValidationFailed):
+        errors = field_errors(exc, tr, block_ids=block_ids)
+    else:
+        target = (
+            exc.field
+            if exc.field in block_ids
+            else (default_field if default_field in block_ids else sorted(block_ids)[0])
+        )
+        errors = {target: error_message(exc, tr)}
+    for field, key in extra.items():
+        errors.setdefault(field if field in block_ids else default_field, tr(key))
+    return errors
+
+
+# ------------------------------------------------------------------------------------------- reads
+
+
+def _list_message(svc: Services, user_id: str, tr: Translator) -> dict[str, Any]:
+    actor = svc.actor(user_id)
+    with svc.db.session() as session:
+        events = ev.upcoming_events(session, limit=9)
+        ids = [e.id for e in events if e.id is not None]
+        counts = ev.rsvp_counts(session, event_ids=ids)
+        answers = ev.answers_of(session, user_id=user_id, event_ids=ids)
+    manageable = {e.id for e in events if e.id is not None and ev.can_manage(actor, e)}
+    return ui.event_list(events, counts, answers, tr, manageable=manageable, now=now())
+
+
+def _past_message(svc: Services, user_id: str, tr: Translator) -> dict[str, Any]:
+    actor = svc.actor(user_id)
+    with svc.db.session() as session:
+        events = ev.past_events(session, actor=actor, since=now() - timedelta(days=PAST_DAYS), limit=8)
+        summaries = {
+            e.id: ev.feedback_summary(session, actor=actor, event_id=e.id)
+            for e in events
+            if e.id is not None and ev.can_manage(actor, e)
+        }
+    return ui.past_list(events, summaries, tr, days=PAST_DAYS)
+
+
+def home_section(services: Services, user_id: str, tr: Translator) -> list[Block]:
+    """App Home "My events"."""
+    actor = services.actor(user_id)
+    with services.db.session() as session:
+        pairs = ev.my_events(session, user_id=user_id, limit=5)
+        ids = [e.id for e, _ in pairs if e.id is not None]
+        counts = ev.rsvp_counts(session, event_ids=ids)
+        items = [
+            ui.HomeItem(e, answer, counts.get(e.id or 0, ev.Counts()), ev.can_manage(actor, e))
+            for e, answer in pairs
+        ]
+        mine = [
+            e
+            for e in ev.past_events(
+                session, actor=actor, since=now() - timedelta(days=PAST_DAYS), limit=3, managed_only=True
+            )
+            if e.organizer == user_id and not e.is_cancelled
+        ]
+        past = [
+            (e, ev.feedback_summary(session, actor=actor, event_id=e.id)) for e in mine if e.id is not None
+        ]
+    return ui.home_blocks(items, past, tr, can_create=actor.can_organize, now=now())
+
+
+# ------------------------------------------------------------------------------------------- register
+
+
+def register(registry: Registry) -> None:
+    registry.scopes("files:write")  # the .ics file goes to the clicker's DM
+
+    def open_new_modal(svc: Services, user: str, trigger_id: str) -> None:
+        tz = svc.people.get(user).tz
+        svc.client.views_open(trigger_id=trigger_id, view=ui.event_modal(svc.translator(user), tz=tz))
+
+    @registry.command(
+        COMMAND, description_key="events.command_description", usage_hint_key="events.usage_hint"
+    )
+    def on_events(ack: Ack, command: dict[str, Any]) -> None:
+        svc = registry.services
+        user = str(command.get("user_id"))
+        tr = svc.translator(user)
+        raw = (command.get("text") or "").strip()
+        word = raw.split(" ")[0].lower() if raw else ""
+        if word in HELP_WORDS:
+            ack(response_type="ephemeral", text=tr("events.help"))
+        elif word in NEW_WORDS:
+            if not svc.actor(user).can_organize:
+                ack(response_type="ephemeral", text=tr("events.msg.not_organizer"))
+                return
+            ack()
+            open_new_modal(svc, user, str(command.get("trigger_id")))
+        elif word in PAST_WORDS:
+            ack(response_type="ephemeral", **_past_message(svc, user, tr))
+        elif word == "":
+            ack(response_type="ephemeral", **_list_message(svc, user, tr))
+        else:
+            ack(
+                response_type="ephemeral",
+                text=tr("common.unknown_subcommand", text=escape(raw[:50]), command=COMMAND),
+            )
+
+    @registry.action(ui.ACTION_NEW)
+    def on_new(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        svc = registry.services
+        user = _user(body)
+        if not svc.actor(user).can_organize:
+            _tell(svc, body, user, svc.translator(user)("events.msg.not_organizer"))
+            return
+        open_new_modal(svc, user, str(body.get("trigger_id")))
+
+    @registry.view(ui.VIEW_CREATE)
+    def on_create(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        svc = registry.services
+        user = _user(body)
+        tr = svc.translator(user)
+        actor = svc.actor(user)
+        person = svc.people.get(user)
+        data, problems = _form(state_values(view), person.tz)
+        try:
+            if not actor.can_organize:
+                raise PermissionDenied("not_allowed")
+            if problems:
+                raise ValidationFailed({f: (k, {}) for f, k in problems.items()})
+            with svc.db.session() as session:
+                event = ev.create_event(
+                    session, actor=actor, data=data, display_name=person.name, locale=person.language
+                )
+                assert event.id is not None
+                event_id = event.id
+        except DomainError as exc:
+            ack(response_action="errors", errors=_view_errors(exc, tr, view, problems, ui.FIELD_TITLE))
+            return
+        ack()
+        channel = svc.settings.alumni_channel
+        if not channel:
+            _dm(svc, user, lambda t: {"text": t("events.msg.created_no_channel", title=escape(event.title))})
+            return
+        with svc.db.session() as session:
+            counts = ev.rsvp_counts(session, event_ids=[event_id])[event_id]
+        try:
+            posted = svc.client.chat_postMessage(
+                channel=channel, **ui.announcement(event, counts, svc.workspace_translator)
+            )
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or "unknown")
+            log.warning("event announcement failed", extra={"error": error})
+            _dm(
+                svc,
+                user,
+                lambda t: {
+                    "text": t("events.msg.announce_failed", title=escape(event.title), error=escape(error))
+                },
+            )
+            return
+        with svc.db.session() as session:
+            ev.set_announcement(
+                session, event_id=event_id, channel=str(posted["channel"]), ts=str(posted["ts"])
+            )
+        _dm(
+            svc,
+            user,
+            lambda t: {"text": t("events.msg.created", title=escape(event.title), channel=f"<#{channel}>")},
+        )
+        _publish_home(svc, user)
+
+    def on_rsvp(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        svc = registry.services
+        user = _user(body)
+        tr = svc.translator(user)
+        event_id = _event_id(action.get("value"))
+        answer = ui.RSVP_ACTIONS.get(str(action.get("action_id")))
+        if event_id is None or answer is None:
+            _tell(svc, body, user, tr("errors.not_found"), respond)
+            return
+        person = svc.people.get(user)
+        try:
+            with svc.db.session() as session:
+                outcome = ev.rsvp(
+                    session,
+                    actor=svc.actor(user),
+                    event_id=event_id,
+                    answer=answer,
+                    display_name=person.name,
+                    locale=person.language,
+                    tz=person.tz,
+                )
+                title = outcome.event.title
+                position = 0
+                if outcome.answer == ev.WAITLIST:
+                    waitlist = ev.user_ids_with_answer(session, event_id=event_id, answers=[ev.WAITLIST])
+                    position = waitlist.index(user) + 1 if user in waitlist else len(waitlist)
+        except DomainError as exc:
+            _tell(svc, body, user, error_message(exc, tr), respond)
+            return
+        answer_text = tr(ui.ANSWER_KEYS[outcome.answer])
+        container = _dict(body.get("container"))
+        if container.get("is_ephemeral") and body.get("response_url"):
+            respond(replace_original=True, response_type="ephemeral", **_list_message(svc, user, tr))
+        elif outcome.answer == ev.WAITLIST and outcome.changed:
+            _tell(
+                svc, body, user, tr("events.msg.waitlisted", title=escape(title), position=position), respond
+            )
+        elif container.get("type") != "view":
+            key = "events.msg.rsvp_saved" if outcome.changed else "events.msg.rsvp_unchanged"
+            _tell(svc, body, user, tr(key, answer=answer_text, title=escape(title)), respond)
+        if not outcome.changed:
+            return
+        refresh_announcement(svc, event_id)
+        for promoted in outcome.promoted:
+            _dm(svc, promoted, lambda t: ui.promoted_dm(outcome.event, t))
+            _publish_home(svc, promoted)
+        _publish_home(svc, user)
+
+    for action_id in ui.RSVP_ACTIONS:
+        registry.action(action_id)(on_rsvp)
+
+    @registry.action(ui.ACTION_CALENDAR)
+    def on_calendar(ack: Ack) -> None:
+        ack()  # a link button: Slack opens the URL, we only acknowledge
+
+    @registry.action(ui.ACTION_ICS)
+    def on_ics(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        svc = registry.services
+        user = _user(body)
+        tr = svc.translator(user)
+        event_id = _event_id(action.get("value"))
+        try:
+            if event_id is None:
+                raise DomainError("not_found")
+            with svc.db.session() as session:
+                event = ev.get_event(session, event_id=event_id)
+        except DomainError as exc:
+            _tell(svc, body, user, error_message(exc, tr), respond)
+            return
+        content = build_ics(ui.ics_event(event, stamp=now()))
+        try:
+            dm = svc.client.conversations_open(users=user)["channel"]["id"]
+            svc.client.files_upload_v2(
+                channel=dm,
+                content=content,
+                filename=ui.ics_filename(event),
+                title=event.title,
+                initial_comment=tr("events.msg.ics_comment", title=escape(event.title)),
+            )
+        except SlackApiError as exc:
+            log.warning("ics upload failed", extra={"error": exc.response.get("error")})
+            _tell(svc, body, user, tr("events.msg.ics_failed"), respond)
+            return
+        if _dict(body.get("container")).get("type") != "view":
+            _tell(svc, body, user, tr("events.msg.ics_sent", title=escape(event.title)), respond)
+
+    def _managed_event(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> ev.Event | None:
+        """The event of an organiser button, or None after telling a non-organiser (or on a bad value)."""
+        svc = registry.services
+        user = _user(body)
+        tr = svc.translator(user)
+        event_id = _event_id(action.get("value"))
+        try:
+            if event_id is None:
+                raise DomainError("not_found")
+            with svc.db.session() as session:
+                event = ev.get_event(session, event_id=event_id)
+            if not ev.can_manage(svc.actor(user), event):
+                raise PermissionDenied("not_allowed")
+        except DomainError as exc:
+            _tell(svc, body, user, error_message(exc, tr), respond)
+            return None
+        return event
+
+    @registry.action(ui.ACTION_EDIT)
+    def on_edit(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        svc = registry.services
+        event = _managed_event(body, action, respond)
+        if event is None:
+            return
+        user = _user(body)
+        tr = svc.translator(user)
+        if event.is_cancelled or event.has_started():
+            key = "events.errors.cancelled" if event.is_cancelled else "events.errors.already_started"
+            _tell(svc, body, user, tr(key), respond)
+            return
+        view = ui.event_modal(
+            tr, tz=svc.people.get(user).tz, event=event, metadata=json.dumps({"event_id": event.id})
+        )
+        svc.client.views_open(trigger_id=str(body.get("trigger_id")), view=view)
+
+    @registry.view(ui.VIEW_EDIT)
+    def on_edit_save(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        svc = registry.services
+        user = _user(body)
+        tr = svc.translator(user)
+        event_id = _metadata_event_id(view)
+        data, problems = _form(state_values(view), svc.people.get(user).tz)
+        try:
+            if event_id is None:
+                raise DomainError("not_found")
+            if problems:
+                raise ValidationFailed({f: (k, {}) for f, k in problems.items()})
+            with svc.db.session() as session:
+                change = ev.update_event(session, actor=svc.actor(user), event_id=event_id, data=data)
+        except DomainError as exc:
+            ack(response_action="errors", errors=_view_errors(exc, tr, view, problems, ui.FIELD_TITLE))
+            return
+        ack()
+        refresh_announcement(svc, event_id)
+        for recipient in change.notify:
+            _dm(svc, recipient, lambda t: ui.time_changed_dm(change.event, t))
+        for promoted in change.promoted:
+            _dm(svc, promoted, lambda t: ui.promoted_dm(change.event, t))
+        _dm(svc, user, lambda t: {"text": t("events.msg.updated", title=escape(change.event.title))})
+        _publish_home(svc, user)
+
+    @registry.action(ui.ACTION_CANCEL)
+    def on_cancel(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        svc = registry.services
+        user = _user(body)
+        tr = svc.translator(user)
+        event_id = _event_id(action.get("value"))
+        try:
+            if event_id is None:
+                raise DomainError("not_found")
+            with svc.db.session() as session:
+                result = ev.cancel_event(session, actor=svc.actor(user), event_id=event_id)
+        except DomainError as exc:
+            _tell(svc, body, user, error_message(exc, tr), respond)
+            return
+        title = escape(result.event.title)
+        if result.already_cancelled:
+            _tell(svc, body, user, tr("events.msg.already_cancelled", title=title), respond)
+            return
+        refresh_announcement(svc, event_id)
+        for recipient in result.notify:
+            _dm(svc, recipient, lambda t: ui.cancelled_dm(result.event, t))
+        _tell(
+            svc, body, user, tr("events.msg.cancelled_done", title=title, count=len(result.notify)), respond
+        )
+        _publish_home(svc, user)
+
+    @registry.action(ui.ACTION_ATTENDANCE)
+    def on_attendance(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        svc = registry.services
+        event = _managed_event(body, action, respond)
+        if event is None or event.id is None:
+            return
+        user = _user(body)
+        tr = svc.translator(user)
+        if not event.has_started() or event.is_cancelled:
+            key = "events.errors.cancelled" if event.is_cancelled else "events.errors.not_started"
+            _tell(svc, body, user, tr(key), respond)
+            return
+        with svc.db.session() as session:
+            going = ev.members_with_answer(session, event_id=event.id, answers=[ev.GOING])
+            marked = (
+                {str(m.slack_user_id) for m in ev.attendees(session, event_id=event.id)}
+                if event.attendance_marked_at
+                else None
+            )
+        options = [(str(m.slack_user_id), m.display_name) for m in going]
+        svc.client.views_open(
+            trigger_id=str(body.get("trigger_id")),
+            view=ui.attendance_modal(event, options, tr, marked=marked),
+        )
+
+    @registry.view(ui.VIEW_ATTENDANCE)
+    def on_attendance_save(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        svc = registry.services
+        user = _user(body)
+        tr = svc.translator(user)
+        event_id = _metadata_event_id(view)
+        chosen = state_values(view).get(ui.FIELD_ATTENDED) or []
+        try:
+            if event_id is None:
+                raise DomainError("not_found")
+            with svc.db.session() as session:
+                count = ev.mark_attendance(
+                    session, actor=svc.actor(user), event_id=event_id, attended=[str(c) for c in chosen]
+                )
+                title = ev.get_event(session, event_id=event_id).title
+        except DomainError as exc:
+            ack(response_action="errors", errors=_view_errors(exc, tr, view, {}, ui.FIELD_ATTENDED))
+            return
+        ack()
+        _dm(svc, user, lambda t: {"text": t("events.msg.attendance_saved", count=count, title=escape(title))})
+
+    @registry.action(ui.ACTION_FEEDBACK_SUMMARY)
+    def on_feedback_summary(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        svc = registry.services
+        user = _user(body)
+        tr = svc.translator(user)
+        event_id = _event_id(action.get("value"))
+        try:
+            if event_id is None:
+                raise DomainError("not_found")
+            with svc.db.session() as session:
+                summary = ev.feedback_summary(session, actor=svc.actor(user), event_id=event_id)
+                event = ev.get_event(session, event_id=event_id)
+        except DomainError as exc:
+            _tell(svc, body, user, error_message(exc, tr), respond)
+            return
+        svc.client.views_open(
+            trigger_id=str(body.get("trigger_id")), view=ui.feedback_modal(event, summary, tr)
+        )
+
+    @registry.action(RATE_ACTION)
+    def on_rate(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        svc = registry.services
+        user = _user(body)
+        tr = svc.translator(user)
+        value = str(action.get("value") or "")
+        event_id = _event_id(value)
+        try:
+            rating = int(value.split(":")[1])
+        except (IndexError, ValueError):
+            rating = 0
+        try:
+            if event_id is None:
+                raise DomainError("not_found")
+            with svc.db.session() as session:
+                ev.record_feedback(session, actor=svc.actor(user), event_id=event_id, rating=rating)
+                event = ev.get_event(session, event_id=event_id)
+        except DomainError as exc:
+            _tell(svc, body, user, error_message(exc, tr), respond)
+            return
+        message = ui.feedback_thanks(event, rating, tr)
+        container = _dict(body.get("container"))
+        try:
+            if body.get("response_url"):
+                respond(replace_original=True, **message)
+            elif container.get("channel_id") and container.get("message_ts"):
+                svc.client.chat_update(
+                    channel=str(container["channel_id"]), ts=str(container["message_ts"]), **message
+                )
+        except SlackApiError as exc:
+            log.warning("feedback thanks failed", extra={"error": exc.response.get("error")})
+
+    @registry.action(ui.ACTION_COMMENT)
+    def on_comment(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        svc = registry.services
+        user = _user(body)
+        tr = svc.translator(user)
+        event_id = _event_id(action.get("value"))
+        try:
+            if event_id is None:
+                raise DomainError("not_found")
+            with svc.db.session() as session:
+                event = ev.get_event(session, event_id=event_id)
+                if not any(m.slack_user_id == user for m in ev.attendees(session, event_id=event_id)):
+                    raise PermissionDenied("events.errors.not_attendee")
+        except DomainError as exc:
+            _tell(svc, body, user, error_message(exc, tr), respond)
+            return
+        view = ui.comment_modal(event, tr, metadata=json.dumps({"event_id": event_id}))
+        svc.client.views_open(trigger_id=str(body.get("trigger_id")), view=view)
+
+    @registry.view(ui.VIEW_COMMENT)
+    def on_comment_save(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        svc = registry.services
+        user = _user(body)
+        tr = svc.translator(user)
+        event_id = _metadata_event_id(view)
+        comment = text(state_values(view), ui.FIELD_COMMENT)
+        try:
+            if event_id is None:
+                raise DomainError("not_found")
+            with svc.db.session() as session:
+                ev.record_feedback(session, actor=svc.actor(user), event_id=event_id, comment=comment)
+                title = ev.get_event(session, event_id=event_id).title
+        except DomainError as exc:
+            ack(response_action="errors", errors=_view_errors(exc, tr, view, {}, ui.FIELD_COMMENT))
+            return
+        ack(
+            response_action="update",
+            view=ui.thanks_modal(tr("events.msg.comment_thanks", title=escape(title)), tr),
+        )
