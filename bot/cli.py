@@ -111,6 +111,13 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     return run_jobs_command(args, _settings())
 
 
+def cmd_ops(args: argparse.Namespace) -> int:
+    """`import`, `export` and `report` for HR operators (bot/ops_cli.py)."""
+    from bot.ops_cli import run_ops_command
+
+    return run_ops_command(args, _settings())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="alumni-bot", description="alumni-bot: the alumni community Slack bot"
@@ -134,6 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
     from jobs.cli import add_jobs_parser
 
     add_jobs_parser(sub).set_defaults(func=cmd_jobs)
+
+    from bot.ops_cli import add_ops_parsers
+
+    for ops_parser in add_ops_parsers(sub):
+        ops_parser.set_defaults(func=cmd_ops)
     return parser
 
 

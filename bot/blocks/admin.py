@@ -1,0 +1,316 @@
+"""Block Kit for HR: the admin view, the import and settings modals, import results, the monthly report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.models.blocks import Block
+
+from bot.blocks.common import actions, button, context, divider, header, modal_title, section, to_dicts
+from bot.i18n import Translator
+from bot.mrkdwn import escape
+from models.program_settings import WEEKDAYS, ProgramSettings, settings_as_form
+from models.report import Figures, MonthlyReport
+from models.roster import ImportReport
+
+# IDs Slack sends back.
+ADMIN_VIEW = "admin_home"
+IMPORT_OPEN = "admin_import_open"
+IMPORT_SUBMIT = "admin_import_submit"
+IMPORT_FILE = "file"
+EXPORT = "admin_export"
+REPORT_NOW = "admin_report_now"
+SETTINGS_OPEN = "admin_settings_open"
+SETTINGS_SUBMIT = "admin_settings_submit"
+SETTINGS_FIELDS = (
+    "digest_day",
+    "digest_time",
+    "nudge_cadence_days",
+    "reminder_offsets_minutes",
+    "retention_days",
+    "goal_members",
+    "goal_hires",
+    "goal_rehires",
+    "goal_events",
+)
+ADMIN_ACTIONS = (IMPORT_OPEN, EXPORT, REPORT_NOW, SETTINGS_OPEN)
+ADMIN_VIEWS = (IMPORT_SUBMIT, SETTINGS_SUBMIT)
+MAX_INVALID_LINES = 30
+
+
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text[:2000], "emoji": True}
+
+
+def _num(value: int | float | None, tr: Translator) -> str:
+    if value is None:
+        return tr("common.none")
+    return f"{value:,}" if isinstance(value, int) else f"{value:.2f}"
+
+
+def _delta(current: int | float | None, previous: int | float | None) -> str:
+    if current is None or previous is None:
+        return ""
+    diff = current - previous
+    if isinstance(diff, float):
+        diff = round(diff, 2)
+    if diff > 0:
+        return f" (▲{diff})"
+    if diff < 0:
+        return f" (▼{-diff})"
+    return " (±0)"
+
+
+def _breakdown(values: dict[str, int] | None, tr: Translator, prefix: str) -> str:
+    if values is None:
+        return tr("common.none")
+    if not values:
+        return "0"
+    return ", ".join(
+        f"{tr(f'{prefix}.{k}') if _has(f'{prefix}.{k}') else escape(k)} {v}"
+        for k, v in sorted(values.items())
+    )
+
+
+def _has(key: str) -> bool:
+    from bot.i18n import has
+
+    return has(key)
+
+
+def figure_lines(current: Figures, previous: Figures, tr: Translator) -> list[tuple[str, str]]:
+    """(label, value with the change from the previous month) for every figure."""
+    rows: list[tuple[str, Any, Any]] = [
+        ("members", current.members, previous.members),
+        ("new_members", current.new_members, previous.new_members),
+        ("active_members", current.active_members, previous.active_members),
+        ("checkins", current.checkins, previous.checkins),
+        ("opportunities", current.opportunities, previous.opportunities),
+        ("interest_clicks", current.interest_clicks, previous.interest_clicks),
+        ("referrals", current.referrals, previous.referrals),
+        ("hires", current.hires, previous.hires),
+        ("rehires", current.rehires, previous.rehires),
+        ("events_held", current.events_held, previous.events_held),
+        ("event_attendance", current.event_attendance, previous.event_attendance),
+        ("rating_average", current.rating_average, previous.rating_average),
+        ("feedback", current.feedback, previous.feedback),
+    ]
+    out = [(tr(f"admin.figures.{name}"), _num(cur, tr) + _delta(cur, prev)) for name, cur, prev in rows]
+    if current.ratings_count is not None and current.rating_average is not None:
+        label, value = out[11]
+        out[11] = (label, value + " " + tr("admin.figures.ratings_count", count=current.ratings_count))
+    return out
+
+
+def report_blocks(report: MonthlyReport, tr: Translator) -> list[dict[str, Any]]:
+    """The monthly report as a message (well under 50 blocks)."""
+    lines = figure_lines(report.current, report.previous, tr)
+    fields = [f"*{label}*\n{value}" for label, value in lines]
+    blocks: list[Block | dict[str, Any]] = [
+        header(tr("admin.report.title", month=str(report.month))),
+        context(tr("admin.report.compared", previous=str(report.previous.month))),
+    ]
+    for start in range(0, len(fields), 10):
+        blocks.append(
+            {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields[start : start + 10]]}
+        )
+    blocks.append(
+        section(
+            f"*{tr('admin.figures.opportunities_by_kind')}*: "
+            + _breakdown(report.current.opportunities_by_kind, tr, "admin.kinds")
+            + f"\n*{tr('admin.figures.referrals_by_status')}*: "
+            + _breakdown(report.current.referrals_by_status, tr, "admin.statuses")
+        )
+    )
+    if report.goals:
+        blocks.append(divider())
+        goal_lines = [
+            tr(
+                f"admin.goals.{g.name}",
+                target=g.target,
+                actual=g.actual,
+                percent=round(100 * g.actual / g.target) if g.target else 0,
+                year=report.month.year,
+            )
+            for g in report.goals
+        ]
+        blocks.append(section(f"*{tr('admin.goals.title')}*\n" + "\n".join(goal_lines)))
+    else:
+        blocks.append(context(tr("admin.goals.none")))
+    blocks.append(context(tr("admin.report.definitions")))
+    return to_dicts(blocks)
+
+
+def report_text(report: MonthlyReport, tr: Translator) -> str:
+    """The report as plain text (the CLI and the notification text)."""
+    lines = [
+        tr("admin.report.title", month=str(report.month)),
+        tr("admin.report.compared", previous=str(report.previous.month)),
+        "",
+    ]
+    width = max(len(label) for label, _ in figure_lines(report.current, report.previous, tr))
+    for label, value in figure_lines(report.current, report.previous, tr):
+        lines.append(f"  {label.ljust(width)}  {value}")
+    lines.append(
+        f"  {tr('admin.figures.opportunities_by_kind')}: "
+        + _breakdown(report.current.opportunities_by_kind, tr, "admin.kinds")
+    )
+    lines.append(
+        f"  {tr('admin.figures.referrals_by_status')}: "
+        + _breakdown(report.current.referrals_by_status, tr, "admin.statuses")
+    )
+    if report.goals:
+        lines.append("")
+        lines.append(tr("admin.goals.title"))
+        for g in report.goals:
+            lines.append(
+                "  "
+                + tr(
+                    f"admin.goals.{g.name}",
+                    target=g.target,
+                    actual=g.actual,
+                    percent=round(100 * g.actual / g.target) if g.target else 0,
+                    year=report.month.year,
+                )
+            )
+    return "\n".join(lines)
+
+
+def admin_view(
+    figures: Figures, previous: Figures, settings: ProgramSettings, export_kinds: list[str], tr: Translator
+) -> dict[str, Any]:
+    """The modal `/alumni-admin` opens: this month's figures so far and every HR action."""
+    lines = figure_lines(figures, previous, tr)[:6]
+    blocks: list[Block | dict[str, Any]] = [
+        section(tr("admin.view.intro", month=str(figures.month))),
+        {
+            "type": "section",
+            "fields": [{"type": "mrkdwn", "text": f"*{label}*\n{value}"} for label, value in lines],
+        },
+        divider(),
+        section(tr("admin.view.import_help")),
+        actions(button(tr("admin.view.import_button"), IMPORT_OPEN, value="import", style="primary")),
+        divider(),
+        section(tr("admin.view.export_help")),
+    ]
+    if export_kinds:
+        blocks.append(
+            actions(
+                *(button(tr(f"admin.export.kinds.{k}"), EXPORT, value=k) for k in export_kinds),
+                block_id="export",
+            )
+        )
+    blocks += [
+        divider(),
+        section(tr("admin.view.report_help")),
+        actions(button(tr("admin.view.report_button"), REPORT_NOW, value="report")),
+        divider(),
+        section(
+            tr(
+                "admin.view.settings_summary",
+                day=tr(f"admin.weekdays.{settings.digest_day}"),
+                time=settings.digest_time,
+                cadence=settings.nudge_cadence_days,
+                retention=settings.retention_days,
+            )
+        ),
+        actions(button(tr("admin.view.settings_button"), SETTINGS_OPEN, value="settings")),
+    ]
+    return {
+        "type": "modal",
+        "callback_id": ADMIN_VIEW,
+        "title": modal_title(tr("admin.view.title")).to_dict(),
+        "close": _plain(tr("common.close")),
+        "blocks": to_dicts(blocks),
+    }
+
+
+def import_modal(tr: Translator) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": IMPORT_SUBMIT,
+        "title": modal_title(tr("admin.import.title")).to_dict(),
+        "submit": _plain(tr("admin.import.submit")),
+        "close": _plain(tr("common.cancel")),
+        "blocks": [
+            section(tr("admin.import.help")).to_dict(),
+            {
+                "type": "input",
+                "block_id": IMPORT_FILE,
+                "label": _plain(tr("admin.import.file_label")),
+                "element": {
+                    "type": "file_input",
+                    "action_id": IMPORT_FILE,
+                    "filetypes": ["csv"],
+                    "max_files": 1,
+                },
+            },
+        ],
+    }
+
+
+def _text_input(block_id: str, label: str, value: str, hint: str | None = None) -> dict[str, Any]:
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": block_id,
+        "label": _plain(label),
+        "optional": True,
+        "element": {
+            "type": "plain_text_input",
+            "action_id": block_id,
+            "initial_value": value,
+            "max_length": 100,
+        },
+    }
+    if hint:
+        block["hint"] = _plain(hint)
+    return block
+
+
+def settings_modal(settings: ProgramSettings, tr: Translator) -> dict[str, Any]:
+    values = settings_as_form(settings)
+    day_options = [{"text": _plain(tr(f"admin.weekdays.{d}")), "value": d} for d in WEEKDAYS]
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "input",
+            "block_id": "digest_day",
+            "label": _plain(tr("admin.settings.digest_day")),
+            "element": {
+                "type": "static_select",
+                "action_id": "digest_day",
+                "options": day_options,
+                "initial_option": next(o for o in day_options if o["value"] == settings.digest_day),
+            },
+        }
+    ]
+    for name in SETTINGS_FIELDS[1:]:
+        blocks.append(
+            _text_input(name, tr(f"admin.settings.{name}"), values[name], tr(f"admin.settings.hints.{name}"))
+        )
+    return {
+        "type": "modal",
+        "callback_id": SETTINGS_SUBMIT,
+        "title": modal_title(tr("admin.settings.title")).to_dict(),
+        "submit": _plain(tr("common.save")),
+        "close": _plain(tr("common.cancel")),
+        "blocks": blocks,
+    }
+
+
+def import_result_text(report: ImportReport, tr: Translator, *, filename: str) -> str:
+    counts = report.counts()
+    lines = [tr("admin.import.done", file=escape(filename), **counts)]
+    if report.invalid:
+        lines.append(tr("admin.import.invalid_header"))
+        for row in report.invalid[:MAX_INVALID_LINES]:
+            lines.append(
+                tr(
+                    "admin.import.invalid_line",
+                    line=row.line,
+                    reason=tr(f"admin.import.reasons.{row.reason}"),
+                    column=row.column or "-",
+                )
+            )
+        if len(report.invalid) > MAX_INVALID_LINES:
+            lines.append(tr("common.more", count=len(report.invalid) - MAX_INVALID_LINES))
+    return "\n".join(lines)

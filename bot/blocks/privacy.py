@@ -1,0 +1,207 @@
+"""Block Kit for members' privacy (consent, download, delete) and for program feedback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.models.blocks import Block
+
+from bot.blocks.common import actions, button, context, header, modal_title, section, to_dicts
+from bot.i18n import Translator
+from bot.mrkdwn import date_token, escape, user_mention
+from models.feedback import ADDRESSED, KINDS, Feedback
+from models.member import Member
+
+# IDs Slack sends back.
+CONSENT = "privacy_consent"
+WITHDRAW = "privacy_withdraw"
+DOWNLOAD = "privacy_download"
+DELETE_OPEN = "privacy_delete_open"
+DELETE_CONFIRM = "privacy_delete_confirm"
+CONFIRM_BLOCK = "confirm"
+FEEDBACK_SUBMIT = "feedback_submit"
+FEEDBACK_REPLY_OPEN = "feedback_reply_open"
+FEEDBACK_REPLY_SUBMIT = "feedback_reply_submit"
+FEEDBACK_ADDRESSED = "feedback_addressed"
+FEEDBACK_ADMIN_ACTIONS = (FEEDBACK_REPLY_OPEN, FEEDBACK_ADDRESSED)
+
+
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text[:2000], "emoji": True}
+
+
+def privacy_blocks(member: Member | None, tr: Translator, *, home: bool = False) -> list[dict[str, Any]]:
+    """What the bot holds, the consent state, and the member's buttons (the `/alumni privacy` answer)."""
+    consented = member is not None and member.consented_at is not None
+    blocks: list[Block | dict[str, Any]] = []
+    if home:
+        blocks.append(header(tr("privacy.home_title")))
+    blocks.append(section(tr("privacy.what_we_hold")))
+    if consented and member is not None and member.consented_at is not None:
+        when = date_token(
+            member.consented_at, fallback=member.consented_at.strftime("%Y-%m-%d"), fmt="{date_short}"
+        )
+        blocks.append(
+            section(tr("privacy.consent_given", when=when, version=escape(member.consent_version or "-")))
+        )
+        consent_button = button(tr("privacy.withdraw_button"), WITHDRAW, value="withdraw")
+    else:
+        blocks.append(section(tr("privacy.consent_missing")))
+        consent_button = button(tr("privacy.consent_button"), CONSENT, value="consent", style="primary")
+    blocks.append(
+        actions(
+            consent_button,
+            button(tr("privacy.download_button"), DOWNLOAD, value="download"),
+            button(tr("privacy.delete_button"), DELETE_OPEN, value="delete", style="danger"),
+        )
+    )
+    return to_dicts(blocks)
+
+
+def delete_modal(tr: Translator) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": DELETE_CONFIRM,
+        "title": modal_title(tr("privacy.delete_title")).to_dict(),
+        "submit": _plain(tr("privacy.delete_submit")),
+        "close": _plain(tr("common.cancel")),
+        "blocks": [
+            section(tr("privacy.delete_explain")).to_dict(),
+            {
+                "type": "input",
+                "block_id": CONFIRM_BLOCK,
+                "label": _plain(tr("privacy.delete_confirm_label")),
+                "element": {
+                    "type": "checkboxes",
+                    "action_id": CONFIRM_BLOCK,
+                    "options": [{"text": _plain(tr("privacy.delete_confirm_option")), "value": "yes"}],
+                },
+            },
+        ],
+    }
+
+
+def removed_notice_blocks(tr: Translator) -> list[dict[str, Any]]:
+    """What an erased member's channel post becomes."""
+    return to_dicts([context(tr("privacy.removed_notice"))])
+
+
+# ---------------------------------------------------------------------------------------------- feedback
+
+
+def feedback_modal(tr: Translator) -> dict[str, Any]:
+    options = [{"text": _plain(tr(f"feedback.kinds.{k}")), "value": k} for k in KINDS]
+    return {
+        "type": "modal",
+        "callback_id": FEEDBACK_SUBMIT,
+        "title": modal_title(tr("feedback.title")).to_dict(),
+        "submit": _plain(tr("common.submit")),
+        "close": _plain(tr("common.cancel")),
+        "blocks": [
+            section(tr("feedback.intro")).to_dict(),
+            {
+                "type": "input",
+                "block_id": "kind",
+                "label": _plain(tr("feedback.kind_label")),
+                "element": {
+                    "type": "static_select",
+                    "action_id": "kind",
+                    "options": options,
+                    "initial_option": options[0],
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "text",
+                "label": _plain(tr("feedback.text_label")),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "text",
+                    "multiline": True,
+                    "max_length": 3000,
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "anonymous",
+                "optional": True,
+                "label": _plain(tr("feedback.anonymous_label")),
+                "element": {
+                    "type": "checkboxes",
+                    "action_id": "anonymous",
+                    "options": [{"text": _plain(tr("feedback.anonymous_option")), "value": "yes"}],
+                },
+            },
+        ],
+    }
+
+
+def feedback_hr_blocks(item: Feedback, tr: Translator) -> list[dict[str, Any]]:
+    """The HR channel's copy of a piece of feedback, with Reply / Mark addressed for HR."""
+    sender = tr("feedback.anonymous_sender") if item.anonymous else user_mention(item.sender_user_id)
+    blocks: list[Block | dict[str, Any]] = [
+        section(
+            tr(
+                "feedback.hr_message",
+                kind=tr(f"feedback.kinds.{item.kind}"),
+                sender=sender,
+                text=escape(item.text),
+            )
+        ),
+    ]
+    if item.reply:
+        blocks.append(context(tr("feedback.hr_replied", text=escape(item.reply))))
+    if item.status == ADDRESSED:
+        note = escape(item.change_note) if item.change_note else tr("common.none")
+        blocks.append(context(tr("feedback.hr_addressed", note=note)))
+    buttons = [button(tr("feedback.reply_button"), FEEDBACK_REPLY_OPEN, value=str(item.id))]
+    if item.status != ADDRESSED:
+        buttons.append(button(tr("feedback.addressed_button"), FEEDBACK_ADDRESSED, value=str(item.id)))
+    blocks.append(actions(*buttons))
+    return to_dicts(blocks)
+
+
+def feedback_reply_modal(item: Feedback, tr: Translator) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": FEEDBACK_REPLY_SUBMIT,
+        "private_metadata": str(item.id),
+        "title": modal_title(tr("feedback.reply_title")).to_dict(),
+        "submit": _plain(tr("common.submit")),
+        "close": _plain(tr("common.cancel")),
+        "blocks": [
+            section(escape(item.text)[:2900]).to_dict(),
+            {
+                "type": "input",
+                "block_id": "reply",
+                "optional": True,
+                "label": _plain(tr("feedback.reply_label")),
+                "hint": _plain(tr("feedback.reply_hint")),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "reply",
+                    "multiline": True,
+                    "max_length": 3000,
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "change_note",
+                "optional": True,
+                "label": _plain(tr("feedback.change_label")),
+                "hint": _plain(tr("feedback.change_hint")),
+                "element": {"type": "plain_text_input", "action_id": "change_note", "max_length": 500},
+            },
+            {
+                "type": "input",
+                "block_id": "addressed",
+                "optional": True,
+                "label": _plain(tr("feedback.addressed_label")),
+                "element": {
+                    "type": "checkboxes",
+                    "action_id": "addressed",
+                    "options": [{"text": _plain(tr("feedback.addressed_option")), "value": "yes"}],
+                },
+            },
+        ],
+    }

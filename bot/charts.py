@@ -1,0 +1,66 @@
+"""The monthly report's chart: members and active members over the last 12 months, as PNG bytes.
+
+matplotlib runs headless (the Agg backend, no display) and thread-safe enough for our use: each call builds
+its own Figure object instead of using pyplot's global state.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+from matplotlib import font_manager
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_CJK_HINTS = (
+    "Noto Sans CJK",
+    "Noto Sans JP",
+    "IPAexGothic",
+    "IPAGothic",
+    "Hiragino",
+    "Yu Gothic",
+    "TakaoGothic",
+)
+
+
+def cjk_font() -> str | None:
+    """A font with Japanese glyphs installed on this machine, if any."""
+    for entry in font_manager.fontManager.ttflist:
+        if any(hint in entry.name for hint in _CJK_HINTS):
+            return str(entry.name)
+    return None
+
+
+def chart_language(language: str) -> str:
+    """Japanese labels only when a Japanese font is installed (otherwise they would render as boxes)."""
+    return "ja" if language == "ja" and cjk_font() else "en"
+
+
+def members_chart(
+    points: Sequence[tuple[str, int, int]], *, title: str, members_label: str, active_label: str
+) -> bytes:
+    """A line chart of members and bars of active members per month; pick labels with `chart_language`."""
+    figure = Figure(figsize=(8, 4), dpi=100)
+    font = cjk_font()
+    if font and not (title + members_label + active_label).isascii():
+        from matplotlib import rcParams
+
+        rcParams["font.family"] = [font, "sans-serif"]
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot(1, 1, 1)
+    labels = [p[0] for p in points]
+    positions = list(range(len(points)))
+    axes.plot(positions, [p[1] for p in points], marker="o", label=members_label, color="#1264a3")
+    axes.bar(positions, [p[2] for p in points], label=active_label, color="#2eb67d", alpha=0.6)
+    axes.set_xticks(positions)
+    axes.set_xticklabels(labels, rotation=45, ha="right", fontsize=8)
+    axes.set_title(title)
+    axes.set_ylim(bottom=0)
+    axes.grid(axis="y", alpha=0.3)
+    axes.legend(loc="upper left")
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()

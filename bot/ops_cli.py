@@ -1,0 +1,140 @@
+"""`alumni-bot import FILE.csv`, `alumni-bot export KIND [--out FILE]`, `alumni-bot report [--month YYYY-MM]
+[--chart FILE]`: HR operations from a terminal (the same rules as `/alumni-admin`, audited as `cli:<user>`)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.config import Settings
+from bot.i18n import Translator
+from models.actors import Actor
+
+EXPORT_KINDS = ("members", "opportunities", "referrals", "events")
+
+
+def add_ops_parsers(sub: Any) -> list[argparse.ArgumentParser]:
+    imp = sub.add_parser("import", help="import HR's roster CSV (UTF-8 or cp932) and match it to Slack users")
+    imp.add_argument("file", help="the roster CSV (email, name, department, joined, left)")
+    exp = sub.add_parser(
+        "export", help="export members, opportunities, referrals or events as CSV (UTF-8 BOM)"
+    )
+    exp.add_argument("kind", choices=EXPORT_KINDS)
+    exp.add_argument("--out", default=None, help="file to write (default alumni-KIND.csv; '-' for stdout)")
+    rep = sub.add_parser("report", help="print the monthly program report and write its chart")
+    rep.add_argument("--month", default=None, help="YYYY-MM (default: last complete month)")
+    rep.add_argument(
+        "--chart", default=None, help="PNG file for the chart (default alumni-report-YYYY-MM.png)"
+    )
+    return [imp, exp, rep]
+
+
+def operator() -> Actor:
+    """The terminal user acts with HR rights (whoever can run this has the database credentials)."""
+    try:
+        name = getpass.getuser()
+    except Exception:  # no login name in some containers
+        name = "unknown"
+    return Actor(user_id=f"cli:{name}"[:64], is_hr=True)
+
+
+class ProgressBar:
+    """A one-line text progress bar on a terminal (only the final line when not a TTY)."""
+
+    def __init__(self, label: str, stream: TextIO, width: int = 30) -> None:
+        self.label, self.stream, self.width = label, stream, width
+        self.tty = stream.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.tty and done < total:
+            return
+        filled = int(self.width * done / total) if total else self.width
+        bar = "#" * filled + "-" * (self.width - filled)
+        end = "\n" if done >= total else ""
+        self.stream.write(f"\r{self.label} [{bar}] {done}/{total}{end}")
+        self.stream.flush()
+
+
+def run_ops_command(args: argparse.Namespace, settings: Settings) -> int:
+    from models.db import Database
+
+    db = Database(settings.database_url)
+    db.upgrade()
+    tr = Translator(settings.language)
+    if args.command == "import":
+        return _import(args, settings, db, tr)
+    if args.command == "export":
+        return _export(args, db, tr)
+    return _report(args, settings, db, tr)
+
+
+def _import(args: argparse.Namespace, settings: Settings, db: Any, tr: Translator) -> int:
+    from bot.blocks.admin import import_result_text
+    from bot.slack_client import make_client
+    from bot.slack_files import slack_accounts_by_email
+    from models.errors import DomainError
+    from models.roster import import_roster, parse_roster
+
+    path = Path(args.file)
+    try:
+        parsed = parse_roster(path.read_bytes())
+    except DomainError as exc:
+        from bot.forms import error_message
+
+        print(tr("admin.import.failed", reason=error_message(exc, tr)), file=sys.stderr)
+        return 1
+    settings.require_credentials(socket_mode=False)
+    print(tr("admin.cli.fetching_users"), file=sys.stderr)
+    accounts = slack_accounts_by_email(make_client(settings))
+    bar = ProgressBar(tr("admin.cli.importing", total=len(parsed.rows)), sys.stderr)
+    with db.session() as session:
+        report = import_roster(
+            session, actor=operator(), parsed=parsed, slack_accounts=accounts, progress=bar
+        )
+    if not parsed.rows:
+        bar(0, 0)
+    print(import_result_text(report, tr, filename=path.name))
+    return 0
+
+
+def _export(args: argparse.Namespace, db: Any, tr: Translator) -> int:
+    from bot.forms import error_message
+    from models.errors import DomainError
+    from models.export import export_csv
+
+    try:
+        with db.session() as session:
+            data, count = export_csv(session, actor=operator(), kind=args.kind)
+    except DomainError as exc:
+        print(error_message(exc, tr), file=sys.stderr)
+        return 1
+    if args.out == "-":
+        sys.stdout.buffer.write(data)
+        return 0
+    out = Path(args.out or f"alumni-{args.kind}.csv")
+    out.write_bytes(data)
+    print(tr("admin.cli.export_written", count=count, path=str(out)))
+    return 0
+
+
+def _report(args: argparse.Namespace, settings: Settings, db: Any, tr: Translator) -> int:
+    from bot.reporting import render_report
+    from models.report import Month, last_complete_month
+    from models.timeutil import now
+
+    zone = settings.zone
+    try:
+        month = Month.parse(args.month) if args.month else last_complete_month(now(), zone)
+    except ValueError:
+        print(tr("admin.cli.bad_month"), file=sys.stderr)
+        return 2
+    with db.session() as session:
+        rendered = render_report(session, month=month, zone=zone, tr=tr)
+    print(rendered.text)
+    chart = Path(args.chart or rendered.chart_filename)
+    chart.write_bytes(rendered.chart_png)
+    print(tr("admin.cli.report_written", path=str(chart)))
+    return 0

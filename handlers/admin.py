@@ -1,0 +1,236 @@
+"""`/alumni-admin` (HR only): program figures, roster import, CSV exports, the report on demand, settings.
+
+Every listener checks the HR role on the server (buttons are visible to whoever sees the view, and a payload
+can be forged); a refused request changes nothing and gets a polite answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any
+
+from slack_bolt import Ack
+from slack_sdk.errors import SlackApiError
+
+from bot.blocks.admin import (
+    EXPORT,
+    IMPORT_FILE,
+    IMPORT_OPEN,
+    IMPORT_SUBMIT,
+    REPORT_NOW,
+    SETTINGS_FIELDS,
+    SETTINGS_OPEN,
+    SETTINGS_SUBMIT,
+    admin_view,
+    import_modal,
+    import_result_text,
+    settings_modal,
+)
+from bot.forms import error_message, field_errors, input_block_ids, state_values
+from bot.i18n import Translator
+from bot.registry import Registry
+from bot.reporting import render_report
+from bot.services import Services
+from bot.slack_files import FileTooLarge, download_file, slack_accounts_by_email, upload_file
+from models.audit import record
+from models.errors import DomainError, ValidationFailed
+from models.export import available_kinds, export_csv
+from models.program_settings import get_program_settings, update_program_settings
+from models.report import Month, figures, last_complete_month
+from models.roster import import_roster, parse_roster
+from models.timeutil import now
+
+log = logging.getLogger(__name__)
+
+COMMAND = "/alumni-admin"
+SCOPES = ("files:read", "files:write", "users:read.email")
+
+
+def _user(body: dict[str, Any]) -> str:
+    user = body.get("user_id") or (body.get("user") or {}).get("id")
+    return str(user or "")
+
+
+def refuse_dm(svc: Services, user_id: str) -> None:
+    """Tell someone without the HR role, politely and privately, that this is for HR."""
+    if not user_id:
+        return
+    try:
+        svc.client.chat_postMessage(channel=user_id, text=svc.translator(user_id)("admin.not_hr"))
+    except SlackApiError:
+        log.warning("could not send the refusal")
+
+
+def is_hr(svc: Services, user_id: str) -> bool:
+    return bool(user_id) and svc.actor(user_id).is_hr
+
+
+def build_admin_view(svc: Services, tr: Translator) -> dict[str, Any]:
+    zone = svc.settings.zone
+    month = Month.containing(now(), zone)
+    with svc.db.session() as session:
+        current = figures(session, month, zone)
+        previous = figures(session, month.previous(), zone)
+        settings = get_program_settings(session)
+    return admin_view(current, previous, settings, available_kinds(), tr)
+
+
+def run_import(svc: Services, *, user_id: str, file_id: str) -> None:
+    """Fetch the shared CSV, import it and DM the report to the HR person who submitted it."""
+    tr = svc.translator(user_id)
+    actor = svc.actor(user_id)
+    try:
+        filename, data = download_file(svc.client, file_id)
+        parsed = parse_roster(data)
+        accounts = slack_accounts_by_email(svc.client)
+        with svc.db.session() as session:
+            report = import_roster(session, actor=actor, parsed=parsed, slack_accounts=accounts)
+        text = import_result_text(report, tr, filename=filename)
+    except DomainError as exc:
+        text = tr("admin.import.failed", reason=error_message(exc, tr))
+    except FileTooLarge:
+        text = tr("admin.import.failed", reason=tr("admin.errors.roster_too_big", max=20))
+    except (SlackApiError, OSError, ValueError) as exc:
+        # The file was deleted between upload and submit, the ID is forged, or the download failed.
+        log.info("roster file not readable: %s", type(exc).__name__)
+        text = tr("admin.import.failed", reason=tr("admin.errors.roster_file_missing"))
+    svc.client.chat_postMessage(channel=user_id, text=text)
+
+
+def send_export(svc: Services, *, user_id: str, kind: str) -> None:
+    tr = svc.translator(user_id)
+    try:
+        with svc.db.session() as session:
+            data, count = export_csv(session, actor=svc.actor(user_id), kind=kind)
+    except DomainError as exc:
+        svc.client.chat_postMessage(channel=user_id, text=error_message(exc, tr))
+        return
+    upload_file(
+        svc.client,
+        recipient=user_id,
+        content=data,
+        filename=f"alumni-{kind}-{date.today().isoformat()}.csv",
+        title=tr(f"admin.export.kinds.{kind}"),
+        initial_comment=tr("admin.export.done", kind=tr(f"admin.export.kinds.{kind}"), count=count),
+    )
+
+
+def send_report(
+    svc: Services, *, actor_id: str, recipient: str, tr: Translator, month: Month | None = None
+) -> None:
+    """Post the report for `month` (default: the last complete month) and its chart to `recipient`."""
+    zone = svc.settings.zone
+    month = month or last_complete_month(now(), zone)
+    with svc.db.session() as session:
+        rendered = render_report(session, month=month, zone=zone, tr=tr)
+        record(session, actor=actor_id, action="admin.report", target=str(month), recipient=recipient)
+    posted = svc.client.chat_postMessage(channel=recipient, text=rendered.text[:3000], blocks=rendered.blocks)
+    upload_file(
+        svc.client,
+        recipient=str(posted["channel"]),
+        content=rendered.chart_png,
+        filename=rendered.chart_filename,
+        title=rendered.chart_title,
+        thread_ts=str(posted["ts"]),
+    )
+
+
+def register(registry: Registry) -> None:
+    registry.scopes(*SCOPES)
+
+    @registry.command(COMMAND, description_key="admin.command_description", usage_hint_key="admin.usage_hint")
+    def on_admin(ack: Ack, command: dict[str, Any]) -> None:
+        svc = registry.services
+        user_id = _user(command)
+        tr = svc.translator(user_id)
+        if not is_hr(svc, user_id):
+            ack(response_type="ephemeral", text=tr("admin.not_hr"))
+            return
+        ack()
+        svc.client.views_open(trigger_id=command["trigger_id"], view=build_admin_view(svc, tr))
+
+    @registry.action(IMPORT_OPEN)
+    def on_import_open(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        svc = registry.services
+        user_id = _user(body)
+        if not is_hr(svc, user_id):
+            refuse_dm(svc, user_id)
+            return
+        svc.client.views_push(trigger_id=body["trigger_id"], view=import_modal(svc.translator(user_id)))
+
+    @registry.view(IMPORT_SUBMIT)
+    def on_import_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        svc = registry.services
+        user_id = _user(body)
+        tr = svc.translator(user_id)
+        if not is_hr(svc, user_id):
+            ack(response_action="errors", errors={IMPORT_FILE: tr("admin.not_hr")})
+            return
+        files = state_values(view).get(IMPORT_FILE) or []
+        file_id = str(files[0].get("id") or "") if files and isinstance(files[0], dict) else ""
+        if not file_id:
+            ack(response_action="errors", errors={IMPORT_FILE: tr("errors.required")})
+            return
+        ack()
+        svc.client.chat_postMessage(channel=user_id, text=tr("admin.import.started"))
+        run_import(svc, user_id=user_id, file_id=file_id)
+
+    @registry.action(EXPORT)
+    def on_export(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        svc = registry.services
+        user_id = _user(body)
+        if not is_hr(svc, user_id):
+            refuse_dm(svc, user_id)
+            return
+        send_export(svc, user_id=user_id, kind=str(action.get("value") or ""))
+
+    @registry.action(REPORT_NOW)
+    def on_report_now(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        svc = registry.services
+        user_id = _user(body)
+        if not is_hr(svc, user_id):
+            refuse_dm(svc, user_id)
+            return
+        send_report(svc, actor_id=user_id, recipient=user_id, tr=svc.translator(user_id))
+
+    @registry.action(SETTINGS_OPEN)
+    def on_settings_open(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        svc = registry.services
+        user_id = _user(body)
+        if not is_hr(svc, user_id):
+            refuse_dm(svc, user_id)
+            return
+        with svc.db.session() as session:
+            settings = get_program_settings(session)
+        svc.client.views_push(
+            trigger_id=body["trigger_id"], view=settings_modal(settings, svc.translator(user_id))
+        )
+
+    @registry.view(SETTINGS_SUBMIT)
+    def on_settings_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        svc = registry.services
+        user_id = _user(body)
+        tr = svc.translator(user_id)
+        if not is_hr(svc, user_id):
+            ack(response_action="errors", errors={SETTINGS_FIELDS[0]: tr("admin.not_hr")})
+            return
+        values = state_values(view)
+        changes = {name: values.get(name) for name in SETTINGS_FIELDS if name in values}
+        try:
+            with svc.db.session() as session:
+                update_program_settings(session, actor=svc.actor(user_id), changes=changes)
+        except ValidationFailed as exc:
+            ack(response_action="errors", errors=field_errors(exc, tr, block_ids=input_block_ids(view)))
+            return
+        ack()
+        previous = (body.get("view") or {}).get("previous_view_id")
+        if previous:
+            try:
+                svc.client.views_update(view_id=previous, view=build_admin_view(svc, tr))
+            except SlackApiError:
+                log.info("admin view no longer open")

@@ -1,0 +1,98 @@
+"""CSV exports for HR: members, opportunities, referrals, events (UTF-8 with BOM, so Excel opens Japanese).
+
+Members have a fixed column list; the other kinds export every column of their feature's table, so they
+follow the feature's model as it grows. A kind whose table does not exist in this build is "unavailable".
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import Session, SQLModel
+
+from models.actors import Actor
+from models.audit import record
+from models.errors import DomainError, PermissionDenied
+from models.tables import import_all
+
+BOM = "\ufeff"
+KINDS: dict[str, str] = {
+    "members": "member",
+    "opportunities": "opportunity",
+    "referrals": "referral",
+    "events": "event",
+}
+MEMBER_COLUMNS = (
+    "id",
+    "slack_user_id",
+    "display_name",
+    "email",
+    "former_department",
+    "former_role",
+    "joined_year",
+    "left_year",
+    "current_company",
+    "current_role",
+    "location",
+    "skills",
+    "interests",
+    "open_to_rehire",
+    "open_to_gigs",
+    "open_to_collaboration",
+    "open_to_mentoring",
+    "open_to_speaking",
+    "consented_at",
+    "consent_version",
+    "source",
+    "last_checkin_at",
+    "created_at",
+)
+# Columns that are internal plumbing, not information for HR.
+_SKIP = {"search_text", "bigrams", "sequence", "rsvp_seq", "duplicate_key"}
+
+
+def available_kinds() -> list[str]:
+    import_all()
+    return [kind for kind, table in KINDS.items() if table in SQLModel.metadata.tables]
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    text = str(value)
+    # Spreadsheet formula injection: a cell starting with = + - @ would run as a formula in Excel.
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        text = "'" + text
+    return text
+
+
+def export_csv(session: Session, *, actor: Actor, kind: str) -> tuple[bytes, int]:
+    """(CSV bytes with a UTF-8 BOM, number of rows). HR only; audited."""
+    if not actor.is_hr:
+        raise PermissionDenied("not_allowed")
+    if kind not in available_kinds():
+        raise DomainError("admin.errors.export_unavailable", field="kind", kind=kind)
+    table = SQLModel.metadata.tables[KINDS[kind]]
+    if kind == "members":
+        columns = [c for c in MEMBER_COLUMNS if c in table.c]
+        query = table.select().where(table.c.erased_at.is_(None)).order_by(table.c.id)
+    else:
+        columns = [c.name for c in table.columns if c.name not in _SKIP]
+        query = table.select().order_by(*table.primary_key.columns)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    count = 0
+    for row in session.connection().execute(query).mappings():
+        writer.writerow([_cell(row[c]) for c in columns])
+        count += 1
+    record(session, actor=actor.user_id, action="admin.export", target=kind, rows=count)
+    session.flush()
+    return (BOM + out.getvalue()).encode("utf-8"), count

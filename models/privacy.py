@@ -1,0 +1,477 @@
+"""Members' control over their data: consent, export ("download my data") and erasure ("delete my data").
+
+Erasure and export are generic: every table is declared in `RULES` (by table name) with
+- how rows *owned* by the member are found: `member_columns` (hold `member.id`) and `slack_columns` (hold the
+  Slack user ID);
+- what happens to owned rows: `delete`, or `pseudonymise` (text columns are blanked except those in `keep`;
+  `pseudonym_columns` get the member's pseudonym; `keep_replaced` keep their text with the Slack ID replaced),
+  with `delete_when` deleting some rows of a pseudonymised table instead (pending messages) and `transform`
+  changing others (closing open posts);
+- `mention_columns`: text in *any* row where the Slack ID may appear inside (audit details, message
+  payloads); the ID is replaced by the pseudonym there;
+- `messages`: the (channel, ts) columns of Slack messages an owned row stands for, and whether erasure
+  deletes or updates them (the caller does the Slack calls, after the commit).
+A table without a rule fails `tests/models/test_privacy.py`, so a new feature cannot forget its data.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, String, Table, Text, or_
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, SQLModel
+
+from models.actors import Actor
+from models.audit import record
+from models.errors import NotFound, PermissionDenied
+from models.member import Member, ensure_member, get_member
+from models.tables import import_all
+from models.timeutil import now
+
+NONE = "none"
+DELETE = "delete"
+PSEUDONYMISE = "pseudonymise"
+MESSAGE_DELETE = "delete"
+MESSAGE_UPDATE = "update"
+# Everything but `sent`: nothing more goes out to them, and unsent rows hold nothing worth keeping.
+UNSENT_STATUSES = ("pending", "sending", "uncertain", "failed", "cancelled")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How one table is exported and erased (see the module docstring)."""
+
+    action: str
+    member_columns: tuple[str, ...] = ()
+    slack_columns: tuple[str, ...] = ()
+    keep: tuple[str, ...] = ()
+    pseudonym_columns: tuple[str, ...] = ()
+    keep_replaced: tuple[str, ...] = ()
+    pointer_columns: tuple[str, ...] = ()  # foreign keys to `member` that may keep pointing at the tombstone
+    mention_columns: tuple[str, ...] = ()
+    delete_when: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    transform: Callable[[Mapping[Any, Any]], dict[str, Any]] | None = None
+    messages: tuple[str, str, str] | None = None  # (channel column, ts column, MESSAGE_DELETE|MESSAGE_UPDATE)
+    search_kind: str | None = None  # `models.search` documents of this kind (ref_id = row id) are removed
+    why: str = ""
+
+    @property
+    def owns_rows(self) -> bool:
+        return bool(self.member_columns or self.slack_columns)
+
+
+def _close_if_open(row: Mapping[Any, Any]) -> dict[str, Any]:
+    if row.get("status") != "open":
+        return {}
+    changes: dict[str, Any] = {"status": "closed"}
+    if "closed_at" in row:
+        changes["closed_at"] = now()
+    return changes
+
+
+RULES: dict[str, Rule] = {
+    "member": Rule(
+        PSEUDONYMISE,
+        # The row stays as a tombstone so kept rows (closed posts, referrals made) still point somewhere.
+        keep=("visibility", "source", "consent_version"),
+        pseudonym_columns=("pseudonym",),
+        search_kind="member",
+        why="profile blanked; a pseudonym remains for the rows that must stay",
+    ),
+    "search_entry": Rule(NONE, why="documents are removed through the owning table's `search_kind`"),
+    "checkin": Rule(DELETE, member_columns=("member_id",), search_kind="checkin", why="their check-ins"),
+    "referral": Rule(
+        PSEUDONYMISE,
+        slack_columns=("referrer_id",),
+        # The candidate's data is the candidate's (retention purges it); the referrer becomes a pseudonym.
+        keep=(
+            "candidate_name",
+            "candidate_email",
+            "candidate_url",
+            "relationship",
+            "why_fit",
+            "status",
+            "owner_id",
+            "duplicate_key",
+            "hr_channel",
+            "hr_ts",
+        ),
+        pseudonym_columns=("referrer_id",),
+        mention_columns=("owner_id",),
+        why="referrals they made stay for HR's pipeline, with a pseudonym",
+    ),
+    "referral_status_change": Rule(
+        NONE, mention_columns=("actor_id",), why="history of a kept referral; who acted is pseudonymised"
+    ),
+    "opportunity": Rule(
+        PSEUDONYMISE,
+        slack_columns=("poster_id",),
+        keep=(
+            "kind",
+            "title",
+            "company",
+            "description",
+            "location",
+            "work_style",
+            "skills",
+            "compensation",
+            "apply_url",
+            "status",
+            "channel_id",
+            "message_ts",
+            "permalink",
+        ),
+        pseudonym_columns=("poster_id",),
+        transform=_close_if_open,
+        pointer_columns=("filled_by_member_id",),
+        messages=("channel_id", "message_ts", MESSAGE_UPDATE),
+        search_kind="opportunity",
+        why="open posts are closed; posts stay for the figures with a pseudonym (contact blanked)",
+    ),
+    "opportunity_interest": Rule(
+        DELETE, member_columns=("member_id",), slack_columns=("user_id",), why="their interest clicks"
+    ),
+    "event": Rule(
+        PSEUDONYMISE,
+        slack_columns=("organizer",),
+        keep=("title", "description", "tz", "place", "online_url", "status", "channel", "message_ts"),
+        pseudonym_columns=("organizer",),
+        why="events they organised stay for attendees, with a pseudonym",
+    ),
+    "event_rsvp": Rule(DELETE, member_columns=("member_id",), why="their RSVPs"),
+    "event_feedback": Rule(DELETE, member_columns=("member_id",), why="their event ratings and comments"),
+    "audit_log": Rule(
+        NONE, mention_columns=("actor", "target", "detail"), why="kept for accountability, pseudonymised"
+    ),
+    "outbox_message": Rule(
+        PSEUDONYMISE,
+        slack_columns=("recipient",),
+        keep=("purpose", "period", "status", "channel", "ts", "error", "claimed_by"),
+        pseudonym_columns=("recipient",),
+        keep_replaced=("dedupe_key",),
+        mention_columns=("dedupe_key", "payload"),
+        delete_when={"status": UNSENT_STATUSES},
+        why="pending messages to them are dropped; sent-message records keep a pseudonym",
+    ),
+    "job_run": Rule(NONE, why="no personal data"),
+    "program_settings": Rule(
+        NONE, mention_columns=("updated_by",), why="who changed settings, pseudonymised"
+    ),
+    "roster_record": Rule(DELETE, member_columns=("member_id",), why="HR's roster row about them"),
+    "feedback": Rule(
+        DELETE,
+        member_columns=("member_id",),
+        slack_columns=("sender_user_id",),
+        mention_columns=("replied_by",),
+        messages=("hr_channel", "hr_ts", MESSAGE_UPDATE),
+        why="their feedback; the HR channel's copy is replaced by a notice",
+    ),
+}
+
+
+def rule_for(table: str) -> Rule | None:
+    return RULES.get(table)
+
+
+def tables() -> dict[str, Table]:
+    """Every table the models define, by name."""
+    import_all()
+    return dict(SQLModel.metadata.tables)
+
+
+def _is_text(column: Any) -> bool:
+    return isinstance(column.type, String | Text) or isinstance(getattr(column.type, "impl", None), String)
+
+
+def _is_json(column: Any) -> bool:
+    return isinstance(column.type, JSON)
+
+
+# ---------------------------------------------------------------------------------------------- consent
+
+
+def record_consent(session: Session, *, actor: Actor, display_name: str | None = None) -> Member:
+    """The member agrees to the privacy notice (time and text version stored and audited by the profile rules)."""
+    from models.profile import give_consent
+
+    return give_consent(session, actor=actor, display_name=display_name)
+
+
+def withdraw_consent(session: Session, *, slack_user_id: str) -> Member:
+    """The member withdraws consent: their profile is hidden from other members again."""
+    member = get_member(session, slack_user_id=slack_user_id)
+    if member is None:
+        raise NotFound("not_found")
+    member.consented_at = None
+    member.updated_at = now()
+    record(session, actor=slack_user_id, action="privacy.withdraw", target=f"member:{member.id}")
+    session.flush()
+    return member
+
+
+# ---------------------------------------------------------------------------------------------- finding rows
+
+
+def _owned_condition(
+    table: Table, rule: Rule, member: Member, slack_user_id: str
+) -> ColumnElement[bool] | None:
+    conditions: list[ColumnElement[bool]] = []
+    if table.name == "member":
+        conditions.append(table.c.id == member.id)
+    for name in rule.member_columns:
+        conditions.append(table.c[name] == member.id)
+    for name in rule.slack_columns:
+        conditions.append(table.c[name] == slack_user_id)
+    return or_(*conditions) if conditions else None
+
+
+def _mention_condition(table: Table, rule: Rule, slack_user_id: str) -> ColumnElement[bool] | None:
+    if not rule.mention_columns:
+        return None
+    return or_(*(table.c[name].contains(slack_user_id, autoescape=True) for name in rule.mention_columns))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+def export_member_data(session: Session, *, slack_user_id: str) -> dict[str, Any]:
+    """Everything the bot holds about a member, table by table (for the JSON download)."""
+    member = get_member(session, slack_user_id=slack_user_id)
+    data: dict[str, Any] = {
+        "slack_user_id": slack_user_id,
+        "exported_at": now().isoformat(),
+        "tables": {},
+    }
+    for name, table in sorted(tables().items()):
+        rule = RULES.get(name)
+        if rule is None:
+            continue
+        conditions = []
+        if member is not None:
+            owned = _owned_condition(table, rule, member, slack_user_id)
+            if owned is not None:
+                conditions.append(owned)
+        elif rule.slack_columns:
+            conditions.extend(table.c[c] == slack_user_id for c in rule.slack_columns)
+        mention = _mention_condition(table, rule, slack_user_id)
+        if mention is not None:
+            conditions.append(mention)
+        if not conditions:
+            continue
+        rows = session.connection().execute(table.select().where(or_(*conditions))).mappings().all()
+        if rows:
+            data["tables"][name] = [{k: _jsonable(v) for k, v in row.items()} for row in rows]
+    return data
+
+
+def export_json(session: Session, *, slack_user_id: str) -> bytes:
+    """The export as pretty UTF-8 JSON."""
+    data = export_member_data(session, slack_user_id=slack_user_id)
+    return json.dumps(data, ensure_ascii=False, indent=2, default=str).encode("utf-8")
+
+
+# ---------------------------------------------------------------------------------------------- erasure
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """A Slack message that stood for an erased row: delete it, or update it to a neutral notice."""
+
+    table: str
+    channel: str
+    ts: str
+    action: str
+
+
+@dataclass
+class ErasureResult:
+    pseudonym: str
+    deleted: dict[str, int] = field(default_factory=dict)
+    pseudonymised: dict[str, int] = field(default_factory=dict)
+    mentions_replaced: dict[str, int] = field(default_factory=dict)
+    messages: list[MessageRef] = field(default_factory=list)
+
+
+def new_pseudonym() -> str:
+    return f"former-member-{secrets.token_hex(4)}"
+
+
+def _blank(column: Any) -> Any:
+    if column.nullable:
+        return None
+    if _is_json(column):
+        return {}
+    return ""
+
+
+def erase_member(session: Session, *, actor: Actor, slack_user_id: str) -> ErasureResult:
+    """Delete or pseudonymise everything about a member (the member themselves, or HR on their request).
+
+    Returns the Slack messages to delete or update; the caller does that after the commit.
+    """
+    if actor.user_id != slack_user_id and not actor.is_hr:
+        raise PermissionDenied("not_allowed")
+    member = get_member(session, slack_user_id=slack_user_id)
+    if member is None:
+        member = ensure_member(session, slack_user_id=slack_user_id)
+    pseudonym = member.pseudonym or new_pseudonym()
+    result = ErasureResult(pseudonym=pseudonym)
+    session.flush()
+    conn = session.connection()
+    all_tables = tables()
+    unknown = sorted(set(all_tables) - set(RULES))
+    if unknown:
+        # Refuse rather than leave data behind: a table was added without a privacy rule.
+        raise RuntimeError(f"no privacy rule for tables: {', '.join(unknown)}")
+    ordered = [t for t in reversed(SQLModel.metadata.sorted_tables) if t.name in all_tables]
+    for table in ordered:
+        rule = RULES[table.name]
+        pk = list(table.primary_key.columns)
+        owned = _owned_condition(table, rule, member, slack_user_id)
+        if owned is not None and rule.action != NONE:
+            rows = conn.execute(table.select().where(owned)).mappings().all()
+            for row in rows:
+                key = and_pk(table, pk, row)
+                if rule.messages:
+                    channel, ts = row.get(rule.messages[0]), row.get(rule.messages[1])
+                    if channel and ts:
+                        result.messages.append(
+                            MessageRef(table.name, str(channel), str(ts), rule.messages[2])
+                        )
+                if rule.search_kind:
+                    _remove_search_document(session, kind=rule.search_kind, ref_id=row.get("id"))
+                doomed = rule.action == DELETE or any(
+                    row.get(c) in values for c, values in rule.delete_when.items()
+                )
+                if doomed:
+                    conn.execute(table.delete().where(key))
+                    result.deleted[table.name] = result.deleted.get(table.name, 0) + 1
+                    continue
+                changes: dict[str, Any] = dict(rule.transform(row)) if rule.transform else {}
+                for column in table.columns:
+                    name = column.name
+                    if name in changes or column.primary_key or name in rule.keep or column.foreign_keys:
+                        continue
+                    if name in rule.pseudonym_columns:
+                        changes[name] = pseudonym
+                    elif name in rule.keep_replaced:
+                        value = row.get(name)
+                        changes[name] = (
+                            value.replace(slack_user_id, pseudonym) if isinstance(value, str) else value
+                        )
+                    elif _is_text(column) or _is_json(column):
+                        changes[name] = _blank(column)
+                if table.name == "member":
+                    changes.update(erased_at=now(), updated_at=now())
+                conn.execute(table.update().where(key).values(**changes))
+                result.pseudonymised[table.name] = result.pseudonymised.get(table.name, 0) + 1
+        mention = _mention_condition(table, rule, slack_user_id)
+        if mention is not None:
+            rows = conn.execute(table.select().where(mention)).mappings().all()
+            for row in rows:
+                changes = {
+                    name: row[name].replace(slack_user_id, pseudonym)
+                    for name in rule.mention_columns
+                    if isinstance(row.get(name), str) and slack_user_id in row[name]
+                }
+                if changes:
+                    conn.execute(table.update().where(and_pk(table, pk, row)).values(**changes))
+                    result.mentions_replaced[table.name] = result.mentions_replaced.get(table.name, 0) + 1
+    session.expire_all()
+    record(
+        session,
+        actor=pseudonym if actor.user_id == slack_user_id else actor.user_id,
+        action="privacy.erase",
+        target=f"member:{member.id}",
+        by_hr=actor.user_id != slack_user_id,
+        deleted=result.deleted,
+        pseudonymised=result.pseudonymised,
+    )
+    session.flush()
+    return result
+
+
+def _remove_search_document(session: Session, *, kind: str, ref_id: Any) -> None:
+    if not isinstance(ref_id, int):
+        return
+    from models.search import remove_document
+
+    remove_document(session, kind=kind, ref_id=ref_id)
+
+
+def and_pk(table: Table, pk: list[Any], row: Mapping[Any, Any]) -> ColumnElement[bool]:
+    """The WHERE clause selecting one row by its primary key."""
+    from sqlalchemy import and_
+
+    return and_(*(table.c[c.name] == row[c.name] for c in pk))
+
+
+# ---------------------------------------------------------------------------------------------- retention
+
+CLOSED_REFERRAL_STATUSES = ("hired", "not_a_fit", "withdrawn")
+PURGED_CANDIDATE_NAME = "-"
+
+
+def purge_candidate_contacts(session: Session, *, older_than_days: int) -> list[MessageRef]:
+    """Blank candidate data of referrals closed more than N days ago; returns their HR channel messages."""
+    table = tables().get("referral")
+    if table is None:
+        return []
+    from datetime import timedelta
+
+    cutoff = now() - timedelta(days=older_than_days)
+    history = tables().get("referral_status_change")
+    conn = session.connection()
+    rows = (
+        conn.execute(
+            table.select().where(
+                table.c.status.in_(CLOSED_REFERRAL_STATUSES),
+                table.c.updated_at < cutoff,
+                table.c.candidate_name != PURGED_CANDIDATE_NAME,
+            )
+        )
+        .mappings()
+        .all()
+    )
+    refs: list[MessageRef] = []
+    for row in rows:
+        conn.execute(
+            table.update()
+            .where(table.c.id == row["id"])
+            .values(
+                candidate_name=PURGED_CANDIDATE_NAME,
+                candidate_email=None,
+                candidate_url=None,
+                relationship="",
+                why_fit="",
+                duplicate_key=None,
+            )
+        )
+        if history is not None:
+            # HR's notes on the status changes may name the candidate too.
+            conn.execute(history.update().where(history.c.referral_id == row["id"]).values(note=""))
+        if row.get("hr_channel") and row.get("hr_ts"):
+            refs.append(MessageRef("referral", str(row["hr_channel"]), str(row["hr_ts"]), MESSAGE_UPDATE))
+    if rows:
+        record(
+            session,
+            actor="system",
+            action="retention.purge",
+            target="referral",
+            count=len(rows),
+            days=older_than_days,
+        )
+    session.expire_all()
+    session.flush()
+    return refs

@@ -1,0 +1,241 @@
+"""`/alumni-admin` end to end: HR gets the admin view, imports the roster through a `file_input`, exports CSV,
+sends the report and changes settings; nobody else reaches any admin action by command, button or forged
+payload. Signed requests in, fake Slack out, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlmodel import select
+
+from bot.app import build_registry
+from bot.blocks.admin import (
+    ADMIN_ACTIONS,
+    ADMIN_VIEWS,
+    EXPORT,
+    IMPORT_FILE,
+    IMPORT_OPEN,
+    IMPORT_SUBMIT,
+    REPORT_NOW,
+    SETTINGS_OPEN,
+    SETTINGS_SUBMIT,
+)
+from bot.blocks.privacy import FEEDBACK_ADMIN_ACTIONS, FEEDBACK_REPLY_SUBMIT
+from bot.charts import PNG_SIGNATURE
+from models.actors import Actor
+from models.audit import AuditLog
+from models.feedback import OPEN, Feedback, submit_feedback
+from models.member import Member, get_member
+from models.program_settings import ProgramSettingsRow, get_program_settings
+from models.roster import RosterRecord
+from tests.conftest import ALICE, BOB, HR, BotHarness
+from tests.fake_slack import Call
+from tests.models.test_roster import make_roster
+from tests.slack_requests import select as select_value
+
+FILE_ID = "F0ROSTER1"
+
+
+def _file_state(file_id: str = FILE_ID) -> dict[str, Any]:
+    return {"type": "file_input", "files": [{"id": file_id, "name": "roster.csv"}]}
+
+
+def _dm_texts(bot: BotHarness, user: str) -> list[str]:
+    return [str(m.get("text") or "") for m in bot.fake.messages(user)]
+
+
+def _wait_dm(bot: BotHarness, user: str, pattern: str, count: int = 1, timeout: float = 60) -> list[Call]:
+    return bot.fake.wait_for(
+        "chat.postMessage",
+        lambda c: (
+            c.args.get("channel") == user and re.search(pattern, str(c.args.get("text") or "")) is not None
+        ),
+        count=count,
+        timeout=timeout,
+    )
+
+
+def _add_slack_people(bot: BotHarness, accounts: dict[str, Any]) -> None:
+    for email, account in accounts.items():
+        bot.fake.add_user(
+            account.user_id, name=f"u{account.user_id[-4:]}", real_name=account.name, email=email
+        )
+
+
+def _counts(text: str) -> dict[str, int]:
+    numbers = re.findall(r"(\w[\w ]*?): (\d+)", text)
+    return {k.strip(): int(v) for k, v in numbers}
+
+
+def test_hr_gets_the_admin_view(bot: BotHarness) -> None:
+    answer = bot.sender.command("/alumni-admin", user=HR)
+    assert answer.status == 200
+    call = bot.fake.wait_for("views.open")[0]
+    view = call.args["view"]
+    action_ids = {e.get("action_id") for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]}
+    assert {IMPORT_OPEN, EXPORT, REPORT_NOW, SETTINGS_OPEN} <= action_ids
+    bot.sender.block_action(IMPORT_OPEN, "import", user=HR, view=call.response["view"])
+    bot.sender.block_action(SETTINGS_OPEN, "settings", user=HR, view=call.response["view"])
+    pushed = bot.fake.wait_for("views.push", lambda c: c.ok, count=2)
+    assert {c.args["view"]["callback_id"] for c in pushed} == {IMPORT_SUBMIT, SETTINGS_SUBMIT}
+    settings_view = next(c.args["view"] for c in pushed if c.args["view"]["callback_id"] == SETTINGS_SUBMIT)
+    assert any(b.get("block_id") == "retention_days" for b in settings_view["blocks"])
+
+
+def test_roster_import_through_file_input_counts_and_reimport_changes_nothing(bot: BotHarness) -> None:
+    fixture = make_roster(1000)
+    fixture.accounts.pop("leaver0001@example.co.jp")  # Bob's address (below)
+    _add_slack_people(bot, fixture.accounts)
+    bot.fake.add_file(FILE_ID, fixture.data, "名簿.csv")
+    # Bob wrote his own department before the import; his row in the roster says otherwise.
+    with bot.db.session() as session:
+        session.add(Member(slack_user_id=BOB, display_name="Bob", former_department="Bob's words"))
+    bot.fake.add_user(
+        BOB, name="bob", real_name="山田 太郎", email="leaver0001@example.co.jp", locale="ja-JP"
+    )
+
+    answer = bot.sender.view_submission(IMPORT_SUBMIT, {IMPORT_FILE: _file_state()}, user=HR)
+    assert answer.status == 200 and not answer.text.strip()  # closes the modal
+    done = _wait_dm(bot, HR, "取り込みが完了")[0]
+    text = str(done.args["text"])
+    assert "全 1000 行" in text
+    assert "新規: 600" in text and "Slack 未参加: 300" in text and "不正: 100" in text and "更新: 0" in text
+    assert "11 行目: メールアドレスが正しくありません (email)" in text  # line numbers and reasons
+    # One paginated users.list pass; never one lookup per row.
+    pages = bot.fake.calls_to("users.list")
+    assert len(pages) >= 4 and all(int(c.args.get("limit", 0)) <= 200 for c in pages)
+    assert bot.fake.calls_to("users.lookupByEmail") == []
+    assert bot.fake.calls_to("files.info")[0].args["file"] == FILE_ID
+    with bot.db.session() as session:
+        bob = get_member(session, slack_user_id=BOB)
+        assert bob is not None and bob.former_department == "Bob's words" and bob.joined_year == 2001
+        members = len(session.exec(select(Member)).all())
+        records = len(session.exec(select(RosterRecord)).all())
+
+    bot.sender.view_submission(IMPORT_SUBMIT, {IMPORT_FILE: _file_state()}, user=HR)
+    again = str(_wait_dm(bot, HR, "取り込みが完了", count=2)[1].args["text"])
+    assert "新規: 0" in again and "更新: 0" in again and "変更なし: 600" in again
+    with bot.db.session() as session:
+        assert len(session.exec(select(Member)).all()) == members
+        assert len(session.exec(select(RosterRecord)).all()) == records
+
+
+def test_import_of_a_file_that_is_not_a_roster_reports_the_problem(bot: BotHarness) -> None:
+    bot.fake.add_file(FILE_ID, "氏名,部署\n山田,営業\n".encode(), "wrong.csv")
+    bot.sender.view_submission(IMPORT_SUBMIT, {IMPORT_FILE: _file_state()}, user=HR)
+    failed = str(_wait_dm(bot, HR, "取り込めませんでした")[0].args["text"])
+    assert "email" in failed
+    answer = bot.sender.view_submission(
+        IMPORT_SUBMIT, {IMPORT_FILE: {"type": "file_input", "files": []}}, user=HR
+    )
+    assert answer.json["response_action"] == "errors" and IMPORT_FILE in answer.json["errors"]
+
+
+def test_export_members_is_a_utf8_bom_csv_uploaded_to_the_hr_dm(bot: BotHarness) -> None:
+    with bot.db.session() as session:
+        session.add(Member(slack_user_id=BOB, display_name="山田 太郎", former_department="㈱営業①"))
+        session.add(Member(slack_user_id=ALICE, display_name='=HYPERLINK("http://evil")'))
+    bot.sender.block_action(EXPORT, "members", user=HR)
+    complete = bot.fake.wait_for("files.completeUploadExternal")[0]
+    file_id = complete.args["files"][0]["id"]
+    data = bot.fake.uploaded_files[file_id]["bytes"]
+    assert data.startswith(b"\xef\xbb\xbf")
+    body = data.decode("utf-8-sig")
+    assert "山田 太郎" in body and "㈱営業①" in body
+    assert "'=HYPERLINK" in body  # no formula runs when HR opens it in Excel
+    assert complete.args["channel_id"] == "D" + HR
+    with bot.db.session() as session:
+        assert session.exec(select(AuditLog).where(AuditLog.action == "admin.export")).first() is not None
+
+
+def test_report_on_demand_posts_figures_and_uploads_the_png_chart(bot: BotHarness) -> None:
+    bot.sender.block_action(REPORT_NOW, "report", user=HR)
+    complete = bot.fake.wait_for("files.completeUploadExternal", timeout=30)[0]
+    entry = bot.fake.uploaded_files[complete.args["files"][0]["id"]]
+    assert entry["bytes"].startswith(PNG_SIGNATURE) and entry["name"].endswith(".png")
+    report = bot.fake.calls_to("chat.postMessage")[0]
+    assert report.args["channel"] == HR and complete.args["thread_ts"] == report.response["ts"]
+
+
+def test_settings_are_validated_and_stored_in_the_database(bot: BotHarness) -> None:
+    values = {
+        "digest_day": select_value("fri"),
+        "digest_time": "25:00",
+        "nudge_cadence_days": "3",
+        "reminder_offsets_minutes": "1440,60",
+        "retention_days": "180",
+        "goal_rehires": "10",
+    }
+    bad = bot.sender.view_submission(SETTINGS_SUBMIT, values, user=HR)
+    assert set(bad.json["errors"]) == {"digest_time", "nudge_cadence_days"}
+    with bot.db.session() as session:
+        assert session.get(ProgramSettingsRow, 1) is None
+    good = bot.sender.view_submission(
+        SETTINGS_SUBMIT, {**values, "digest_time": "8:30", "nudge_cadence_days": "60"}, user=HR
+    )
+    assert good.status == 200 and not good.text.strip()
+    with bot.db.session() as session:
+        settings = get_program_settings(session)
+    assert (settings.digest_day, settings.digest_time, settings.nudge_cadence_days) == ("fri", "08:30", 60)
+    assert settings.reminder_offsets_minutes == (1440, 60) and settings.retention_days == 180
+    assert settings.goals() == {"rehires": 10}
+
+
+def _state_fingerprint(bot: BotHarness) -> tuple[Any, ...]:
+    with bot.db.session() as session:
+        return (
+            session.get(ProgramSettingsRow, 1),
+            [(f.id, f.status, f.reply) for f in session.exec(select(Feedback)).all()],
+            len(session.exec(select(RosterRecord)).all()),
+            len(session.exec(select(AuditLog)).all()),
+        )
+
+
+def test_non_hr_cannot_reach_any_admin_action_by_command_button_or_forged_payload(bot: BotHarness) -> None:
+    # Every admin entry point the app registers is covered below (a new one must be added here).
+    registry = build_registry()
+    admin_ids = {
+        a
+        for a in registry.actions
+        if isinstance(a, str) and a.startswith(("admin_", "feedback_reply", "feedback_addressed"))
+    }
+    assert admin_ids == set(ADMIN_ACTIONS) | set(FEEDBACK_ADMIN_ACTIONS)
+    admin_views = {v for v in registry.views if v.startswith("admin_") or v == FEEDBACK_REPLY_SUBMIT}
+    assert admin_views == set(ADMIN_VIEWS) | {FEEDBACK_REPLY_SUBMIT}
+
+    bot.fake.add_file(FILE_ID, make_roster(10).data, "roster.csv")
+    with bot.db.session() as session:
+        item = submit_feedback(
+            session, actor=Actor(BOB), text="More evening events", kind="idea", anonymous=True
+        )
+        feedback_id = str(item.id)
+    before = _state_fingerprint(bot)
+
+    refused = bot.sender.command("/alumni-admin", user=ALICE)
+    assert refused.status == 200 and refused.json["response_type"] == "ephemeral"
+    assert "HR team" in refused.json["text"] and "/alumni feedback" in refused.json["text"]
+    assert "人事チーム" in bot.sender.command("/alumni-admin", user=BOB).json["text"]  # in their language
+    for action_id in ADMIN_ACTIONS + FEEDBACK_ADMIN_ACTIONS:
+        value = "members" if action_id == EXPORT else feedback_id
+        assert bot.sender.block_action(action_id, value, user=ALICE).status == 200
+    forged_views = {
+        IMPORT_SUBMIT: {IMPORT_FILE: _file_state()},
+        SETTINGS_SUBMIT: {"digest_day": select_value("sun"), "retention_days": "30"},
+        FEEDBACK_REPLY_SUBMIT: {"reply": "forged", "addressed": ["yes"]},
+    }
+    for callback_id, values in forged_views.items():
+        answer = bot.sender.view_submission(callback_id, values, user=ALICE, private_metadata=feedback_id)
+        assert answer.json["response_action"] == "errors"
+    # Each refused button click got a polite DM; nothing else happened.
+    bot.fake.wait_for(
+        "chat.postMessage",
+        lambda c: c.args.get("channel") == ALICE,
+        count=len(ADMIN_ACTIONS + FEEDBACK_ADMIN_ACTIONS),
+    )
+    for method in ("views.open", "views.push", "files.info", "users.list", "files.getUploadURLExternal"):
+        assert bot.fake.calls_to(method) == [], method
+    assert all(c.args.get("channel") == ALICE for c in bot.fake.calls_to("chat.postMessage"))
+    assert _state_fingerprint(bot) == before
+    with bot.db.session() as session:
+        assert session.get(Feedback, int(feedback_id)).status == OPEN  # type: ignore[union-attr]

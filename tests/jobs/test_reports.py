@@ -1,0 +1,132 @@
+"""The monthly report job queues last month's report and chart for the HR channel (once per month); the chart
+goes through Slack's external upload flow; the quarterly "you said, we did" section; the retention job."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import select
+
+from bot.charts import PNG_SIGNATURE
+from bot.i18n import Translator
+from bot.slack_files import OUTBOX_FILES_KEY, OUTBOX_UPDATE_KEY, split_files
+from jobs.base import DigestContext
+from jobs.delivery import deliver_due
+from jobs.reports import REPORT_JOB, digest_section
+from jobs.retention import RETENTION_JOB
+from jobs.runner import run_job
+from models.actors import Actor
+from models.feedback import Feedback, reply_to_feedback, submit_feedback
+from models.member import Member
+from models.outbox import OutboxMessage
+from models.referral import Referral
+from models.timeutil import freeze
+from tests.conftest import ALICE, BOB, HR, HR_CHANNEL, BotHarness
+
+FIRST_OF_NOVEMBER_9AM_JST = datetime(2026, 11, 1, 0, 0, tzinfo=UTC)
+
+
+def test_monthly_report_is_queued_once_for_the_hr_channel_with_its_chart(bot: BotHarness) -> None:
+    with bot.db.session() as session:
+        session.add(
+            Member(slack_user_id=ALICE, display_name="a", consented_at=datetime(2026, 10, 5, tzinfo=UTC))
+        )
+    result = run_job(bot.services, REPORT_JOB, at=FIRST_OF_NOVEMBER_9AM_JST)
+    assert result.claimed and result.period == "2026-11" and len(result.queued) == 1
+    again = run_job(bot.services, REPORT_JOB, at=FIRST_OF_NOVEMBER_9AM_JST + timedelta(minutes=5))
+    assert not again.claimed
+    with bot.db.session() as session:
+        row = session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "monthly_report")).one()
+    assert (row.recipient, row.period) == (HR_CHANNEL, "2026-10")
+    message = row.message()
+    assert "2026-10" in message["text"] and message["blocks"]
+    chart = base64.b64decode(message[OUTBOX_FILES_KEY][0]["content_b64"])
+    assert chart.startswith(PNG_SIGNATURE)
+    assert "メンバー数 (同意済み)" in json.dumps(message["blocks"], ensure_ascii=False)  # ALUMNI_LANGUAGE=ja
+
+
+def test_delivered_report_has_its_png_chart_uploaded_through_the_external_upload_flow(
+    bot: BotHarness,
+) -> None:
+    run_job(bot.services, REPORT_JOB, at=FIRST_OF_NOVEMBER_9AM_JST)
+    deliver_due(bot.services)
+    posted = bot.fake.wait_for("chat.postMessage", lambda c: c.args.get("channel") == HR_CHANNEL)[0]
+    assert OUTBOX_FILES_KEY not in posted.args and "2026-10" in posted.args["text"]
+    complete = bot.fake.wait_for("files.completeUploadExternal")[0]
+    get_url = bot.fake.calls_to("files.getUploadURLExternal")[0]
+    entry = bot.fake.uploaded_files[complete.args["files"][0]["id"]]
+    assert get_url.args["filename"] == "alumni-report-2026-10.png"
+    assert int(get_url.args["length"]) == len(entry["bytes"])
+    assert entry["bytes"].startswith(PNG_SIGNATURE) and entry["completed"]
+    assert (entry["channel_id"], entry["thread_ts"]) == (HR_CHANNEL, posted.response["ts"])
+    deliver_due(bot.services)  # nothing is posted or uploaded twice
+    assert len(bot.fake.calls_to("files.completeUploadExternal")) == 1
+    assert len([c for c in bot.fake.calls_to("chat.postMessage") if c.args.get("channel") == HR_CHANNEL]) == 1
+
+
+def test_split_files_gives_chat_arguments_and_files() -> None:
+    args, files = split_files(
+        {"text": "t", OUTBOX_FILES_KEY: [{"filename": "a.png", "title": "a", "content_b64": ""}]}
+    )
+    assert args == {"text": "t"} and files[0]["filename"] == "a.png"
+
+
+def test_you_said_we_did_appears_in_the_first_digest_of_a_quarter(bot: BotHarness) -> None:
+    freeze(datetime(2026, 9, 10, tzinfo=UTC))
+    with bot.db.session() as session:
+        item = submit_feedback(
+            session, actor=Actor(BOB), text="More evening events <b>", kind="idea", anonymous=True
+        )
+        reply_to_feedback(
+            session,
+            actor=Actor(HR, is_hr=True),
+            feedback_id=item.id or 0,
+            reply="ok",
+            change_note="Monthly evening meetups <!here>",
+            addressed=True,
+        )
+        other = submit_feedback(session, actor=Actor(ALICE), text="unanswered", kind="other", anonymous=False)
+        assert other.status == "open"
+    freeze(None)
+    week_with_quarter_start = (datetime(2026, 9, 27, 15, tzinfo=UTC), datetime(2026, 10, 4, 15, tzinfo=UTC))
+    week_after = (datetime(2026, 10, 4, 15, tzinfo=UTC), datetime(2026, 10, 11, 15, tzinfo=UTC))
+    with bot.db.session() as session:
+        tr = Translator("en")
+        section = digest_section(DigestContext(session, bot.services, *week_with_quarter_start, tr))
+        assert section is not None and section.title == "You said, we did"
+        assert section.lines == ["• Monthly evening meetups &lt;!here&gt;"]
+        assert digest_section(DigestContext(session, bot.services, *week_after, tr)) is None
+        assert session.exec(select(Feedback)).all()
+
+
+def test_retention_job_purges_old_candidate_data_and_queues_the_hr_message_update(bot: BotHarness) -> None:
+    posted_ts = str(
+        bot.services.client.chat_postMessage(channel=HR_CHANNEL, text="Referral: Old Candidate")["ts"]
+    )
+    with bot.db.session() as session:
+        old = datetime(2025, 1, 1, tzinfo=UTC)
+        session.add(
+            Referral(
+                referrer_id=ALICE,
+                candidate_name="Old Candidate",
+                candidate_email="old@cand.example",
+                consent_at=old,
+                status="hired",
+                updated_at=old,
+                hr_channel=HR_CHANNEL,
+                hr_ts=posted_ts,
+                duplicate_key="general:old@cand.example",
+            )
+        )
+    result = run_job(bot.services, RETENTION_JOB, at=datetime(2026, 11, 2, tzinfo=UTC))
+    assert result.claimed and len(result.queued) == 1
+    with bot.db.session() as session:
+        referral = session.exec(select(Referral)).one()
+        assert referral.candidate_email is None and "Old Candidate" not in referral.candidate_name
+        row = session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "retention_redact")).one()
+    assert row.recipient == HR_CHANNEL and row.message()[OUTBOX_UPDATE_KEY] == posted_ts
+    deliver_due(bot.services)
+    message = next(m for m in bot.fake.messages(HR_CHANNEL) if m["ts"] == posted_ts)
+    assert "Old Candidate" not in json.dumps(message, ensure_ascii=False) and "保存期間" in message["text"]
