@@ -10,9 +10,13 @@ Jobs never call Slack: they queue messages with `JobContext.enqueue`; the delive
 
 from __future__ import annotations
 
+import importlib
+import os
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import ModuleType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -53,7 +57,12 @@ class JobContext:
             self.queued.append(item)
             return True
         row = enqueue(
-            session, purpose=purpose, recipient=recipient, period=period, message=message, not_before=not_before
+            session,
+            purpose=purpose,
+            recipient=recipient,
+            period=period,
+            message=message,
+            not_before=not_before,
         )
         if row is not None:
             self.queued.append(item)
@@ -130,3 +139,60 @@ class DigestContext:
     start: datetime
     end: datetime
     tr: Translator
+
+
+# Extra modules (comma-separated import paths) that take part like `jobs/*.py` modules: a deployment's own
+# digest sections or jobs, and the test-only sections the cross-process tests use.
+EXTRA_MODULES_ENV = "ALUMNI_JOBS_EXTRA_MODULES"
+# Modules that are machinery, not features (they define no jobs or sections).
+_MACHINERY = frozenset({"base", "cli", "delivery", "runner", "scheduler"})
+
+
+def feature_modules() -> list[ModuleType]:
+    """Every `jobs/*.py` module (sorted by name), then the modules named in `ALUMNI_JOBS_EXTRA_MODULES`."""
+    import jobs
+
+    names = [
+        f"jobs.{info.name}"
+        for info in sorted(pkgutil.iter_modules(jobs.__path__), key=lambda m: m.name)
+        if info.name not in _MACHINERY
+    ]
+    extra = [part.strip() for part in os.environ.get(EXTRA_MODULES_ENV, "").split(",") if part.strip()]
+    return [importlib.import_module(name) for name in [*names, *extra]]
+
+
+def discover_jobs() -> dict[str, ScheduledJob]:
+    """Every `SCHEDULED_JOBS` entry of the feature modules, by name (a duplicate name is a bug)."""
+    found: dict[str, ScheduledJob] = {}
+    for module in feature_modules():
+        for job in getattr(module, "SCHEDULED_JOBS", ()):
+            if job.name in found:
+                raise RuntimeError(f"two scheduled jobs are named {job.name!r} (in {module.__name__})")
+            found[job.name] = job
+    return found
+
+
+DigestSectionFn = Callable[[DigestContext], "DigestSection | None"]
+
+
+def discover_digest_sections() -> list[tuple[int, str, DigestSectionFn]]:
+    """(DIGEST_ORDER, module name, digest_section) of every feature module, in digest order."""
+    found = []
+    for module in feature_modules():
+        section = getattr(module, "digest_section", None)
+        if callable(section):
+            found.append((int(getattr(module, "DIGEST_ORDER", 100)), module.__name__, section))
+    return sorted(found, key=lambda item: (item[0], item[1]))
+
+
+def cron_of(job: ScheduledJob, services: Services) -> dict[str, str]:
+    """The job's cron fields now: `cron_for(services)` when it has one (falling back to `cron`)."""
+    if job.cron_for is None:
+        return dict(job.cron)
+    try:
+        return dict(job.cron_for(services))
+    except Exception:  # a broken settings row must not stop the scheduler: keep the default schedule
+        import logging
+
+        logging.getLogger(__name__).exception("cron_for failed; using the default", extra={"job": job.name})
+        return dict(job.cron)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import UniqueConstraint, and_, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
@@ -56,3 +56,76 @@ def claim_run(
 def last_run(session: Session, *, job: str) -> JobRun | None:
     """The newest claimed run of a job (by its scheduled instant)."""
     return session.exec(select(JobRun).where(JobRun.job == job).order_by(JobRun.scheduled_for.desc())).first()  # type: ignore[attr-defined]
+
+
+# A `running` claim older than this belongs to a process that died mid-run; the period may be run again.
+STALE_RUNNING = timedelta(minutes=30)
+_T = JobRun.__table__  # type: ignore[attr-defined]
+
+
+def reclaim_run(
+    session: Session,
+    *,
+    job: str,
+    period: str,
+    scheduled_for: datetime,
+    claimed_by: str,
+    stale_before: datetime | None = None,
+) -> JobRun | None:
+    """Take over a period whose run failed, was skipped, or died while running; None when it is taken.
+
+    Jobs are idempotent per period (the outbox dedupes their messages), so running such a period again
+    sends only what the earlier attempt did not queue. A single conditional UPDATE: one winner.
+    """
+    current = now()
+    stale = stale_before or current - STALE_RUNNING
+    result = session.execute(
+        update(_T)
+        .where(
+            and_(
+                _T.c.job == job,
+                _T.c.period == period,
+                or_(
+                    _T.c.status.in_([STATUS_FAILED, STATUS_SKIPPED]),
+                    and_(_T.c.status == STATUS_RUNNING, _T.c.claimed_at < stale),
+                ),
+            )
+        )
+        .values(
+            status=STATUS_RUNNING,
+            claimed_by=claimed_by,
+            claimed_at=current,
+            scheduled_for=scheduled_for,
+            finished_at=None,
+            detail="",
+        )
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return None
+    return session.exec(select(JobRun).where(JobRun.job == job, JobRun.period == period)).one()
+
+
+def finish_run(session: Session, *, run_id: int, status: str, detail: str = "") -> None:
+    """Record how a claimed run ended (`done`, `failed`)."""
+    session.execute(
+        update(_T).where(_T.c.id == run_id).values(status=status, finished_at=now(), detail=detail[:2000])
+    )
+
+
+def record_skipped(
+    session: Session, *, job: str, period: str, scheduled_for: datetime, claimed_by: str, detail: str
+) -> bool:
+    """Note a missed period that is too old to catch up (so `jobs list` and operators can see it)."""
+    run = claim_run(session, job=job, period=period, scheduled_for=scheduled_for, claimed_by=claimed_by)
+    if run is None:
+        return False
+    run.status = STATUS_SKIPPED
+    run.finished_at = now()
+    run.detail = detail[:2000]
+    session.add(run)
+    session.flush()
+    return True
+
+
+def get_run(session: Session, *, job: str, period: str) -> JobRun | None:
+    return session.exec(select(JobRun).where(JobRun.job == job, JobRun.period == period)).first()

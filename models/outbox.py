@@ -1,15 +1,29 @@
 """OutboxMessage: scheduled messages waiting to be delivered, each at most once (unique dedupe key).
 
 Jobs decide *what* to send and call `enqueue`; the delivery worker (`jobs/delivery.py`) sends.
+
+Life of a row (`status`):
+- `pending`: waiting for `next_attempt_at`;
+- `sending`: claimed by one worker (`claimed_by`, `claimed_at`), which is talking to Slack right now;
+- `uncertain`: Slack may or may not have accepted it (a timeout, a 5xx, or a worker that died while
+  `sending`); the next claim first looks for its dedupe key in the conversation's history;
+- `sent` (with `channel`, `ts`), `failed` (with `error`), `cancelled`: final.
+
+Claims are single conditional UPDATE statements (`... WHERE id = (SELECT ... FOR UPDATE SKIP LOCKED)` on
+PostgreSQL; SQLite serialises writers), so two workers never hold the same row. Outcomes are fenced by
+`claimed_by`: a worker whose claim was taken over records nothing.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, Text
+from sqlalchemy import Column, Index, Text, and_, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
@@ -18,9 +32,11 @@ from models.types import UTCDateTime
 
 PENDING = "pending"
 SENDING = "sending"
+UNCERTAIN = "uncertain"
 SENT = "sent"
 FAILED = "failed"
 CANCELLED = "cancelled"
+FINAL_STATUSES = frozenset({SENT, FAILED, CANCELLED})
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -88,3 +104,223 @@ def enqueue(
         return None
     nested.commit()
     return row
+
+
+# --------------------------------------------------------------------------- delivery-side operations
+
+_T = OutboxMessage.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A row one worker now holds (status `sending`). `uncertain`: check history before sending."""
+
+    id: int
+    dedupe_key: str
+    purpose: str
+    recipient: str
+    payload: str
+    attempts: int
+    channel: str | None
+    ts: str | None  # set once Slack accepted the message (a row that still has files to upload)
+    claimed_at: datetime
+    claimed_by: str
+    uncertain: bool
+
+    def message(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.payload)
+        return data
+
+
+def release_stale_claims(session: Session, *, stale_before: datetime, at: datetime | None = None) -> int:
+    """Rows left `sending` by a worker that stopped answering become `uncertain` (checked before resending)."""
+    result = session.execute(
+        update(_T)
+        .where(and_(_T.c.status == SENDING, _T.c.claimed_at < stale_before))
+        .values(status=UNCERTAIN, next_attempt_at=at or now(), error="stale claim")
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def claim_next(
+    session: Session,
+    *,
+    worker_id: str,
+    exclude_recipients: Collection[str] = (),
+    keys: Collection[str] | None = None,
+    at: datetime | None = None,
+    include_uncertain: bool = True,
+) -> Claim | None:
+    """Claim the next due row (uncertain ones first, then pending by due time); None when none is due.
+
+    `include_uncertain=False` skips the look for uncertain rows (a worker that knows there are none).
+
+    One UPDATE statement: on PostgreSQL its subquery takes the row `FOR UPDATE SKIP LOCKED`, so concurrent
+    workers each get a different row without waiting; on SQLite the statement runs under the write lock.
+    The caller commits right away so the claim is visible to other workers.
+    """
+    current = at or now()
+    for status in (UNCERTAIN, PENDING) if include_uncertain else (PENDING,):
+        other = _T.alias("candidate")
+        candidate = (
+            sa_select(other.c.id)
+            .where(and_(other.c.status == status, other.c.next_attempt_at <= current))
+            .order_by(other.c.next_attempt_at, other.c.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        if exclude_recipients:
+            candidate = candidate.where(other.c.recipient.not_in(list(exclude_recipients)))
+        if keys is not None:
+            candidate = candidate.where(other.c.dedupe_key.in_(list(keys)))
+        statement = (
+            update(_T)
+            .where(and_(_T.c.id == candidate.scalar_subquery(), _T.c.status == status))
+            .values(status=SENDING, claimed_by=worker_id, claimed_at=current)
+            .returning(
+                _T.c.id,
+                _T.c.dedupe_key,
+                _T.c.purpose,
+                _T.c.recipient,
+                _T.c.payload,
+                _T.c.attempts,
+                _T.c.channel,
+                _T.c.ts,
+            )
+        )
+        row = session.execute(statement).first()
+        if row is not None:
+            return Claim(
+                id=row.id,
+                dedupe_key=row.dedupe_key,
+                purpose=row.purpose,
+                recipient=row.recipient,
+                payload=row.payload,
+                attempts=row.attempts,
+                channel=row.channel,
+                ts=row.ts,
+                claimed_at=current,
+                claimed_by=worker_id,
+                uncertain=status == UNCERTAIN,
+            )
+    return None
+
+
+def has_due(
+    session: Session,
+    *,
+    recipients: Collection[str] | None = None,
+    keys: Collection[str] | None = None,
+    at: datetime | None = None,
+    in_statuses: Collection[str] = (PENDING, UNCERTAIN),
+) -> bool:
+    """True when a pending/uncertain row is due (optionally only among `recipients` or `keys`)."""
+    query = sa_select(_T.c.id).where(
+        and_(_T.c.status.in_(list(in_statuses)), _T.c.next_attempt_at <= (at or now()))
+    )
+    if recipients is not None:
+        query = query.where(_T.c.recipient.in_(list(recipients)))
+    if keys is not None:
+        query = query.where(_T.c.dedupe_key.in_(list(keys)))
+    return session.execute(query.limit(1)).first() is not None
+
+
+def _fenced(claim: Claim) -> Any:
+    return and_(_T.c.id == claim.id, _T.c.status == SENDING, _T.c.claimed_by == claim.claimed_by)
+
+
+def touch_claim(session: Session, claim: Claim, *, at: datetime | None = None) -> bool:
+    """Refresh a claim before a slow step; False when another worker has taken it over."""
+    result = session.execute(update(_T).where(_fenced(claim)).values(claimed_at=at or now()))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def mark_sent(session: Session, claim: Claim, *, channel: str, ts: str, at: datetime | None = None) -> bool:
+    """Record that Slack accepted the message (`channel`, `ts`). False when the claim was lost."""
+    result = session.execute(
+        update(_T)
+        .where(_fenced(claim))
+        .values(status=SENT, channel=channel, ts=ts, sent_at=at or now(), error=None, claimed_at=None)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def mark_posted(session: Session, claim: Claim, *, channel: str, ts: str) -> bool:
+    """Slack accepted the message but the row has more to do (files to upload): keep it claimed."""
+    result = session.execute(update(_T).where(_fenced(claim)).values(channel=channel, ts=ts))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def mark_failed(session: Session, claim: Claim, *, error: str, channel: str | None = None) -> bool:
+    """Record a permanent failure with Slack's error code."""
+    values: dict[str, Any] = {"status": FAILED, "error": error[:255], "claimed_at": None}
+    if channel:
+        values["channel"] = channel
+    result = session.execute(update(_T).where(_fenced(claim)).values(**values))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def reschedule(
+    session: Session,
+    claim: Claim,
+    *,
+    status: str,
+    not_before: datetime,
+    error: str | None,
+    count_attempt: bool,
+    channel: str | None = None,
+) -> bool:
+    """Give a claimed row back (`pending` or `uncertain`) to be tried again from `not_before`."""
+    values: dict[str, Any] = {
+        "status": status,
+        "next_attempt_at": not_before,
+        "error": error[:255] if error else None,
+        "claimed_at": None,
+    }
+    if count_attempt:
+        values["attempts"] = _T.c.attempts + 1
+    if channel:
+        values["channel"] = channel
+    result = session.execute(update(_T).where(_fenced(claim)).values(**values))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def known_channel(session: Session, recipient: str) -> str | None:
+    """The conversation ID an earlier message to `recipient` went to (a user's DM channel), if any."""
+    value = session.execute(
+        sa_select(_T.c.channel)
+        .where(and_(_T.c.recipient == recipient, _T.c.channel.is_not(None)))
+        .order_by(_T.c.id.desc())
+        .limit(1)
+    ).scalar()
+    return str(value) if value else None
+
+
+def make_due_now(
+    session: Session, keys: Collection[str], *, due_by: datetime, at: datetime | None = None
+) -> int:
+    """Rows among `keys` that were due by `due_by` (a run `--at` a future instant) become due now."""
+    if not keys:
+        return 0
+    current = at or now()
+    result = session.execute(
+        update(_T)
+        .where(
+            and_(
+                _T.c.dedupe_key.in_(list(keys)),
+                _T.c.status == PENDING,
+                _T.c.next_attempt_at <= due_by,
+                _T.c.next_attempt_at > current,
+            )
+        )
+        .values(next_attempt_at=current)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def statuses(session: Session, keys: Collection[str]) -> dict[str, OutboxMessage]:
+    """The rows for `keys`, by dedupe key (for reports and tests)."""
+    if not keys:
+        return {}
+    rows = session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key.in_(list(keys)))).all()  # type: ignore[attr-defined]
+    return {row.dedupe_key: row for row in rows}

@@ -19,6 +19,11 @@ def as_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+def frozen() -> datetime | None:
+    """The instant `now()` is frozen at, if any (so a caller can restore it after freezing its own)."""
+    return _frozen
+
+
 def freeze(value: datetime | None) -> None:
     """Freeze `now()` for the whole process (`None` thaws it). Used by `jobs run --at` and tests."""
     global _frozen

@@ -1,0 +1,1 @@
+"""Benchmarks: scripts, never timed tests (see BENCHMARKS.md)."""

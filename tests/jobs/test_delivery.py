@@ -1,0 +1,341 @@
+"""The outbox delivery worker against the fake Slack, on SQLite and PostgreSQL.
+
+Exactly once (metadata + history reconciliation), 429 `Retry-After`, transient retries with backoff,
+permanent failures recorded with Slack's error, DMs through conversations.open, joins, pacing, updates in
+place and files. The cross-process crash drill is in test_delivery_processes.py.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from bot.config import Settings
+from bot.services import Services, build_services
+from bot.slack_files import OUTBOX_FILES_KEY, OUTBOX_UPDATE_KEY, outbox_file
+from jobs.delivery import (
+    METADATA_EVENT_TYPE,
+    SCOPES,
+    Deliverer,
+    DeliveryOptions,
+    deliver_due,
+    deliverer_for,
+)
+from models.db import Database
+from models.outbox import FAILED, SENDING, SENT, UNCERTAIN, OutboxMessage, claim_next, dedupe_key, enqueue
+from tests.conftest import ALICE, ALUMNI_CHANNEL, BOB, CAROL, HR_CHANNEL, make_settings
+from tests.fake_slack import FakeSlack
+
+
+@pytest.fixture
+def services(fake_slack: FakeSlack, db: Database) -> Iterator[Services]:
+    """On SQLite and PostgreSQL: for behaviour that rests on the claims."""
+    settings: Settings = make_settings(fake_slack, db)
+    yield build_services(settings, db=db)
+
+
+@pytest.fixture
+def sqlite_services(fake_slack: FakeSlack, sqlite_db: Database) -> Iterator[Services]:
+    """SQLite only: for Slack-side behaviour that does not depend on the database."""
+    yield build_services(make_settings(fake_slack, sqlite_db), db=sqlite_db)
+
+
+def fast(services: Services, **overrides: Any) -> Deliverer:
+    """The services' deliverer with test-sized waits (no per-channel pacing, short backoff)."""
+    values: dict[str, Any] = {"channel_interval": 0.0, "backoff_base": 0.05, "backoff_cap": 0.2}
+    values.update(overrides)
+    deliverer = deliverer_for(services)
+    deliverer.options = DeliveryOptions(**values)
+    return deliverer
+
+
+def queue(
+    services: Services, recipient: str, text: str = "hello", purpose: str = "test", **extra: Any
+) -> str:
+    with services.db.session() as session:
+        enqueue(session, purpose=purpose, recipient=recipient, period="p1", message={"text": text, **extra})
+    return dedupe_key(purpose, recipient, "p1")
+
+
+def rows(services: Services) -> dict[str, OutboxMessage]:
+    with services.db.session() as session:
+        return {r.dedupe_key: r for r in session.exec(select(OutboxMessage)).all()}
+
+
+def drain(
+    services: Services, timeout: float = 20.0, deliverer: Deliverer | None = None
+) -> dict[str, OutboxMessage]:
+    """Run passes until every row is final (sent/failed), waiting out backoffs."""
+    worker = deliverer or deliverer_for(services)
+    deadline = time.monotonic() + timeout
+    while True:
+        worker.run_once(1000)
+        current = rows(services)
+        if all(r.status in (SENT, FAILED) for r in current.values()):
+            return current
+        assert time.monotonic() < deadline, {k: (r.status, r.error) for k, r in current.items()}
+        time.sleep(0.05)
+
+
+def posts(fake: FakeSlack) -> list[Any]:
+    return [c for c in fake.calls_to("chat.postMessage") if c.ok]
+
+
+def test_scopes_are_only_what_reconciliation_and_joining_need() -> None:
+    assert set(SCOPES) == {"channels:history", "groups:history", "im:history", "channels:join"}
+
+
+def test_dm_opens_the_conversation_and_every_post_carries_its_dedupe_key(
+    services: Services, fake_slack: FakeSlack
+) -> None:
+    fast(services)
+    dm_key = queue(services, ALICE, "hi Alice")
+    channel_key = queue(services, ALUMNI_CHANNEL, "hi all")
+    assert deliver_due(services) == 2
+
+    opened = fake_slack.calls_to("conversations.open")
+    assert [c.args.get("users") for c in opened] == [ALICE]
+    by_channel = {c.args["channel"]: c for c in posts(fake_slack)}
+    assert set(by_channel) == {"D" + ALICE, ALUMNI_CHANNEL}
+    for key, channel in ((dm_key, "D" + ALICE), (channel_key, ALUMNI_CHANNEL)):
+        metadata = by_channel[channel].args["metadata"]
+        assert metadata == {"event_type": METADATA_EVENT_TYPE, "event_payload": {"dedupe_key": key}}
+    state = rows(services)
+    assert state[dm_key].status == SENT and state[dm_key].channel == "D" + ALICE
+    assert state[dm_key].ts == fake_slack.messages(ALICE)[0]["ts"]
+
+    # Nothing is due any more: another pass sends nothing; a later DM reuses the known DM channel.
+    assert deliver_due(services) == 0
+    with services.db.session() as session:
+        enqueue(session, purpose="test", recipient=ALICE, period="p2", message={"text": "again"})
+    deliver_due(services)
+    assert len(fake_slack.calls_to("conversations.open")) == 1
+    assert [m["text"] for m in fake_slack.messages(ALICE)] == ["hi Alice", "again"]
+    assert fake_slack.accepted_post_count == 3
+
+
+def test_permanent_failures_are_recorded_with_slacks_error(services: Services, fake_slack: FakeSlack) -> None:
+    fake_slack.add_user("U0TABOFF1", name="quiet", messages_tab_disabled=True)
+    fake_slack.add_user("U0GONE001", name="gone", deleted=True)
+    fake_slack.add_channel("C0ARCHIVE", name="old", is_archived=True)
+    fake_slack.add_channel("G0PRIVATE", name="secret", is_private=True, members_bot=False)
+    fake_slack.add_channel("C0PUBLIC1", name="public", members_bot=False, require_join=True)
+    fast(services)
+    keys = {
+        "channel_not_found": queue(services, "C0MISSING"),
+        "is_archived": queue(services, "C0ARCHIVE"),
+        "messages_tab_disabled": queue(services, "U0TABOFF1"),
+        "user_disabled": queue(services, "U0GONE001"),
+        "user_not_found": queue(services, "U0NOBODY1"),
+        "not_in_channel": queue(services, "G0PRIVATE"),
+    }
+    joined = queue(services, "C0PUBLIC1", "after joining")
+    state = drain(services)
+
+    for error, key in keys.items():
+        assert (state[key].status, state[key].error) == (FAILED, error), key
+    assert state[joined].status == SENT
+    assert [c.args["channel"] for c in fake_slack.calls_to("conversations.join")] == ["C0PUBLIC1"]
+    assert [m["text"] for m in fake_slack.messages("C0PUBLIC1")] == ["after joining"]
+    assert fake_slack.accepted_post_count == 1
+    # A failed row stays failed: no second attempt.
+    calls = len(fake_slack.calls)
+    assert deliver_due(services) == 0 and len(fake_slack.calls) == calls
+
+
+def test_a_5xx_is_retried_with_backoff_after_checking_history_and_delivered_once(
+    services: Services, fake_slack: FakeSlack
+) -> None:
+    fast(services)
+    fake_slack.fail("chat.postMessage", status=503, error="service_unavailable", times=2)
+    key = queue(services, ALICE)
+    deliver_due(services)
+    first = rows(services)[key]
+    assert (first.status, first.attempts, first.error) == (UNCERTAIN, 1, "service_unavailable")
+
+    state = drain(services)
+    assert state[key].status == SENT and state[key].attempts == 2
+    history = fake_slack.calls_to("conversations.history")
+    assert history and all(c.args.get("include_all_metadata") in (True, "true", "1") for c in history)
+    assert len(fake_slack.messages(ALICE)) == 1 and fake_slack.accepted_post_count == 1
+
+
+def test_a_row_that_keeps_failing_gives_up_after_the_attempt_limit(
+    sqlite_services: Services, fake_slack: FakeSlack
+) -> None:
+    fast(sqlite_services, max_attempts=3)
+    fake_slack.fail("chat.postMessage", status=500, times=10)
+    key = queue(sqlite_services, ALUMNI_CHANNEL)
+    state = drain(sqlite_services)
+    assert state[key].status == FAILED
+    assert state[key].error is not None and "gave up after 3 attempts" in state[key].error
+    assert len([c for c in fake_slack.calls_to("chat.postMessage")]) == 3
+
+
+def test_a_timeout_after_slack_accepted_is_reconciled_from_history_not_resent(
+    sqlite_services: Services, fake_slack: FakeSlack
+) -> None:
+    # Slack takes 1.5 s and then accepts; our client gives up after 1 s. The outcome is unknown, so the
+    # next attempt (after a backoff longer than Slack's delay) looks in history and finds the message.
+    worker = Deliverer(
+        sqlite_services, options=DeliveryOptions(http_timeout=1, backoff_base=1.0, channel_interval=0)
+    )
+    fake_slack.fail("chat.postMessage", delay=1.5)
+    key = queue(sqlite_services, BOB, "slow")
+    worker.run_once()
+    assert rows(sqlite_services)[key].status == UNCERTAIN
+    state = drain(sqlite_services, deliverer=worker)
+    assert state[key].status == SENT
+    assert state[key].ts == fake_slack.messages(BOB)[0]["ts"]
+    assert fake_slack.accepted_post_count == 1 and len(fake_slack.calls_to("chat.postMessage")) == 1
+
+
+def test_a_row_left_sending_by_a_dead_worker_is_found_in_history(
+    services: Services, fake_slack: FakeSlack
+) -> None:
+    key = queue(services, CAROL, "maybe sent")
+    with services.db.session() as session:
+        claim = claim_next(session, worker_id="dead-worker")
+    assert claim is not None
+    # The dead worker's post reached Slack before it died.
+    ts = fake_slack.add_message(
+        CAROL,
+        text="maybe sent",
+        user="UBOT",
+        metadata={"event_type": METADATA_EVENT_TYPE, "event_payload": {"dedupe_key": key}},
+    )
+    other = queue(services, ALICE, "never sent")
+    with services.db.session() as session:
+        claim_other = claim_next(session, worker_id="dead-worker")
+    assert claim_other is not None and claim_other.dedupe_key == other
+
+    fast(services, stale_after=timedelta(seconds=60))
+    assert deliver_due(services) == 0  # fresh claims belong to a live worker: left alone
+    assert rows(services)[key].status == SENDING
+
+    fast(services, stale_after=timedelta(0))
+    state = drain(services)
+    assert (state[key].status, state[key].ts) == (SENT, ts)
+    assert state[other].status == SENT  # not in history: sent now, once
+    assert [m["text"] for m in fake_slack.messages(CAROL)] == ["maybe sent"]
+    assert [m["text"] for m in fake_slack.messages(ALICE)] == ["never sent"]
+    assert fake_slack.accepted_post_count == 1
+
+
+def test_429_storm_all_200_dms_delivered_once_honouring_retry_after(
+    services: Services, fake_slack: FakeSlack
+) -> None:
+    users = [f"U0STORM{i:03d}" for i in range(200)]
+    for user in users:
+        fake_slack.add_user(user, name=user.lower())
+    with services.db.session() as session:
+        for user in users:
+            enqueue(session, purpose="storm", recipient=user, period="w1", message={"text": f"hi {user}"})
+    # The storm: two 429s in a row (each Retry-After: 1), then a sustained 60/s limit.
+    fake_slack.fail("chat.postMessage", retry_after=1, times=2)
+    fake_slack.fail("conversations.open", retry_after=1, times=1)
+    fake_slack.rate_limit_per_second("chat.postMessage", 60)
+    fast(services)
+    state = drain(services, timeout=40)
+
+    assert all(r.status == SENT for r in state.values())
+    assert fake_slack.accepted_post_count == 200
+    assert all(len(fake_slack.messages(user)) == 1 for user in users)
+    assert fake_slack.ratelimited_count >= 3
+    # After every 429 the worker waited Retry-After before calling that method again.
+    for method in ("chat.postMessage", "conversations.open"):
+        calls = fake_slack.calls_to(method)
+        for index, call in enumerate(calls[:-1]):
+            if call.status == 429:
+                assert calls[index + 1].time - call.time >= 0.95, (method, index)
+
+
+def test_two_workers_share_the_outbox_and_send_each_row_once(
+    services: Services, fake_slack: FakeSlack
+) -> None:
+    users = [f"U0PAIR{i:04d}" for i in range(60)]
+    for user in users:
+        fake_slack.add_user(user, name=user.lower())
+    with services.db.session() as session:
+        for user in users:
+            enqueue(session, purpose="pair", recipient=user, period="w1", message={"text": "hi"})
+    workers = [
+        Deliverer(services, worker_id=f"w{i}", options=DeliveryOptions(channel_interval=0)) for i in range(2)
+    ]
+    threads = [threading.Thread(target=w.run_once, args=(1000,)) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    state = rows(services)
+    assert all(r.status == SENT for r in state.values())
+    assert fake_slack.accepted_post_count == 60
+    assert {r.claimed_by for r in state.values()} <= {"w0", "w1"}  # who sent each row
+    assert all(len(fake_slack.messages(user)) == 1 for user in users)
+
+
+def test_posts_to_one_channel_are_paced(sqlite_services: Services, fake_slack: FakeSlack) -> None:
+    fast(sqlite_services, channel_interval=0.3)
+    for index in range(3):
+        with sqlite_services.db.session() as session:
+            enqueue(
+                session, purpose="pace", recipient=ALUMNI_CHANNEL, period=str(index), message={"text": "x"}
+            )
+    queue(sqlite_services, ALICE)
+    drain(sqlite_services)
+    times = [c.time for c in posts(fake_slack) if c.args["channel"] == ALUMNI_CHANNEL]
+    assert len(times) == 3
+    assert all(b - a >= 0.28 for a, b in itertools.pairwise(times))
+
+
+def test_update_rows_edit_the_message_in_place(sqlite_services: Services, fake_slack: FakeSlack) -> None:
+    fast(sqlite_services)
+    ts = sqlite_services.client.chat_postMessage(channel=ALUMNI_CHANNEL, text="original")["ts"]
+    hr_ts = sqlite_services.client.chat_postMessage(channel=HR_CHANNEL, text="contact: someone@example.com")[
+        "ts"
+    ]
+    queue(
+        sqlite_services,
+        ALUMNI_CHANNEL,
+        "edited",
+        purpose="upd",
+        method="chat.update",
+        channel=ALUMNI_CHANNEL,
+        ts=ts,
+    )
+    queue(sqlite_services, HR_CHANNEL, "redacted", purpose="redact", **{OUTBOX_UPDATE_KEY: hr_ts})
+    queue(sqlite_services, ALUMNI_CHANNEL, "gone", purpose="upd2", method="chat.update", ts="1.000000")
+    state = drain(sqlite_services)
+
+    assert [m["text"] for m in fake_slack.messages(ALUMNI_CHANNEL)] == ["edited"]
+    assert [m["text"] for m in fake_slack.messages(HR_CHANNEL)] == ["redacted"]
+    assert state[dedupe_key("upd", ALUMNI_CHANNEL, "p1")].ts == ts
+    assert state[dedupe_key("upd2", ALUMNI_CHANNEL, "p1")].error == "message_not_found"
+    assert fake_slack.accepted_post_count == 2  # only the two seeded posts
+
+
+def test_files_are_uploaded_into_the_thread_after_one_post(
+    sqlite_services: Services, fake_slack: FakeSlack
+) -> None:
+    fast(sqlite_services)
+    fake_slack.fail("files.getUploadURLExternal", status=500, times=1)
+    key = queue(
+        sqlite_services,
+        HR_CHANNEL,
+        "monthly report",
+        purpose="report",
+        **{OUTBOX_FILES_KEY: [outbox_file(filename="chart.png", title="Chart", content=b"\x89PNG")]},
+    )
+    state = drain(sqlite_services)
+    assert state[key].status == SENT
+    assert fake_slack.accepted_post_count == 1  # the failed upload did not cause a second post
+    completed = [c for c in fake_slack.calls_to("files.completeUploadExternal") if c.ok]
+    assert len(completed) == 1
+    assert completed[0].args.get("thread_ts") == state[key].ts
