@@ -6,8 +6,8 @@ import importlib
 import logging
 import pkgutil
 from types import ModuleType
-from urllib.parse import urlparse
 from typing import Any
+from urllib.parse import urlparse
 
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
