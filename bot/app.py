@@ -54,6 +54,12 @@ def build_registry(app: App | None = None, services: Services | None = None) -> 
     return registry
 
 
+def _bolt_logger() -> logging.Logger:
+    logger = logging.getLogger("slack_bolt.App")
+    logger.setLevel(max(logging.INFO, logging.getLogger().getEffectiveLevel()))
+    return logger
+
+
 def create_app(
     settings: Settings, client: WebClient | None = None, *, services: Services | None = None
 ) -> App:
@@ -67,6 +73,8 @@ def create_app(
         # No auth.test at start-up: the app must start (and answer /healthz) even when Slack is unreachable.
         token_verification_enabled=False,
         process_before_response=False,
+        # Bolt copies the root level into its own logger; at DEBUG it would log payloads (personal data).
+        logger=_bolt_logger(),
     )
     registry = build_registry(app, services)
     app._alumni_services = services  # type: ignore[attr-defined]

@@ -6,6 +6,7 @@ maps straight onto `response_action: errors`.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.i18n import Translator, has
@@ -33,11 +34,20 @@ def state_values(view: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(value: str) -> str:
+    """Text without C0 control characters (tabs and newlines stay): PostgreSQL cannot store NUL, and no
+    control character means anything in a profile, a post or a referral."""
+    return _CONTROL.sub("", value)
+
+
 def _element_value(element: dict[str, Any]) -> Any:
     kind = element.get("type")
     if kind in {"plain_text_input", "url_text_input", "email_text_input", "number_input"}:
         value = element.get("value")
-        return value if isinstance(value, str) else ""
+        return clean_text(value) if isinstance(value, str) else ""
     if kind in {"static_select", "external_select", "radio_buttons"}:
         option = element.get("selected_option")
         return option.get("value") if isinstance(option, dict) else None

@@ -37,3 +37,6 @@ def configure_logging(level: str | None = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel((level or os.environ.get("LOG_LEVEL", "INFO")).upper())
+    # At DEBUG, Bolt and slack_sdk log whole payloads (modal values, candidates' emails): keep them at INFO.
+    for name in ("slack_bolt", "slack_sdk"):
+        logging.getLogger(name).setLevel(logging.INFO)

@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from bot.i18n import language_of
 
 log = logging.getLogger(__name__)
+FALLBACK_TTL = 30.0
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,12 @@ class People:
             hit = self._cache.get(user_id)
             if hit and hit[0] > time.monotonic():
                 return hit[1]
-        person = self._fetch(user_id)
+        person, found = self._fetch(user_id)
+        # A fallback (Slack unreachable) is kept only briefly, so one failure does not pin a member to the
+        # workspace's language and time zone for the whole TTL.
+        ttl = self.ttl if found else FALLBACK_TTL
         with self._lock:
-            self._cache[user_id] = (time.monotonic() + self.ttl, person)
+            self._cache[user_id] = (time.monotonic() + ttl, person)
         return person
 
     def language(self, user_id: str | None) -> str:
@@ -65,16 +69,18 @@ class People:
         with self._lock:
             self._cache.pop(user_id, None)
 
-    def _fetch(self, user_id: str) -> Person:
+    def _fetch(self, user_id: str) -> tuple[Person, bool]:
+        """The person from `users.info`, and whether Slack answered (False: workspace defaults)."""
+        fallback = Person(user_id, user_id, self.default_language, self.default_tz)
         try:
             response = self.client.users_info(user=user_id, include_locale=True)
         except SlackApiError as exc:
             log.warning("users.info failed", extra={"error": exc.response.get("error")})
-            return Person(user_id, user_id, self.default_language, self.default_tz)
+            return fallback, False
         except Exception:  # network trouble must not break the user's request; defaults are good enough
             log.warning("users.info unreachable", exc_info=True)
-            return Person(user_id, user_id, self.default_language, self.default_tz)
-        return person_from_user(response["user"], self.default_language, self.default_tz)
+            return fallback, False
+        return person_from_user(response["user"], self.default_language, self.default_tz), True
 
 
 def person_from_user(user: dict[str, object], default_language: str, default_tz: str) -> Person:

@@ -7,7 +7,6 @@ import threading
 import time
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.config import Settings
 from models.actors import Actor
@@ -36,12 +35,16 @@ class Roles:
         try:
             users = self.client.usergroups_users_list(usergroup=group).get("users") or []
             members = frozenset(str(u) for u in users)
-        except SlackApiError as exc:
-            # Fail closed: without the group list nobody gets HR rights through the group.
-            log.warning("usergroups.users.list failed", extra={"error": exc.response.get("error")})
-            members = frozenset()
+            expires = time.monotonic() + self.ttl
+        except Exception as exc:  # any failure: Slack error, timeout, network
+            # Keep the last list Slack gave us (empty before the first success: fail closed), and ask
+            # again soon rather than leaving HR without rights for the whole TTL.
+            log.warning("usergroups.users.list failed", extra={"error": type(exc).__name__})
+            with self._lock:
+                members = self._group
+            expires = time.monotonic() + 30
         with self._lock:
-            self._group, self._group_expires = members, time.monotonic() + self.ttl
+            self._group, self._group_expires = members, expires
         return members
 
     def is_hr(self, user_id: str) -> bool:

@@ -46,10 +46,15 @@ def build_services(
     from bot.slack_client import make_client
 
     client = client or make_client(settings)
+    # Look-ups made before a listener acks (locale, HR group) must not eat Slack's 3-second budget: a short
+    # timeout and no retries; on failure they fall back (workspace language, last known HR group).
+    lookups = WebClient(
+        token=client.token, base_url=client.base_url, timeout=2, retry_handlers=[], logger=client.logger
+    )
     return Services(
         settings=settings,
         db=db or Database(settings.database_url),
         client=client,
-        people=People(client, default_language=settings.language, default_tz=settings.timezone),
-        roles=Roles(settings, client),
+        people=People(lookups, default_language=settings.language, default_tz=settings.timezone),
+        roles=Roles(settings, lookups),
     )

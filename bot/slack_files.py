@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import urllib.request
 from typing import Any
+from urllib.parse import urlsplit
 
 from slack_sdk import WebClient
 
@@ -37,8 +38,11 @@ def download_file(
     if size > max_bytes:
         raise FileTooLarge(file_id)
     url = str(file.get("url_private_download") or file.get("url_private") or "")
-    if not url.startswith(("https://", "http://")):
-        raise ValueError("file has no private URL")
+    # The bot token goes along: only over https, or to the configured API host (a test double).
+    api = urlsplit(client.base_url)
+    target = urlsplit(url)
+    if not (target.scheme == "https" or (target.scheme, target.netloc) == (api.scheme, api.netloc)):
+        raise ValueError("file has no private https URL")
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {client.token}"})  # noqa: S310
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (Slack's URL from files.info)
         data: bytes = response.read(max_bytes + 1)

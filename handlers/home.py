@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
 from bot.blocks.common import VIEW_BLOCK_LIMIT, context, divider, header, section, to_dicts
@@ -46,8 +47,14 @@ def build_home(services: Services, user_id: str) -> dict[str, Any]:
 
 
 def publish_home(services: Services, user_id: str) -> None:
-    """Rebuild and publish a user's Home tab (after anything on it changed)."""
-    services.client.views_publish(user_id=user_id, view=build_home(services, user_id))
+    """Rebuild and publish a user's Home tab (after anything on it changed).
+
+    Best effort: the change itself is saved, so a Slack error here is logged, not shown as a failure.
+    """
+    try:
+        services.client.views_publish(user_id=user_id, view=build_home(services, user_id))
+    except SlackApiError as exc:
+        log.warning("could not publish the Home tab", extra={"error": exc.response.get("error")})
 
 
 def register(registry: Registry) -> None:

@@ -73,7 +73,8 @@ PeriodOf = Callable[[datetime, ZoneInfo], str]
 
 
 def hourly_period(instant: datetime, zone: ZoneInfo) -> str:
-    return instant.astimezone(zone).strftime("%Y-%m-%dT%H")
+    # The UTC offset keeps the repeated hour at the end of daylight saving time a period of its own.
+    return instant.astimezone(zone).strftime("%Y-%m-%dT%H%z")
 
 
 def daily_period(instant: datetime, zone: ZoneInfo) -> str:
@@ -95,7 +96,7 @@ def minutes_period(minutes: int) -> PeriodOf:
     def period(instant: datetime, zone: ZoneInfo) -> str:
         local = instant.astimezone(zone)
         slot = (local.hour * 60 + local.minute) // minutes
-        return f"{local:%Y-%m-%d}/{minutes}m{slot}"
+        return f"{local:%Y-%m-%d}/{minutes}m{slot}{local:%z}"
 
     return period
 

@@ -59,9 +59,14 @@ def collect_sections(ctx: DigestContext) -> list[DigestSection]:
     """Every feature's section for the week, in digest order; empty and failing sections are left out."""
     sections: list[DigestSection] = []
     for _, module, build in discover_digest_sections():
+        savepoint = ctx.session.begin_nested()
         try:
             result = build(ctx)
+            savepoint.commit()
         except Exception:  # one feature's bug must not cost the whole community its digest
+            # PostgreSQL aborts the whole transaction on an error; roll back to the savepoint so the
+            # remaining sections (and the enqueue) can still run.
+            savepoint.rollback()
             log.exception("digest section failed; left out", extra={"section": module})
             continue
         if result is not None and (result.total > 0 or result.lines):

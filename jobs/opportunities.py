@@ -77,7 +77,7 @@ def run_expiry(ctx: JobContext) -> int:
                     session,
                     purpose=PURPOSE_ANNOUNCEMENT_UPDATE,
                     recipient=str(opportunity.channel_id),
-                    period=f"{opportunity.id}:expired",
+                    period=f"{opportunity.id}:expired:{opportunity.expires_at:%Y%m%dT%H%M}",
                     message=announcement_update_message(rendered, ctx, interest_count=count),
                 )
             tr, _ = _poster_prefs(session, opportunity.poster_id, ctx)
@@ -85,7 +85,7 @@ def run_expiry(ctx: JobContext) -> int:
                 session,
                 purpose=PURPOSE_EXPIRED_DM,
                 recipient=opportunity.poster_id,
-                period=f"{opportunity.id}:expired",
+                period=f"{opportunity.id}:expired:{opportunity.expires_at:%Y%m%dT%H%M}",
                 message=expired_dm(opportunity, tr),
             )
         for opportunity in opps.closing_between(session, start=at, end=at + opps.REMIND_BEFORE, limit=500):

@@ -116,7 +116,7 @@ def run_job(
         count = _run_frozen(job, ctx, scheduled_for if freeze_clock else None)
     except Exception as exc:
         with services.db.session() as session:
-            finish_run(session, run_id=run_id, status=STATUS_FAILED, detail=f"{type(exc).__name__}: {exc}")
+            finish_run(session, run_id=run_id, status=STATUS_FAILED, detail=type(exc).__name__)
         log.exception("job failed", extra={"job": name, "period": period})
         raise
     result = RunResult(name, period, scheduled_for, True, STATUS_DONE, ctx.queued, count)

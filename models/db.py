@@ -38,7 +38,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def make_engine(url: str) -> Engine:
     """Create the engine with the settings each database needs."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        # hide_parameters: error messages (logged, stored in JobRun) must not carry row values (personal data).
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 10}, hide_parameters=True
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith("postgresql://"):
@@ -50,6 +53,7 @@ def make_engine(url: str) -> Engine:
         max_overflow=20,
         pool_pre_ping=True,
         pool_timeout=5,
+        hide_parameters=True,
         connect_args={"connect_timeout": 3},
     )
 

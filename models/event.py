@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Column, ForeignKey, Index, Integer, Text, UniqueConstraint, func, update
@@ -25,6 +24,7 @@ from models.outbox import PENDING as OUTBOX_PENDING
 from models.outbox import OutboxMessage
 from models.timeutil import now
 from models.types import UTCDateTime
+from models.validation import is_http_url
 
 SCHEDULED = "scheduled"
 CANCELLED = "cancelled"
@@ -193,9 +193,7 @@ class FeedbackSummary:
 # ----------------------------------------------------------------------------------------- validation
 
 
-def _valid_url(value: str) -> bool:
-    parts = urlsplit(value)
-    return parts.scheme in {"http", "https"} and bool(parts.netloc) and " " not in value
+_valid_url = is_http_url
 
 
 def _validate(data: EventInput, *, check_future: bool) -> EventInput:

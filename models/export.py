@@ -11,11 +11,13 @@ import io
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import or_
 from sqlmodel import Session, SQLModel
 
 from models.actors import Actor
 from models.audit import record
 from models.errors import DomainError, PermissionDenied
+from models.member import SOURCE_IMPORT
 from models.tables import import_all
 
 BOM = "\ufeff"
@@ -82,7 +84,15 @@ def export_csv(session: Session, *, actor: Actor, kind: str) -> tuple[bytes, int
     table = SQLModel.metadata.tables[KINDS[kind]]
     if kind == "members":
         columns = [c for c in MEMBER_COLUMNS if c in table.c]
-        query = table.select().where(table.c.erased_at.is_(None)).order_by(table.c.id)
+        # Like HR's screens: members who consented or came from HR's own roster, never erased ones.
+        query = (
+            table.select()
+            .where(
+                table.c.erased_at.is_(None),
+                or_(table.c.consented_at.is_not(None), table.c.source == SOURCE_IMPORT),
+            )
+            .order_by(table.c.id)
+        )
     else:
         columns = [c.name for c in table.columns if c.name not in _SKIP]
         query = table.select().order_by(*table.primary_key.columns)

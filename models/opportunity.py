@@ -11,13 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Column, Index, Text, UniqueConstraint, case, func
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from models import search
+from models import search, validation
 from models.actors import Actor
 from models.audit import record
 from models.errors import DomainError, FieldErrors, NotFound, PermissionDenied
@@ -155,17 +154,7 @@ class Draft:
 # -- validation ----------------------------------------------------------------------------------------
 
 
-def is_http_url(value: str) -> bool:
-    """A real http(s) URL: scheme http or https, a host, no spaces or mrkdwn control characters."""
-    if any(c.isspace() or c in "<>|\"'`" for c in value):
-        return False
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        return False
-    return (
-        parts.scheme.lower() in {"http", "https"} and bool(parts.hostname) and "." in (parts.hostname or "")
-    )
+is_http_url = validation.is_http_url
 
 
 def parse_skills(raw: str) -> list[str]:

@@ -291,8 +291,13 @@ def _first_referred_at(session: Session, key: str) -> datetime | None:
 # -- reading --------------------------------------------------------------------------------------
 
 
-def get_referral(session: Session, referral_id: int) -> Referral:
-    referral = session.get(Referral, referral_id) if 0 < referral_id <= MAX_ID else None
+def get_referral(session: Session, referral_id: int, *, for_update: bool = False) -> Referral:
+    """The referral; `for_update` locks its row (PostgreSQL) so concurrent status changes serialise."""
+    referral = (
+        session.get(Referral, referral_id, with_for_update=for_update, populate_existing=for_update)
+        if 0 < referral_id <= MAX_ID
+        else None
+    )
     if referral is None:
         raise NotFound("not_found")
     return referral
@@ -389,7 +394,7 @@ def change_status(
     """HR moves a referral to another status, with an optional note; appended to the history."""
     if not actor.is_hr:
         raise PermissionDenied("not_allowed")
-    referral = get_referral(session, referral_id)
+    referral = get_referral(session, referral_id, for_update=True)
     note = note.strip()
     if to_status not in HR_STATUSES:
         raise DomainError("invalid", field="status")
@@ -406,7 +411,7 @@ def change_status(
 
 def withdraw(session: Session, *, actor: Actor, referral_id: int) -> ReferralStatusChange:
     """The referrer withdraws their referral (only theirs, only before interviewing)."""
-    referral = get_referral(session, referral_id)
+    referral = get_referral(session, referral_id, for_update=True)
     if referral.referrer_id != actor.user_id:
         raise PermissionDenied("not_allowed")
     if not referral.can_withdraw:
@@ -456,7 +461,7 @@ def assign_owner(
     """HR assigns (or clears, with None) the HR owner; the owner must hold the HR role."""
     if not actor.is_hr:
         raise PermissionDenied("not_allowed")
-    referral = get_referral(session, referral_id)
+    referral = get_referral(session, referral_id, for_update=True)
     if owner_id is not None and not owner_is_hr:
         raise DomainError(ERR_OWNER_NOT_HR, field="owner")
     stamp = now()

@@ -11,7 +11,7 @@ from bot.blocks.common import actions, button, context, section, to_dicts
 from bot.blocks.profiles import CHECKIN_OPEN_ACTION, PROFILE_OPEN_ACTION, own_profile_text, profile_lines
 from bot.i18n import Translator
 from bot.mrkdwn import date_token, escape, truncate, user_mention
-from models.member import Member
+from models.member import VISIBILITY_MEMBERS, Member
 
 NUDGE_SNOOZE_ACTION = "nudge_snooze"
 NUDGE_OFF_ACTION = "nudge_off"
@@ -64,7 +64,7 @@ def community_post(tr: Translator, *, user_id: str, member: Member, whats_new: s
         "checkins.post.text", mention=user_mention(user_id), text=escape(truncate(whats_new, POST_TEXT_LIMIT))
     )
     blocks: Blocks = [section(text)]
-    if member.current_role and member.current_company:
+    if member.current_role and member.current_company and member.visibility == VISIBILITY_MEMBERS:
         blocks.append(
             context(
                 tr(

@@ -72,6 +72,7 @@ FILLED_BY_BLOCK = "filled_by"
 ALL = "all"
 
 PAGE_SIZE = 8
+MAX_BROWSE_OFFSET = 10_000
 DESCRIPTION_PREVIEW = 1500
 
 ButtonProvider = Callable[[Opportunity, Translator], Sequence[ButtonElement]]
@@ -271,7 +272,8 @@ class BrowseState:
         kind = str(data.get("k") or "") or None
         style = str(data.get("w") or "") or None
         try:
-            offset = max(0, int(data.get("o") or 0))
+            # Clamped: a forged offset must neither overflow the database nor force a deep scan.
+            offset = min(MAX_BROWSE_OFFSET, max(0, int(data.get("o") or 0)))
         except (TypeError, ValueError):
             offset = 0
         return cls(

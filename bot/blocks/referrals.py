@@ -351,11 +351,14 @@ def hr_message(
 def stale_message(
     tr: Translator, referral: Referral, *, opportunity_title: str | None, days: int
 ) -> dict[str, Any]:
-    """The HR-channel flag for a referral HR has not touched for `days` days (queued in the outbox)."""
+    """The HR-channel flag for a referral HR has not touched for `days` days (queued in the outbox).
+
+    It names no candidate: it is broadcast to the channel and outlives the retention purge, which rewrites
+    only the referral's own message. The thread it replies in shows who it is about.
+    """
     text = tr(
         "referrals.hr.stale",
         id=int(referral.id or 0),
-        candidate=escape(referral.candidate_name),
         opportunity=opportunity_text(tr, opportunity_title),
         since=day(referral.hr_touched_at),
         status=status_label(tr, referral.status),

@@ -29,7 +29,8 @@ from models.feedback import OPEN, Feedback, submit_feedback
 from models.member import Member, get_member
 from models.program_settings import ProgramSettingsRow, get_program_settings
 from models.roster import RosterRecord
-from tests.conftest import ALICE, BOB, HR, BotHarness
+from models.timeutil import now
+from tests.conftest import ALICE, BOB, CAROL, HR, BotHarness
 from tests.fake_slack import Call
 from tests.models.test_roster import make_roster
 from tests.slack_requests import select as select_value
@@ -134,8 +135,13 @@ def test_import_of_a_file_that_is_not_a_roster_reports_the_problem(bot: BotHarne
 
 def test_export_members_is_a_utf8_bom_csv_uploaded_to_the_hr_dm(bot: BotHarness) -> None:
     with bot.db.session() as session:
-        session.add(Member(slack_user_id=BOB, display_name="山田 太郎", former_department="㈱営業①"))
-        session.add(Member(slack_user_id=ALICE, display_name='=HYPERLINK("http://evil")'))
+        session.add(
+            Member(
+                slack_user_id=BOB, display_name="山田 太郎", former_department="㈱営業①", consented_at=now()
+            )
+        )
+        session.add(Member(slack_user_id=ALICE, display_name='=HYPERLINK("http://evil")', consented_at=now()))
+        session.add(Member(slack_user_id=CAROL, display_name="Never Consented"))
     bot.sender.block_action(EXPORT, "members", user=HR)
     complete = bot.fake.wait_for("files.completeUploadExternal")[0]
     file_id = complete.args["files"][0]["id"]
@@ -144,6 +150,7 @@ def test_export_members_is_a_utf8_bom_csv_uploaded_to_the_hr_dm(bot: BotHarness)
     body = data.decode("utf-8-sig")
     assert "山田 太郎" in body and "㈱営業①" in body
     assert "'=HYPERLINK" in body  # no formula runs when HR opens it in Excel
+    assert "Never Consented" not in body  # like HR's screens: consented or imported members only
     assert complete.args["channel_id"] == "D" + HR
     with bot.db.session() as session:
         assert session.exec(select(AuditLog).where(AuditLog.action == "admin.export")).first() is not None

@@ -688,3 +688,13 @@ def test_without_an_hr_channel_nothing_is_collected(no_hr_channel_bot: BotHarnes
     assert "not set up yet" in answer["text"]
     assert "errors" in _submit(bot).json and _count(bot) == 0
     assert not bot.fake.calls_to("views.open") and not bot.fake.calls_to("chat.postMessage")
+
+
+def test_control_characters_are_dropped_not_crashed_on_or_logged(
+    bot: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PostgreSQL cannot store NUL: the text is cleaned, the referral stored, and no error log carries data."""
+    caplog.set_level(logging.DEBUG)
+    referral = _refer_and_route(bot, name="Jane\x00Doe\x07")
+    assert referral.candidate_name == "JaneDoe"
+    assert _leaking_records(caplog.records) == []

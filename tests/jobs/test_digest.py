@@ -190,3 +190,31 @@ def test_the_digest_defaults_to_monday_0900_and_catches_up_within_a_day(sqlite_s
     job = discover_jobs()["digest"]
     assert cron_of(job, sqlite_services) == DEFAULT_CRON
     assert job.catch_up == timedelta(days=1)
+
+
+def test_a_failing_section_leaves_the_others_in_the_digest(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL an error aborts the transaction; the section's savepoint keeps the rest alive."""
+    from sqlalchemy import text
+
+    import jobs.digest as digest
+    from jobs.base import DigestContext, DigestSection
+
+    def broken(ctx: DigestContext) -> DigestSection | None:
+        ctx.session.execute(text("SELECT * FROM no_such_table"))
+        return None
+
+    def fine(ctx: DigestContext) -> DigestSection:
+        ctx.session.execute(text("SELECT 1"))
+        return DigestSection(key="fine", title="Fine", lines=["x"], total=1)
+
+    monkeypatch.setattr(
+        digest, "discover_digest_sections", lambda: [(1, "broken", broken), (2, "fine", fine)]
+    )
+    end = MONDAY
+    with services.db.session() as session:
+        ctx = DigestContext(
+            session=session, services=services, start=end - timedelta(days=7), end=end, tr=Translator("en")
+        )
+        assert [s.key for s in digest.collect_sections(ctx)] == ["fine"]

@@ -161,3 +161,33 @@ def test_digest_has_no_section_in_a_quiet_week(bot: BotHarness) -> None:
             tr=Translator("ja"),
         )
         assert digest_section(ctx) is None
+
+
+def test_a_post_extended_after_expiring_is_expired_and_updated_again(bot: BotHarness) -> None:
+    from jobs.opportunities import JOB_EXPIRY, PURPOSE_ANNOUNCEMENT_UPDATE, PURPOSE_EXPIRED_DM
+    from jobs.runner import run_job
+
+    def queued(purpose: str) -> int:
+        with bot.db.session() as session:
+            return len(session.exec(select(OutboxMessage).where(OutboxMessage.purpose == purpose)).all())
+
+    with bot.db.session() as session:
+        post = opps.post_opportunity(
+            session,
+            actor=bot.services.actor(ALICE),
+            draft=opps.Draft(title="QA", expires_on=(now() + timedelta(days=5)).date()),
+            zone="Asia/Tokyo",
+        )
+        post_id = int(post.id or 0)
+    announce(bot.services, post_id)
+    with bot.db.session() as session:
+        first = opps.get_opportunity(session, post_id).expires_at
+    assert run_job(bot.services, JOB_EXPIRY, at=first + timedelta(hours=1)).claimed
+    freeze(first + timedelta(hours=2))
+    with bot.db.session() as session:
+        second = opps.extend_opportunity(
+            session, actor=bot.services.actor(ALICE), opportunity_id=post_id
+        ).expires_at
+    freeze(None)
+    assert run_job(bot.services, JOB_EXPIRY, at=second + timedelta(hours=1)).claimed
+    assert (queued(PURPOSE_ANNOUNCEMENT_UPDATE), queued(PURPOSE_EXPIRED_DM)) == (2, 2)

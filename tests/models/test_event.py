@@ -325,3 +325,25 @@ def test_reads_for_lists_and_jobs(db: Database) -> None:
             == []
         )
     assert datetime.now(UTC) < event.starts_at
+
+
+@pytest.mark.parametrize(
+    "url", ["http://[::1", "https://ex.com/x\nATTENDEE:mailto:evil@example.com", "javascript:alert(1)"]
+)
+def test_unparseable_or_multiline_online_urls_are_field_errors(db: Database, url: str) -> None:
+    start = now() + timedelta(days=2)
+    data = ev.EventInput(
+        title="T",
+        description="",
+        starts_at=start,
+        ends_at=start + timedelta(hours=1),
+        tz="Asia/Tokyo",
+        place="",
+        online_url=url,
+        capacity=None,
+    )
+    with db.session() as session, pytest.raises(ValidationFailed) as info:
+        ev.create_event(
+            session, actor=Actor("U0ORG0001", is_organizer=True), data=data, display_name="o", locale="en"
+        )
+    assert "online_url" in info.value.errors

@@ -153,3 +153,12 @@ def test_expiry_selects_posts_past_their_date(db: Database) -> None:
     with db.session() as session:
         assert opps.get_opportunity(session, soon).status == opps.STATUS_EXPIRED
         assert opps.due_to_expire(session, at=NOW + timedelta(days=3)) == []
+
+
+def test_a_forged_browse_offset_is_clamped(db: Database) -> None:
+    from bot.blocks.opportunities import MAX_BROWSE_OFFSET, BrowseState
+
+    state = BrowseState.decode('{"q": "", "o": 100000000000000000000}')
+    assert state.offset == MAX_BROWSE_OFFSET
+    with db.session() as session:
+        assert opps.search_opportunities(session, query=None, limit=8, offset=state.offset) is not None
