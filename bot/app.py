@@ -48,6 +48,8 @@ def job_scopes() -> set[str]:
 def build_registry(app: App | None = None, services: Services | None = None) -> Registry:
     """Register every handler module on a fresh registry (with no app: for the manifest)."""
     registry = Registry(app=app, _services=services)
+    if services is not None:
+        registry.error_reporter = lambda error, body, mode: report_error(services, error, body, mode)
     for module in handler_modules():
         module.register(registry)
     registry.scopes(*job_scopes())
@@ -116,27 +118,35 @@ def _is_slack_response_url(url: str, api_url: str) -> bool:
     return (parsed.scheme, parsed.netloc) == (api.scheme, api.netloc)
 
 
-def report_error(services: Services, error: Exception, body: dict[str, Any]) -> None:
-    """Log an unhandled error and tell the user, in their language, instead of failing silently."""
+def report_error(services: Services, error: Exception, body: dict[str, Any], mode: str | None = None) -> str:
+    """Log an unhandled error and tell the user, in their language, instead of failing silently.
+
+    `mode` "ack" only logs and returns the message (the caller puts it in the ack); "tell" only tells.
+    """
     kind = body.get("type") or ("slash_command" if body.get("command") else "unknown")
     if isinstance(error, DatabaseUnavailable):
         key = "common.error_unavailable"
-        log.warning("database unavailable while handling %s", kind)
+        if mode != "tell":
+            log.warning("database unavailable while handling %s", kind)
     elif isinstance(error, SlackApiError):
         key = (
             "common.error_slack_busy"
             if error.response.status_code in (429, 500, 503)
             else "common.error_generic"
         )
-        log.error("Slack API error while handling %s: %s", kind, error.response.get("error"))
+        if mode != "tell":
+            log.error("Slack API error while handling %s: %s", kind, error.response.get("error"))
     else:
         key = "common.error_generic"
-        # Only the exception type and traceback: payload values may hold personal data.
-        log.error(
-            "unhandled error while handling %s", kind, exc_info=(type(error), error, error.__traceback__)
-        )
+        if mode != "tell":
+            # Only the exception type and traceback: payload values may hold personal data.
+            log.error(
+                "unhandled error while handling %s", kind, exc_info=(type(error), error, error.__traceback__)
+            )
     user_id = _user_of(body)
     text = t(key, services.language(user_id) if user_id else services.settings.language)
+    if mode == "ack":
+        return text
     response_url = body.get("response_url")
     if not response_url and isinstance(body.get("response_urls"), list) and body["response_urls"]:
         response_url = body["response_urls"][0].get("response_url")
@@ -155,3 +165,4 @@ def report_error(services: Services, error: Exception, body: dict[str, Any]) -> 
                 services.client.chat_postMessage(channel=user_id, text=text)
     except Exception:  # telling the user is best effort; the original error is already logged
         log.warning("could not tell the user about an error", exc_info=True)
+    return text

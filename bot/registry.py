@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from slack_bolt.util.utils import get_arg_names_of_callable
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -38,6 +40,11 @@ class ShortcutSpec:
     kind: str  # "global" or "message"
 
 
+# reporter(error, body, mode): mode None logs and tells the user; "ack" only logs and returns the
+# translated text (it travels in the ack); "tell" only tells the user (already logged).
+ErrorReporter = Callable[[Exception, dict[str, Any], str | None], str]
+
+
 @dataclass
 class Registry:
     """Listener registrations of the whole app (see module docstring)."""
@@ -52,6 +59,7 @@ class Registry:
     options: list[str] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
     bot_scopes: set[str] = field(default_factory=lambda: set(BASE_SCOPES))
+    error_reporter: ErrorReporter | None = None
 
     @property
     def services(self) -> Services:
@@ -104,7 +112,69 @@ class Registry:
     def _wrap(self, bolt_decorator: Callable[[App], Callable[[F], Any]]) -> Callable[[F], F]:
         def decorator(func: F) -> F:
             if self.app is not None:
-                bolt_decorator(self.app)(func)
+                bolt_decorator(self.app)(cast(F, guarded(func, self.error_reporter)))
             return func
 
         return decorator
+
+
+# The arguments Bolt can inject that our listeners use (see slack_bolt.kwargs_injection).
+_INJECTABLE = frozenset(
+    {"ack", "body", "payload", "context", "client", "respond", "say", "logger", "request"}
+    | {"command", "action", "view", "event", "options", "shortcut", "message"}
+)
+
+
+def guarded(func: Callable[..., Any], reporter: ErrorReporter | None) -> Callable[..., Any]:
+    """Run a listener so that its failure never reaches Bolt's own handling.
+
+    Bolt (1.30, process_before_response=False) clears an ack already given when the listener raises
+    afterwards, so Slack would get a 404 instead of the ack. The guard reports the error to the user
+    (`reporter`) and, when the listener had not acked yet, acks itself: a command gets the translated
+    message in its ack, other requests an empty ack and the message through `reporter`.
+    """
+    wanted = get_arg_names_of_callable(func)
+    if reporter is None or not set(wanted) <= _INJECTABLE:
+        return func
+
+    def listener(
+        ack: Any,
+        body: Any,
+        payload: Any,
+        context: Any,
+        client: Any,
+        respond: Any,
+        say: Any,
+        logger: Any,
+        request: Any,
+        command: Any,
+        action: Any,
+        view: Any,
+        event: Any,
+        options: Any,
+        shortcut: Any,
+        message: Any,
+    ) -> Any:
+        given = locals()
+        try:
+            return func(**{name: given[name] for name in wanted})
+        except Exception as error:  # every failure is reported; none may reach Bolt (see docstring)
+            acked = getattr(ack, "response", None) is not None
+            if acked or body.get("type") == "view_submission":
+                # A view submission that failed before its ack keeps Bolt's 500: Slack then shows its
+                # own "trouble connecting" inside the modal, which keeps what the user typed.
+                if not acked:
+                    raise
+                reporter(error, body, None)
+                return None
+            text = reporter(error, body, "ack")
+            if body.get("command"):
+                ack(response_type="ephemeral", text=text)
+            else:
+                ack()
+                reporter(error, body, "tell")
+            return None
+
+    listener.__name__ = getattr(func, "__name__", "listener")
+    listener.__qualname__ = getattr(func, "__qualname__", listener.__name__)
+    return listener
