@@ -7,7 +7,6 @@ import logging
 import pkgutil
 from types import ModuleType
 from typing import Any
-from urllib.parse import urlparse
 
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
@@ -15,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.config import Settings
 from bot.i18n import t
+from bot.listeners import is_slack_response_url
 from bot.registry import Registry
 from bot.services import Services, build_services
 from models.db import DatabaseUnavailable
@@ -110,14 +110,6 @@ def _user_of(body: dict[str, Any]) -> str | None:
     return str(user) if user else None
 
 
-def _is_slack_response_url(url: str, api_url: str) -> bool:
-    """Only post to Slack's own response URLs (or the configured API host, which tests point at a fake)."""
-    parsed, api = urlparse(url), urlparse(api_url)
-    if parsed.scheme == "https" and parsed.hostname == "hooks.slack.com":
-        return True
-    return (parsed.scheme, parsed.netloc) == (api.scheme, api.netloc)
-
-
 def report_error(services: Services, error: Exception, body: dict[str, Any], mode: str | None = None) -> str:
     """Log an unhandled error and tell the user, in their language, instead of failing silently.
 
@@ -150,7 +142,7 @@ def report_error(services: Services, error: Exception, body: dict[str, Any], mod
     response_url = body.get("response_url")
     if not response_url and isinstance(body.get("response_urls"), list) and body["response_urls"]:
         response_url = body["response_urls"][0].get("response_url")
-    if response_url and not _is_slack_response_url(str(response_url), services.settings.slack_api_url):
+    if response_url and not is_slack_response_url(str(response_url), services.settings.slack_api_url):
         response_url = None
     try:
         if response_url:

@@ -29,6 +29,7 @@ from bot.blocks.admin import (
 )
 from bot.forms import error_message, field_errors, input_block_ids, state_values
 from bot.i18n import Translator
+from bot.listeners import user_id_of
 from bot.registry import Registry
 from bot.reporting import render_report
 from bot.services import Services
@@ -47,9 +48,7 @@ COMMAND = "/alumni-admin"
 SCOPES = ("files:read", "files:write", "users:read.email")
 
 
-def _user(body: dict[str, Any]) -> str:
-    user = body.get("user_id") or (body.get("user") or {}).get("id")
-    return str(user or "")
+_user = user_id_of
 
 
 def refuse_dm(svc: Services, user_id: str) -> None:
@@ -64,6 +63,15 @@ def refuse_dm(svc: Services, user_id: str) -> None:
 
 def is_hr(svc: Services, user_id: str) -> bool:
     return bool(user_id) and svc.actor(user_id).is_hr
+
+
+def hr_clicker(svc: Services, body: dict[str, Any]) -> str | None:
+    """The id of whoever clicked when they hold the HR role; otherwise a private refusal (DM) and None."""
+    user_id = _user(body)
+    if not is_hr(svc, user_id):
+        refuse_dm(svc, user_id)
+        return None
+    return user_id
 
 
 def build_admin_view(svc: Services, tr: Translator) -> dict[str, Any]:
@@ -154,9 +162,8 @@ def register(registry: Registry) -> None:
     def on_import_open(ack: Ack, body: dict[str, Any]) -> None:
         ack()
         svc = registry.services
-        user_id = _user(body)
-        if not is_hr(svc, user_id):
-            refuse_dm(svc, user_id)
+        user_id = hr_clicker(svc, body)
+        if user_id is None:
             return
         svc.client.views_push(trigger_id=body["trigger_id"], view=import_modal(svc.translator(user_id)))
 
@@ -181,9 +188,8 @@ def register(registry: Registry) -> None:
     def on_export(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         svc = registry.services
-        user_id = _user(body)
-        if not is_hr(svc, user_id):
-            refuse_dm(svc, user_id)
+        user_id = hr_clicker(svc, body)
+        if user_id is None:
             return
         send_export(svc, user_id=user_id, kind=str(action.get("value") or ""))
 
@@ -191,9 +197,8 @@ def register(registry: Registry) -> None:
     def on_report_now(ack: Ack, body: dict[str, Any]) -> None:
         ack()
         svc = registry.services
-        user_id = _user(body)
-        if not is_hr(svc, user_id):
-            refuse_dm(svc, user_id)
+        user_id = hr_clicker(svc, body)
+        if user_id is None:
             return
         send_report(svc, actor_id=user_id, recipient=user_id, tr=svc.translator(user_id))
 
@@ -201,9 +206,8 @@ def register(registry: Registry) -> None:
     def on_settings_open(ack: Ack, body: dict[str, Any]) -> None:
         ack()
         svc = registry.services
-        user_id = _user(body)
-        if not is_hr(svc, user_id):
-            refuse_dm(svc, user_id)
+        user_id = hr_clicker(svc, body)
+        if user_id is None:
             return
         with svc.db.session() as session:
             settings = get_program_settings(session)

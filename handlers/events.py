@@ -11,16 +11,18 @@ import logging
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from slack_bolt import Ack, Respond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
+from sqlmodel import Session
 
 from bot.blocks import events as ui
 from bot.forms import error_message, field_errors, input_block_ids, state_values, text
 from bot.i18n import Translator
 from bot.ics import build_ics
+from bot.listeners import channel_id_of, parse_id, user_id_of
 from bot.mrkdwn import escape
 from bot.registry import Registry
 from bot.services import Services
@@ -39,6 +41,8 @@ PAST_WORDS = {"past", "過去"}
 RATE_ACTION = re.compile(r"^events_rate_[1-5]$")
 ANNOUNCEMENT_RETRIES = 3
 
+_T = TypeVar("_T")
+
 
 # ------------------------------------------------------------------------------------------- helpers
 
@@ -47,17 +51,12 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _user(body: dict[str, Any]) -> str:
-    user = body.get("user") or {}
-    return str(user.get("id") if isinstance(user, dict) else user)
+_user = user_id_of
 
 
 def _event_id(value: Any) -> int | None:
-    try:
-        number = int(str(value).split(":")[0])
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number <= ev.MAX_ID else None
+    """The event id a button value carries (`<id>` or `<id>:<rating>`); None unless a plausible id."""
+    return parse_id(str(value).split(":")[0], ev.MAX_ID)
 
 
 def _metadata_event_id(view: dict[str, Any]) -> int | None:
@@ -76,14 +75,72 @@ def _tell(
         if respond is not None and body.get("response_url"):
             respond(text=message, response_type="ephemeral", replace_original=False)
             return
-        container = _dict(body.get("container"))
-        channel = _dict(body.get("channel")).get("id") or container.get("channel_id")
-        if channel and container.get("type") != "view":
-            svc.client.chat_postEphemeral(channel=str(channel), user=user, text=message)
+        channel = channel_id_of(body)
+        if channel and _dict(body.get("container")).get("type") != "view":
+            svc.client.chat_postEphemeral(channel=channel, user=user, text=message)
         else:
             svc.client.chat_postMessage(channel=user, text=message)
     except SlackApiError as exc:
         log.warning("could not answer the user", extra={"error": exc.response.get("error")})
+
+
+def _for_event(
+    svc: Services,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: Respond,
+    work: Callable[[Session, int], _T],
+) -> tuple[int, _T] | None:
+    """Run `work(session, event_id)` for the event a button names, in one unit of work.
+
+    Returns the event id and what `work` returned; None after telling the clicker privately why not (a value
+    that is no event id, or a `DomainError` from `work`: not found, not allowed...).
+    """
+    user = _user(body)
+    tr = svc.translator(user)
+    event_id = _event_id(action.get("value"))
+    try:
+        if event_id is None:
+            raise DomainError("not_found")
+        with svc.db.session() as session:
+            return event_id, work(session, event_id)
+    except DomainError as exc:
+        _tell(svc, body, user, error_message(exc, tr), respond)
+        return None
+
+
+def _save_for_event(
+    svc: Services,
+    ack: Ack,
+    view: dict[str, Any],
+    tr: Translator,
+    work: Callable[[Session, int], _T],
+    *,
+    default_field: str,
+    problems: dict[str, str] | None = None,
+) -> tuple[int, _T] | None:
+    """Run `work(session, event_id)` for the event a modal's `private_metadata` names, in one unit of work.
+
+    Returns the event id and what `work` returned, leaving the acknowledgement to the caller; otherwise
+    acknowledges with field errors and returns None. `problems`: fields the form itself could not read
+    (block_id -> catalog key), refused before any work.
+    """
+    event_id = _metadata_event_id(view)
+    problems = problems or {}
+    try:
+        if event_id is None:
+            raise DomainError("not_found")
+        if problems:
+            raise ValidationFailed({f: (k, {}) for f, k in problems.items()})
+        with svc.db.session() as session:
+            return event_id, work(session, event_id)
+    except DomainError as exc:
+        ack(response_action="errors", errors=_view_errors(exc, tr, view, problems, default_field))
+        return None
+
+
+def _get_event(session: Session, event_id: int) -> ev.Event:
+    return ev.get_event(session, event_id=event_id)
 
 
 def _dm(svc: Services, user_id: str, build: Callable[[Translator], dict[str, Any]]) -> bool:
@@ -404,15 +461,10 @@ def register(registry: Registry) -> None:
         svc = registry.services
         user = _user(body)
         tr = svc.translator(user)
-        event_id = _event_id(action.get("value"))
-        try:
-            if event_id is None:
-                raise DomainError("not_found")
-            with svc.db.session() as session:
-                event = ev.get_event(session, event_id=event_id)
-        except DomainError as exc:
-            _tell(svc, body, user, error_message(exc, tr), respond)
+        found = _for_event(svc, body, action, respond, _get_event)
+        if found is None:
             return
+        _, event = found
         content = build_ics(ui.ics_event(event, stamp=now()))
         try:
             dm = svc.client.conversations_open(users=user)["channel"]["id"]
@@ -433,20 +485,15 @@ def register(registry: Registry) -> None:
     def _managed_event(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> ev.Event | None:
         """The event of an organiser button, or None after telling a non-organiser (or on a bad value)."""
         svc = registry.services
-        user = _user(body)
-        tr = svc.translator(user)
-        event_id = _event_id(action.get("value"))
-        try:
-            if event_id is None:
-                raise DomainError("not_found")
-            with svc.db.session() as session:
-                event = ev.get_event(session, event_id=event_id)
-            if not ev.can_manage(svc.actor(user), event):
+
+        def managed(session: Session, event_id: int) -> ev.Event:
+            event = ev.get_event(session, event_id=event_id)
+            if not ev.can_manage(svc.actor(_user(body)), event):
                 raise PermissionDenied("not_allowed")
-        except DomainError as exc:
-            _tell(svc, body, user, error_message(exc, tr), respond)
-            return None
-        return event
+            return event
+
+        found = _for_event(svc, body, action, respond, managed)
+        return None if found is None else found[1]
 
     @registry.action(ui.ACTION_EDIT)
     def on_edit(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
@@ -471,18 +518,21 @@ def register(registry: Registry) -> None:
         svc = registry.services
         user = _user(body)
         tr = svc.translator(user)
-        event_id = _metadata_event_id(view)
         data, problems = _form(state_values(view), svc.people.get(user).tz)
-        try:
-            if event_id is None:
-                raise DomainError("not_found")
-            if problems:
-                raise ValidationFailed({f: (k, {}) for f, k in problems.items()})
-            with svc.db.session() as session:
-                change = ev.update_event(session, actor=svc.actor(user), event_id=event_id, data=data)
-        except DomainError as exc:
-            ack(response_action="errors", errors=_view_errors(exc, tr, view, problems, ui.FIELD_TITLE))
+        saved = _save_for_event(
+            svc,
+            ack,
+            view,
+            tr,
+            lambda session, event_id: ev.update_event(
+                session, actor=svc.actor(user), event_id=event_id, data=data
+            ),
+            default_field=ui.FIELD_TITLE,
+            problems=problems,
+        )
+        if saved is None:
             return
+        event_id, change = saved
         ack()
         refresh_announcement(svc, event_id)
         for recipient in change.notify:
@@ -498,15 +548,16 @@ def register(registry: Registry) -> None:
         svc = registry.services
         user = _user(body)
         tr = svc.translator(user)
-        event_id = _event_id(action.get("value"))
-        try:
-            if event_id is None:
-                raise DomainError("not_found")
-            with svc.db.session() as session:
-                result = ev.cancel_event(session, actor=svc.actor(user), event_id=event_id)
-        except DomainError as exc:
-            _tell(svc, body, user, error_message(exc, tr), respond)
+        found = _for_event(
+            svc,
+            body,
+            action,
+            respond,
+            lambda session, event_id: ev.cancel_event(session, actor=svc.actor(user), event_id=event_id),
+        )
+        if found is None:
             return
+        event_id, result = found
         title = escape(result.event.title)
         if result.already_cancelled:
             _tell(svc, body, user, tr("events.msg.already_cancelled", title=title), respond)
@@ -550,19 +601,18 @@ def register(registry: Registry) -> None:
         svc = registry.services
         user = _user(body)
         tr = svc.translator(user)
-        event_id = _metadata_event_id(view)
         chosen = state_values(view).get(ui.FIELD_ATTENDED) or []
-        try:
-            if event_id is None:
-                raise DomainError("not_found")
-            with svc.db.session() as session:
-                count = ev.mark_attendance(
-                    session, actor=svc.actor(user), event_id=event_id, attended=[str(c) for c in chosen]
-                )
-                title = ev.get_event(session, event_id=event_id).title
-        except DomainError as exc:
-            ack(response_action="errors", errors=_view_errors(exc, tr, view, {}, ui.FIELD_ATTENDED))
+
+        def mark(session: Session, event_id: int) -> tuple[int, str]:
+            count = ev.mark_attendance(
+                session, actor=svc.actor(user), event_id=event_id, attended=[str(c) for c in chosen]
+            )
+            return count, ev.get_event(session, event_id=event_id).title
+
+        saved = _save_for_event(svc, ack, view, tr, mark, default_field=ui.FIELD_ATTENDED)
+        if saved is None:
             return
+        _, (count, title) = saved
         ack()
         _dm(svc, user, lambda t: {"text": t("events.msg.attendance_saved", count=count, title=escape(title))})
 
@@ -572,16 +622,15 @@ def register(registry: Registry) -> None:
         svc = registry.services
         user = _user(body)
         tr = svc.translator(user)
-        event_id = _event_id(action.get("value"))
-        try:
-            if event_id is None:
-                raise DomainError("not_found")
-            with svc.db.session() as session:
-                summary = ev.feedback_summary(session, actor=svc.actor(user), event_id=event_id)
-                event = ev.get_event(session, event_id=event_id)
-        except DomainError as exc:
-            _tell(svc, body, user, error_message(exc, tr), respond)
+
+        def summarise(session: Session, event_id: int) -> tuple[ev.FeedbackSummary, ev.Event]:
+            summary = ev.feedback_summary(session, actor=svc.actor(user), event_id=event_id)
+            return summary, ev.get_event(session, event_id=event_id)
+
+        found = _for_event(svc, body, action, respond, summarise)
+        if found is None:
             return
+        _, (summary, event) = found
         svc.client.views_open(
             trigger_id=str(body.get("trigger_id")), view=ui.feedback_modal(event, summary, tr)
         )
@@ -593,20 +642,19 @@ def register(registry: Registry) -> None:
         user = _user(body)
         tr = svc.translator(user)
         value = str(action.get("value") or "")
-        event_id = _event_id(value)
         try:
             rating = int(value.split(":")[1])
         except (IndexError, ValueError):
             rating = 0
-        try:
-            if event_id is None:
-                raise DomainError("not_found")
-            with svc.db.session() as session:
-                ev.record_feedback(session, actor=svc.actor(user), event_id=event_id, rating=rating)
-                event = ev.get_event(session, event_id=event_id)
-        except DomainError as exc:
-            _tell(svc, body, user, error_message(exc, tr), respond)
+
+        def rate(session: Session, event_id: int) -> ev.Event:
+            ev.record_feedback(session, actor=svc.actor(user), event_id=event_id, rating=rating)
+            return ev.get_event(session, event_id=event_id)
+
+        found = _for_event(svc, body, action, respond, rate)
+        if found is None:
             return
+        _, event = found
         message = ui.feedback_thanks(event, rating, tr)
         container = _dict(body.get("container"))
         try:
@@ -625,17 +673,17 @@ def register(registry: Registry) -> None:
         svc = registry.services
         user = _user(body)
         tr = svc.translator(user)
-        event_id = _event_id(action.get("value"))
-        try:
-            if event_id is None:
-                raise DomainError("not_found")
-            with svc.db.session() as session:
-                event = ev.get_event(session, event_id=event_id)
-                if not any(m.slack_user_id == user for m in ev.attendees(session, event_id=event_id)):
-                    raise PermissionDenied("events.errors.not_attendee")
-        except DomainError as exc:
-            _tell(svc, body, user, error_message(exc, tr), respond)
+
+        def attended(session: Session, event_id: int) -> ev.Event:
+            event = ev.get_event(session, event_id=event_id)
+            if not any(m.slack_user_id == user for m in ev.attendees(session, event_id=event_id)):
+                raise PermissionDenied("events.errors.not_attendee")
+            return event
+
+        found = _for_event(svc, body, action, respond, attended)
+        if found is None:
             return
+        event_id, event = found
         view = ui.comment_modal(event, tr, metadata=json.dumps({"event_id": event_id}))
         svc.client.views_open(trigger_id=str(body.get("trigger_id")), view=view)
 
@@ -644,17 +692,16 @@ def register(registry: Registry) -> None:
         svc = registry.services
         user = _user(body)
         tr = svc.translator(user)
-        event_id = _metadata_event_id(view)
         comment = text(state_values(view), ui.FIELD_COMMENT)
-        try:
-            if event_id is None:
-                raise DomainError("not_found")
-            with svc.db.session() as session:
-                ev.record_feedback(session, actor=svc.actor(user), event_id=event_id, comment=comment)
-                title = ev.get_event(session, event_id=event_id).title
-        except DomainError as exc:
-            ack(response_action="errors", errors=_view_errors(exc, tr, view, {}, ui.FIELD_COMMENT))
+
+        def save_comment(session: Session, event_id: int) -> str:
+            ev.record_feedback(session, actor=svc.actor(user), event_id=event_id, comment=comment)
+            return ev.get_event(session, event_id=event_id).title
+
+        saved = _save_for_event(svc, ack, view, tr, save_comment, default_field=ui.FIELD_COMMENT)
+        if saved is None:
             return
+        _, title = saved
         ack(
             response_action="update",
             view=ui.thanks_modal(tr("events.msg.comment_thanks", title=escape(title)), tr),

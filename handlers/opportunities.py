@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_bolt import Ack, Respond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
+from sqlmodel import Session
 
 from bot.blocks.opportunities import (
     ACTION_CLOSE,
@@ -51,12 +52,14 @@ from bot.blocks.opportunities import (
 )
 from bot.forms import error_message, field_errors, input_block_ids, state_values, text
 from bot.i18n import Translator
+from bot.listeners import channel_id_of, parse_id, user_id_of
 from bot.mrkdwn import date_token, escape
 from bot.registry import Registry
 from bot.serial import serialized
 from bot.services import Services
 from handlers.directory import notify_rehire_matches
 from models import opportunity as opps
+from models.actors import Actor
 from models.errors import DomainError, ValidationFailed
 from models.member import ensure_member
 from models.timeutil import now
@@ -81,11 +84,7 @@ def _zone_of(services: Services, user_id: str | None) -> ZoneInfo:
     return services.settings.zone
 
 
-def _user(body: dict[str, Any]) -> str:
-    user = body.get("user_id") or body.get("user")
-    if isinstance(user, dict):
-        user = user.get("id")
-    return str(user or "")
+_user = user_id_of
 
 
 def _value(body: dict[str, Any]) -> str:
@@ -95,23 +94,25 @@ def _value(body: dict[str, Any]) -> str:
 
 def _opportunity_id(raw: str) -> int | None:
     """The post id a button or modal carries; None when it is not a plausible id (forged payloads)."""
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        return None
-    return value if 0 < value <= opps.MAX_ID else None
+    return parse_id(raw, opps.MAX_ID)
 
 
 def _tell(services: Services, body: dict[str, Any], user_id: str, text_: str) -> None:
     """A private answer to a button click: ephemeral in the channel, or a DM elsewhere."""
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+    channel = channel_id_of(body)
     try:
-        if channel and not str(channel).startswith("D"):
+        if channel and not channel.startswith("D"):
             services.client.chat_postEphemeral(channel=channel, user=user_id, **notice(text_))
         else:
             services.client.chat_postMessage(channel=user_id, **notice(text_))
     except SlackApiError as exc:
         log.warning("could not answer privately", extra={"error": exc.response.get("error")})
+
+
+class _PostChange(Protocol):
+    """A domain operation on one post by an actor (`opps.close_opportunity`, `opps.extend_opportunity`)."""
+
+    def __call__(self, session: Session, *, actor: Actor, opportunity_id: int) -> opps.Opportunity: ...
 
 
 def _publish_home(services: Services, user_id: str) -> None:
@@ -477,23 +478,36 @@ def register(registry: Registry) -> None:
         refresh_announcement(svc, opportunity_id)
         _publish_home(svc, poster)
 
-    @registry.action(ACTION_CLOSE)
-    def on_close(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
+    def _change_post(body: dict[str, Any], change: _PostChange) -> tuple[int, opps.Opportunity] | None:
+        """Apply `change` as the clicker to the post the button names, in one unit of work.
+
+        Returns the post id and the changed post; None when the value is no post id (forged: no answer) or
+        when the domain refused (the clicker is told why, privately).
+        """
         svc = registry.services
         user_id = _user(body)
         tr = svc.translator(user_id)
         opportunity_id = _opportunity_id(_value(body))
         if opportunity_id is None:
-            return
+            return None
         try:
             with svc.db.session() as session:
-                opportunity = opps.close_opportunity(
-                    session, actor=svc.actor(user_id), opportunity_id=opportunity_id
-                )
+                opportunity = change(session, actor=svc.actor(user_id), opportunity_id=opportunity_id)
         except DomainError as exc:
             _tell(svc, body, user_id, error_message(exc, tr))
+            return None
+        return opportunity_id, opportunity
+
+    @registry.action(ACTION_CLOSE)
+    def on_close(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        svc = registry.services
+        changed = _change_post(body, opps.close_opportunity)
+        if changed is None:
             return
+        opportunity_id, opportunity = changed
+        user_id = _user(body)
+        tr = svc.translator(user_id)
         refresh_announcement(svc, opportunity_id)
         _tell(svc, body, user_id, tr("opportunities.closed", title=escape(opportunity.title)))
         _publish_home(svc, opportunity.poster_id)
@@ -513,19 +527,12 @@ def register(registry: Registry) -> None:
     def on_remind_extend(ack: Ack, body: dict[str, Any]) -> None:
         ack()
         svc = registry.services
+        changed = _change_post(body, opps.extend_opportunity)
+        if changed is None:
+            return
+        opportunity_id, opportunity = changed
         user_id = _user(body)
         tr = svc.translator(user_id)
-        opportunity_id = _opportunity_id(_value(body))
-        if opportunity_id is None:
-            return
-        try:
-            with svc.db.session() as session:
-                opportunity = opps.extend_opportunity(
-                    session, actor=svc.actor(user_id), opportunity_id=opportunity_id
-                )
-        except DomainError as exc:
-            _tell(svc, body, user_id, error_message(exc, tr))
-            return
         until: datetime = opportunity.expires_at
         fallback = until.astimezone(_zone_of(svc, user_id)).strftime("%Y-%m-%d")
         _replace_dm(
@@ -541,19 +548,10 @@ def register(registry: Registry) -> None:
     @registry.action(ACTION_REMIND_CLOSE)
     def on_remind_close(ack: Ack, body: dict[str, Any]) -> None:
         ack()
-        svc = registry.services
-        user_id = _user(body)
-        tr = svc.translator(user_id)
-        opportunity_id = _opportunity_id(_value(body))
-        if opportunity_id is None:
+        changed = _change_post(body, opps.close_opportunity)
+        if changed is None:
             return
-        try:
-            with svc.db.session() as session:
-                opportunity = opps.close_opportunity(
-                    session, actor=svc.actor(user_id), opportunity_id=opportunity_id
-                )
-        except DomainError as exc:
-            _tell(svc, body, user_id, error_message(exc, tr))
-            return
+        opportunity_id, opportunity = changed
+        tr = registry.services.translator(_user(body))
         _replace_dm(body, tr("opportunities.closed", title=escape(opportunity.title)))
-        refresh_announcement(svc, opportunity_id)
+        refresh_announcement(registry.services, opportunity_id)

@@ -30,11 +30,12 @@ from bot.blocks.privacy import (
 )
 from bot.forms import error_message, field_errors, input_block_ids, state_values
 from bot.i18n import Translator
+from bot.listeners import is_slack_response_url, parse_id, user_id_of
 from bot.mrkdwn import escape
 from bot.registry import Registry
 from bot.services import Services
 from bot.slack_files import upload_file
-from handlers.admin import refuse_dm
+from handlers.admin import hr_clicker
 from models.errors import DomainError, NotFound, ValidationFailed
 from models.feedback import (
     Feedback,
@@ -44,7 +45,7 @@ from models.feedback import (
     set_hr_message,
     submit_feedback,
 )
-from models.member import get_member
+from models.member import Member, get_member
 from models.privacy import (
     MESSAGE_DELETE,
     MessageRef,
@@ -60,9 +61,7 @@ log = logging.getLogger(__name__)
 HOME_ORDER = 90
 
 
-def _user(body: dict[str, Any]) -> str:
-    user = body.get("user_id") or (body.get("user") or {}).get("id")
-    return str(user or "")
+_user = user_id_of
 
 
 def _answer(
@@ -70,14 +69,17 @@ def _answer(
 ) -> None:
     """Answer a button: ephemerally through the response URL when there is one (messages), else by DM (Home)."""
     response_url = body.get("response_url")
-    if response_url:
-        from slack_sdk.webhook import WebhookClient
+    try:
+        if response_url and is_slack_response_url(str(response_url), svc.settings.slack_api_url):
+            from slack_sdk.webhook import WebhookClient
 
-        WebhookClient(str(response_url), timeout=5).send(
-            text=text, blocks=blocks, response_type="ephemeral", replace_original=True
-        )
-    else:
-        svc.client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
+            WebhookClient(str(response_url), timeout=5).send(
+                text=text, blocks=blocks, response_type="ephemeral", replace_original=True
+            )
+        else:
+            svc.client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
+    except Exception:  # the action itself is saved; failing to answer must not look like a failure
+        log.warning("could not answer a privacy button", exc_info=True)
 
 
 def _refresh_home(svc: Services, user_id: str) -> None:
@@ -87,6 +89,14 @@ def _refresh_home(svc: Services, user_id: str) -> None:
         publish_home(svc, user_id)
     except SlackApiError:
         log.info("home not refreshed")
+
+
+def _answer_consent(
+    svc: Services, body: dict[str, Any], user_id: str, tr: Translator, key: str, member: Member
+) -> None:
+    """Answer a consent button with `key` and the member's privacy overview, then refresh their Home."""
+    _answer(svc, body, user_id, tr(key), privacy_blocks(member, tr))
+    _refresh_home(svc, user_id)
 
 
 # ---------------------------------------------------------------------------------------------- /alumni privacy
@@ -223,16 +233,12 @@ def _post_feedback_to_hr(svc: Services, item: Feedback) -> None:
         set_hr_message(session, feedback_id=item.id, channel=str(posted["channel"]), ts=str(posted["ts"]))
 
 
-MAX_ID = 2**63 - 1
+MAX_ID = 2**31 - 1  # feedback.id is an INTEGER column
 
 
 def _feedback_id(value: Any) -> int | None:
     """A feedback ID from a button value or private_metadata; None unless a plausible row ID."""
-    text = str(value or "").strip()
-    if not text.isdigit() or len(text) > 19:
-        return None
-    number = int(text)
-    return number if 1 <= number <= MAX_ID else None
+    return parse_id(str(value or "").strip(), MAX_ID)
 
 
 def register(registry: Registry) -> None:
@@ -248,8 +254,7 @@ def register(registry: Registry) -> None:
             member = record_consent(
                 session, actor=svc.actor(user_id), display_name=svc.people.get(user_id).name
             )
-        _answer(svc, body, user_id, tr("privacy.consent_thanks"), privacy_blocks(member, tr))
-        _refresh_home(svc, user_id)
+        _answer_consent(svc, body, user_id, tr, "privacy.consent_thanks", member)
 
     @registry.action(WITHDRAW)
     def on_withdraw(ack: Ack, body: dict[str, Any]) -> None:
@@ -263,8 +268,7 @@ def register(registry: Registry) -> None:
         except DomainError as exc:
             _answer(svc, body, user_id, error_message(exc, tr))
             return
-        _answer(svc, body, user_id, tr("privacy.withdrawn"), privacy_blocks(member, tr))
-        _refresh_home(svc, user_id)
+        _answer_consent(svc, body, user_id, tr, "privacy.withdrawn", member)
 
     @registry.action(DOWNLOAD)
     def on_download(ack: Ack, body: dict[str, Any]) -> None:
@@ -294,7 +298,9 @@ def register(registry: Registry) -> None:
         svc = registry.services
         user_id = _user(body)
         tr = svc.translator(user_id)
-        if "yes" not in (state_values(view).get(CONFIRM_BLOCK) or []):
+        confirmed = state_values(view).get(CONFIRM_BLOCK)
+        # Only the checkbox counts (a list of values); a forged text "yes…" must not erase anyone.
+        if not isinstance(confirmed, list) or "yes" not in confirmed:
             ack(response_action="errors", errors={CONFIRM_BLOCK: tr("privacy.delete_confirm_required")})
             return
         ack()
@@ -333,9 +339,8 @@ def register(registry: Registry) -> None:
     def on_reply_open(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         svc = registry.services
-        user_id = _user(body)
-        if not svc.actor(user_id).is_hr:
-            refuse_dm(svc, user_id)
+        user_id = hr_clicker(svc, body)
+        if user_id is None:
             return
         feedback_id = _feedback_id(action.get("value"))
         tr = svc.translator(user_id)
@@ -395,9 +400,8 @@ def register(registry: Registry) -> None:
     def on_addressed(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         svc = registry.services
-        user_id = _user(body)
-        if not svc.actor(user_id).is_hr:
-            refuse_dm(svc, user_id)
+        user_id = hr_clicker(svc, body)
+        if user_id is None:
             return
         feedback_id = _feedback_id(action.get("value"))
         try:

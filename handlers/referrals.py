@@ -56,6 +56,7 @@ from bot.blocks.referrals import (
 )
 from bot.forms import error_message, field_errors, input_block_ids, state_values, text
 from bot.i18n import Translator
+from bot.listeners import channel_id_of, parse_id, user_id_of
 from bot.mrkdwn import escape, user_mention
 from bot.registry import Registry
 from bot.services import Services
@@ -100,20 +101,12 @@ def _lock_for(referral_id: int) -> threading.Lock:
 # -- small helpers --------------------------------------------------------------------------------
 
 
-def _user_id(body: dict[str, Any]) -> str:
-    user = body.get("user")
-    if isinstance(user, dict):
-        return str(user.get("id") or "")
-    return str(body.get("user_id") or user or "")
+_user_id = user_id_of
 
 
 def _parse_int(value: Any) -> int | None:
     """A row id from a payload (button value, block id, metadata); None when it cannot be one."""
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number <= referrals.MAX_ID else None
+    return parse_id(value, referrals.MAX_ID)
 
 
 def _zone(svc: Services, user_id: str) -> ZoneInfo:
@@ -148,8 +141,7 @@ def _tell(svc: Services, body: dict[str, Any], respond: Respond | None, text_: s
             "respond", None, lambda: respond(text=text_, response_type="ephemeral", replace_original=False)
         )
         return
-    channel = body.get("channel") if isinstance(body.get("channel"), dict) else None
-    channel_id = (channel or {}).get("id") or (body.get("container") or {}).get("channel_id")
+    channel_id = channel_id_of(body)
     if channel_id:
         _safely(
             "ephemeral",

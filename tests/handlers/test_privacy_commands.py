@@ -95,6 +95,9 @@ def test_delete_my_data_erases_everything_and_cleans_up_slack(bot: BotHarness) -
     assert scan(bot.db, [ALICE, "Alice Smith", PROFILE_TEXT])
     unconfirmed = bot.sender.view_submission(DELETE_CONFIRM, {CONFIRM_BLOCK: []}, user=ALICE)
     assert unconfirmed.json["response_action"] == "errors"
+    # A forged text input saying "yes" is not the checkbox: nothing is erased.
+    forged = bot.sender.view_submission(DELETE_CONFIRM, {CONFIRM_BLOCK: "yes, please"}, user=ALICE)
+    assert forged.json["response_action"] == "errors"
     assert scan(bot.db, [PROFILE_TEXT])
 
     answer = bot.sender.view_submission(DELETE_CONFIRM, {CONFIRM_BLOCK: ["yes"]}, user=ALICE)
