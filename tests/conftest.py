@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from socketserver import ThreadingMixIn
+from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
@@ -188,6 +189,24 @@ def _thaw_clock() -> Iterator[None]:
     yield
     freeze(None)
 
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist: collect each worker's count of generated hostile-input cases."""
+    cases = getattr(node, "workeroutput", {}).get("hostile_cases") or {}
+    total: dict[str, int] = node.config.stash.setdefault(_HOSTILE_CASES, {})
+    for kind, count in cases.items():
+        total[kind] = total.get(kind, 0) + count
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    cases = config.stash.get(_HOSTILE_CASES, {})
+    if cases:
+        parts = ", ".join(f"{k} {v}" for k, v in sorted(cases.items()))
+        terminalreporter.write_line(f"hostile input: {sum(cases.values())} generated cases ({parts})")
+
+
+_HOSTILE_CASES = pytest.StashKey[dict[str, int]]()
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

@@ -213,8 +213,9 @@ def _report_generated_cases(request: pytest.FixtureRequest) -> Iterator[None]:
     if not manager.is_registered(plugin) and manager.get_plugin("hostile-input-summary") is None:
         manager.register(plugin, "hostile-input-summary")
     yield
-    if hasattr(request.config, "workerinput"):  # under xdist only the controller prints summaries
-        print(f"hostile input: {TALLY.total} generated cases {TALLY.cases}")
+    workeroutput = getattr(request.config, "workeroutput", None)
+    if workeroutput is not None:  # under xdist the controller adds up the workers' counts and prints them
+        workeroutput["hostile_cases"] = dict(TALLY.cases)
 
 
 # Findings with a dedicated, clearly named test (below) are not re-reported by the fuzz.
