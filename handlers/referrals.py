@@ -251,7 +251,7 @@ def _after_status_change(svc: Services, referral_id: int, change_id: int, actor_
     _update_hr_message(svc, referral_id)
     with svc.db.session() as session:
         referral = referrals.get_referral(session, referral_id)
-        change = session.get(referrals.ReferralStatusChange, change_id)
+        change = referrals.get_status_change(session, change_id)
         title = _title_of(session, referral)
     if change is None:
         return
@@ -401,7 +401,7 @@ def register(registry: Registry) -> None:
             _tell(svc, body, respond, tr("errors.invalid"))
             return
         with svc.db.session() as session:
-            current = session.get(referrals.Referral, referral_id)
+            current = referrals.find_referral(session, referral_id)
             status = current.status if current is not None else None
         if status is None or status == referrals.WITHDRAWN:
             _tell(svc, body, respond, tr("errors.not_found" if status is None else referrals.ERR_FINAL))

@@ -291,6 +291,16 @@ def _first_referred_at(session: Session, key: str) -> datetime | None:
 # -- reading --------------------------------------------------------------------------------------
 
 
+def find_referral(session: Session, referral_id: int) -> Referral | None:
+    """The referral, or None (for ids from payloads that may point nowhere)."""
+    return session.get(Referral, referral_id) if 0 < referral_id <= MAX_ID else None
+
+
+def get_status_change(session: Session, change_id: int) -> ReferralStatusChange | None:
+    """One entry of a referral's history, or None."""
+    return session.get(ReferralStatusChange, change_id) if 0 < change_id <= MAX_ID else None
+
+
 def get_referral(session: Session, referral_id: int, *, for_update: bool = False) -> Referral:
     """The referral; `for_update` locks its row (PostgreSQL) so concurrent status changes serialise."""
     referral = (
