@@ -46,6 +46,7 @@ from models.checkin import (
     SNOOZE_DAYS,
     nudge_cadence_days,
     record_checkin,
+    set_checkin_message,
     set_nudges_enabled,
     set_personal_digest,
     snooze_nudges,
@@ -82,7 +83,9 @@ def _update_source_message(services: Services, body: dict[str, Any], message: di
         log.info("could not update the nudge message: %s", exc.response.get("error"))
 
 
-def _post_to_community(services: Services, *, user_id: str, whats_new: str) -> None:
+def _post_to_community(
+    services: Services, *, user_id: str, whats_new: str, checkin_id: int | None = None
+) -> None:
     channel = services.settings.alumni_channel
     if not channel:
         return
@@ -94,9 +97,15 @@ def _post_to_community(services: Services, *, user_id: str, whats_new: str) -> N
         services.workspace_translator, user_id=user_id, member=member, whats_new=whats_new
     )
     try:
-        services.client.chat_postMessage(channel=channel, **message)
+        posted = services.client.chat_postMessage(channel=channel, **message)
     except SlackApiError as exc:
         log.warning("could not share a check-in in the alumni channel: %s", exc.response.get("error"))
+        return
+    if checkin_id is not None:
+        with services.db.session() as session:
+            set_checkin_message(
+                session, checkin_id=checkin_id, channel=str(posted["channel"]), ts=str(posted["ts"])
+            )
 
 
 def register(registry: Registry) -> None:
@@ -134,7 +143,7 @@ def register(registry: Registry) -> None:
         whats_new = form_text(values, WHATS_NEW)
         try:
             with svc.db.session() as session:
-                record_checkin(
+                checkin, _ = record_checkin(
                     session,
                     actor=svc.actor(user_id),
                     data=input_from_state(values),
@@ -142,13 +151,14 @@ def register(registry: Registry) -> None:
                     share=share,
                     **slack_facts(svc, user_id),
                 )
+                checkin_id = checkin.id
         except ValidationFailed as exc:
             ack(response_action="errors", errors=field_errors(exc, tr, block_ids=input_block_ids(view)))
             return
         text = tr("checkins.saved.shared" if share else "checkins.saved.text")
         ack(response_action="update", view=done_view(tr, title_key="checkins.saved.title", text=text))
         if share:
-            _post_to_community(svc, user_id=user_id, whats_new=whats_new)
+            _post_to_community(svc, user_id=user_id, whats_new=whats_new, checkin_id=checkin_id)
         publish_home(svc, user_id)
 
     @registry.action(NUDGE_SNOOZE_ACTION)

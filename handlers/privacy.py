@@ -153,58 +153,10 @@ def apply_message_refs(svc: Services, refs: list[MessageRef]) -> None:
             )
 
 
-SWEEP_PAGES = 10
-SWEEP_PAGE_SIZE = 200
-OUTBOX_METADATA_TYPE = "alumni_outbox"
-
-
-def sweep_channel_posts(svc: Services, *, slack_user_id: str, skip: set[str]) -> int:
-    """Neutralise the bot's own posts in the alumni channel that are about the member (their mention in the
-    message text), such as shared check-ins, whose rows keep no message reference. Scheduled messages
-    (digests, carrying outbox metadata) list many members and are left alone. Returns how many changed."""
-    channel = svc.settings.alumni_channel
-    if not channel:
-        return 0
-    mention = f"<@{slack_user_id}>"
-    tr = svc.workspace_translator
-    changed = 0
-    cursor: str | None = None
-    for _ in range(SWEEP_PAGES):
-        try:
-            page = svc.client.conversations_history(
-                channel=channel, limit=SWEEP_PAGE_SIZE, include_all_metadata=True, cursor=cursor
-            )
-        except SlackApiError as exc:
-            log.warning("channel sweep stopped", extra={"error": exc.response.get("error")})
-            return changed
-        for message in page.get("messages") or []:
-            if not message.get("bot_id") or message.get("ts") in skip:
-                continue
-            if (message.get("metadata") or {}).get("event_type") == OUTBOX_METADATA_TYPE:
-                continue
-            if mention not in str(message.get("text") or ""):
-                continue
-            try:
-                svc.client.chat_update(
-                    channel=channel,
-                    ts=str(message["ts"]),
-                    text=tr("privacy.removed_notice"),
-                    blocks=removed_notice_blocks(tr),
-                )
-                changed += 1
-            except SlackApiError as exc:
-                log.info("could not update a post", extra={"error": exc.response.get("error")})
-        cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
-        if not cursor or not page.get("has_more"):
-            break
-    return changed
-
-
 def erase_and_clean_up(svc: Services, *, actor_id: str, slack_user_id: str) -> None:
     with svc.db.session() as session:
         result = erase_member(session, actor=svc.actor(actor_id), slack_user_id=slack_user_id)
     apply_message_refs(svc, result.messages)
-    sweep_channel_posts(svc, slack_user_id=slack_user_id, skip={r.ts for r in result.messages})
     svc.people.forget(slack_user_id)
 
 

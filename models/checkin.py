@@ -43,6 +43,9 @@ class CheckIn(SQLModel, table=True):
     open_to_speaking: bool = False
     available_until: date | None = None
     shared: bool = False
+    # Where the shared post is, so erasure can remove it (models/privacy.py).
+    channel: str | None = Field(default=None, max_length=32)
+    message_ts: str | None = Field(default=None, max_length=32)
     created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
     def availability(self) -> list[str]:
@@ -279,3 +282,10 @@ def members_for_personal_digest(session: Session, *, zones: Iterable[str | None]
         *_contactable(), col(Member.personal_digest).is_(True), _tz_clause(list(zones))
     )
     return list(session.exec(statement.order_by(col(Member.id))).all())
+
+
+def set_checkin_message(session: Session, *, checkin_id: int, channel: str, ts: str) -> None:
+    """Remember where a shared check-in was posted."""
+    checkin = session.get(CheckIn, checkin_id)
+    if checkin is not None:
+        checkin.channel, checkin.message_ts = channel, ts

@@ -85,7 +85,12 @@ RULES: dict[str, Rule] = {
         why="profile blanked; a pseudonym remains for the rows that must stay",
     ),
     "search_entry": Rule(NONE, why="documents are removed through the owning table's `search_kind`"),
-    "checkin": Rule(DELETE, member_columns=("member_id",), search_kind="checkin", why="their check-ins"),
+    "checkin": Rule(
+        DELETE,
+        member_columns=("member_id",),
+        messages=("channel", "message_ts", MESSAGE_UPDATE),
+        why="their check-ins (a shared post is replaced by a notice)",
+    ),
     "referral": Rule(
         PSEUDONYMISE,
         slack_columns=("referrer_id",),

@@ -71,6 +71,10 @@ def test_checkin_command_opens_a_prefilled_modal_and_sharing_posts_escaped_text(
         assert checkin.shared and checkin.availability() == ["speaking"] and checkin.text.startswith("Joined")
     home = bot.fake.wait_for("views.publish", lambda c: c.args["user_id"] == ALICE)[-1]
     assert "Globex" in json.dumps(home.args["view"])
+    # The post's location is kept, so deleting the member's data can replace it.
+    with bot.db.session() as session:
+        shared = session.exec(select(CheckIn)).one()
+    assert (shared.channel, shared.message_ts) == (ALUMNI_CHANNEL, post.response["ts"])
 
 
 def test_bad_checkins_get_field_errors_and_save_nothing(bot: BotHarness) -> None:

@@ -40,7 +40,7 @@ def _alice_with_data(bot: BotHarness) -> tuple[str, str]:
     a pending DM in the outbox. Returns the ts of the check-in post and of the opportunity post."""
     with bot.db.session() as session:
         give_consent(session, actor=Actor(ALICE), display_name="Alice Smith")
-        record_checkin(
+        checkin, _ = record_checkin(
             session,
             actor=Actor(ALICE),
             data=ProfileInput(current_company="Acme", skills=PROFILE_TEXT, interests=PROFILE_TEXT),
@@ -53,8 +53,11 @@ def _alice_with_data(bot: BotHarness) -> tuple[str, str]:
             draft=Draft(kind="gig", title="Logo design", apply_contact="alice@example.com"),
         )
         opportunity_id = int(opportunity.id or 0)
+        checkin_id = checkin.id
         enqueue(session, purpose="nudge", recipient=ALICE, period="2026-11", message={"text": NUDGE_TEXT})
-    _post_to_community(bot.services, user_id=ALICE, whats_new=f"Now into {PROFILE_TEXT}")
+    _post_to_community(
+        bot.services, user_id=ALICE, whats_new=f"Now into {PROFILE_TEXT}", checkin_id=checkin_id
+    )
     posted = bot.services.client.chat_postMessage(
         channel=ALUMNI_CHANNEL, text=f"New gig from <@{ALICE}>: Logo design"
     )
