@@ -11,6 +11,8 @@ import sys
 import threading
 from collections.abc import Sequence
 
+from dotenv import load_dotenv
+
 from bot.config import ConfigError, Settings
 from bot.logging_setup import configure_logging
 
@@ -150,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # `.env` fills what the environment leaves unset, for Settings and for the few job options read from
+    # the environment (ALUMNI_DIGEST_POST_EMPTY, ALUMNI_EVENT_*), and for the processes `run` starts.
+    load_dotenv(".env", override=False)
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)

@@ -86,3 +86,25 @@ def test_run_http_serves_healthz_and_a_signed_command(tmp_path: Path) -> None:
         process.wait(timeout=20)
         fake.stop()
     assert process.returncode == 0, "SIGTERM should shut down cleanly"
+
+
+def test_dotenv_settings_reach_the_jobs_too(tmp_path: Path) -> None:
+    """A value in `.env` (not only in the environment) changes what a job does: an empty week's digest."""
+
+    def dry_run() -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "jobs", "run", "digest", "--dry-run"],
+            cwd=tmp_path,
+            env=_env(tmp_path, LANG="C.UTF-8"),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    settings = f"DATABASE_URL=sqlite:///{tmp_path / 'a.db'}\nALUMNI_CHANNEL=C0123\nALUMNI_LANGUAGE=en\n"
+    (tmp_path / ".env").write_text(settings)
+    assert "C0123" not in dry_run()
+    (tmp_path / ".env").write_text(settings + "ALUMNI_DIGEST_POST_EMPTY=true\n")
+    assert "C0123" in dry_run()
