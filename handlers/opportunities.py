@@ -513,9 +513,8 @@ def register(registry: Registry) -> None:
         _publish_home(svc, opportunity.poster_id)
 
     def _replace_dm(body: dict[str, Any], text_: str) -> None:
-        container = body.get("container") or {}
-        channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
-        ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
+        channel = channel_id_of(body)
+        ts = (body.get("container") or {}).get("message_ts") or (body.get("message") or {}).get("ts")
         if not channel or not ts:
             return
         try:

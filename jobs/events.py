@@ -19,8 +19,10 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime, time, timedelta
+from functools import partial
 from typing import Any
 
 from sqlmodel import Session, select
@@ -144,6 +146,35 @@ def _translator(ctx: JobContext, member: Member | None) -> Translator:
     return Translator(language_of(member.locale if member else None, default))
 
 
+def _queue_dms(
+    ctx: JobContext,
+    session: Session,
+    *,
+    purpose: str,
+    period: str,
+    members: Iterable[Member],
+    render: Callable[[Translator], dict[str, Any]],
+) -> int:
+    """Queue one DM per member who does not have it yet, rendered once per language."""
+    done = _already_queued(session, purpose, period)
+    messages: dict[str, dict[str, Any]] = {}
+    queued = 0
+    for member in members:
+        if member.slack_user_id in done:
+            continue
+        tr = _translator(ctx, member)
+        if tr.language not in messages:
+            messages[tr.language] = render(tr)
+        queued += ctx.enqueue(
+            session,
+            purpose=purpose,
+            recipient=str(member.slack_user_id),
+            period=period,
+            message=messages[tr.language],
+        )
+    return queued
+
+
 # ------------------------------------------------------------------------------------------- jobs
 
 
@@ -156,22 +187,15 @@ def run_reminders(ctx: JobContext) -> int:
             due_until = at + timedelta(minutes=offset)
             for event in ev.events_starting_in(session, after=due_until - window, until=due_until):
                 assert event.id is not None
-                period = period_of(event, f"{offset}m")
-                done = _already_queued(session, ev.PURPOSE_REMINDER, period)
-                messages: dict[str, dict[str, Any]] = {}  # one rendering per language
-                for member in ev.members_with_answer(session, event_id=event.id, answers=[ev.GOING]):
-                    if member.slack_user_id in done:
-                        continue
-                    tr = _translator(ctx, member)
-                    if tr.language not in messages:
-                        messages[tr.language] = ui.reminder_dm(event, tr)
-                    queued += ctx.enqueue(
-                        session,
-                        purpose=ev.PURPOSE_REMINDER,
-                        recipient=str(member.slack_user_id),
-                        period=period,
-                        message=messages[tr.language],
-                    )
+                going = ev.members_with_answer(session, event_id=event.id, answers=[ev.GOING])
+                queued += _queue_dms(
+                    ctx,
+                    session,
+                    purpose=ev.PURPOSE_REMINDER,
+                    period=period_of(event, f"{offset}m"),
+                    members=going,
+                    render=partial(ui.reminder_dm, event),
+                )
     return queued
 
 
@@ -221,22 +245,14 @@ def run_followups(ctx: JobContext) -> int:
         delay = feedback_delay()
         for event in ev.events_ending_in(session, after=at - delay - FOLLOWUP_WINDOW, until=at - delay):
             assert event.id is not None
-            period = period_of(event, "feedback")
-            done = _already_queued(session, ev.PURPOSE_FEEDBACK, period)
-            messages: dict[str, dict[str, Any]] = {}
-            for member in ev.attendees(session, event_id=event.id):
-                if member.slack_user_id in done:
-                    continue
-                tr = _translator(ctx, member)
-                if tr.language not in messages:
-                    messages[tr.language] = ui.feedback_request(event, tr)
-                queued += ctx.enqueue(
-                    session,
-                    purpose=ev.PURPOSE_FEEDBACK,
-                    recipient=str(member.slack_user_id),
-                    period=period,
-                    message=messages[tr.language],
-                )
+            queued += _queue_dms(
+                ctx,
+                session,
+                purpose=ev.PURPOSE_FEEDBACK,
+                period=period_of(event, "feedback"),
+                members=ev.attendees(session, event_id=event.id),
+                render=partial(ui.feedback_request, event),
+            )
     return queued
 
 
