@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 import pkgutil
+from functools import cache
 from types import ModuleType
 from typing import Any
 
@@ -22,16 +23,20 @@ from models.db import DatabaseUnavailable
 log = logging.getLogger(__name__)
 
 
-def handler_modules() -> list[ModuleType]:
-    """Every module in `handlers/` that has `register(registry)` (one per feature, discovered by name)."""
+@cache
+def handler_modules() -> tuple[ModuleType, ...]:
+    """Every module in `handlers/` that has `register(registry)` (one per feature, discovered by name).
+
+    Cached: `/alumni` and the Home tab ask on every request, and the folder does not change while running.
+    """
     import handlers
 
-    modules = []
+    modules: list[ModuleType] = []
     for info in sorted(pkgutil.iter_modules(handlers.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"handlers.{info.name}")
         if hasattr(module, "register"):
             modules.append(module)
-    return modules
+    return tuple(modules)
 
 
 def job_scopes() -> set[str]:
