@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -310,6 +311,10 @@ def test_hold_and_release_replies(fake: FakeSlack, client: WebClient) -> None:
     fake.release_replies("chat.postMessage")
     worker.join(timeout=2)
     assert not worker.is_alive() and results[0]["ok"]
+    # The abandoned request's server thread wakes up too; give it a moment to finish its (unread) reply.
+    deadline = time.monotonic() + 2
+    while fake.held_count and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert fake.held_count == 0
     assert client.chat_postMessage(channel=CHANNEL, text="after")["ok"]
 
