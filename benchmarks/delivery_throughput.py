@@ -30,9 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bot.slack_emulator.web_api import FakeSlack  # noqa: E402
 from models.db import Database  # noqa: E402
 from models.outbox import SENT, OutboxMessage, enqueue  # noqa: E402
-from tests.fake_slack import FakeSlack  # noqa: E402
 
 
 def _database(kind: str) -> tuple[str, object]:

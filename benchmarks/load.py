@@ -714,7 +714,7 @@ def _drop_postgres_database(url: str) -> None:
 
 def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     from benchmarks.seed import BENCH_USERS, seed
-    from tests.fake_slack import BOT_USER_ID, FakeSlack
+    from bot.slack_emulator.web_api import BOT_USER_ID, FakeSlack
 
     workdir = Path(tempfile.mkdtemp(prefix="alumni-bench-"))
     results: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}, "args": vars(args), "databases": {}}

@@ -325,8 +325,8 @@ def serve(db: Database) -> Iterator[Any]:
     from bot.app import create_app
     from bot.config import Settings
     from bot.services import build_services
+    from bot.slack_emulator.web_api import FakeSlack
     from bot.web import wsgi_app
-    from tests.fake_slack import FakeSlack
     from tests.slack_requests import SlackSender
 
     fake = FakeSlack().start()

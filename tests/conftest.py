@@ -16,11 +16,11 @@ import pytest
 from bot.app import create_app
 from bot.config import Settings
 from bot.services import Services, build_services
+from bot.slack_emulator.web_api import FakeSlack
 from bot.web import wsgi_app
 from models.db import Database
 from models.timeutil import freeze
 from tests.databases import PostgresFactory, SqliteFactory, postgres_reachable
-from tests.fake_slack import FakeSlack
 from tests.slack_requests import SlackSender
 
 SIGNING_SECRET = "test-signing-secret"

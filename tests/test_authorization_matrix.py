@@ -32,6 +32,7 @@ from typing import Any
 
 import pytest
 
+from bot.slack_emulator.web_api import BOT_USER_ID, Call
 from tests.conftest import ALICE, ALUMNI_CHANNEL, BOB, CAROL, HR, ORGANIZER, BotHarness
 from tests.drills.support import (
     db_snapshot,
@@ -42,7 +43,6 @@ from tests.drills.support import (
     snapshot_diff,
     state_from_view,
 )
-from tests.fake_slack import BOT_USER_ID, Call
 from tests.slack_requests import Answer
 
 STRANGER = "U0STRANGR"  # in the workspace, never seen by the bot

@@ -17,8 +17,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from tests.blockkit_limits import violations
-from tests.fake_slack import FakeSlack
+from bot.slack_emulator.blockkit import violations
+from bot.slack_emulator.web_api import FakeSlack
 
 ALICE = "U0ALICE01"
 BOB = "U0BOB0001"

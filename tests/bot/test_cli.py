@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.slack_emulator.web_api import FakeSlack
 from tests.conftest import ALICE, SIGNING_SECRET
-from tests.fake_slack import FakeSlack
 from tests.slack_requests import SlackSender
 
 

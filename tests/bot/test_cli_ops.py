@@ -11,7 +11,7 @@ import pytest
 
 from bot.charts import PNG_SIGNATURE
 from bot.cli import main
-from tests.fake_slack import FakeSlack
+from bot.slack_emulator.web_api import FakeSlack
 from tests.models.test_roster import make_roster
 
 

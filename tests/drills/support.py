@@ -23,8 +23,8 @@ from sqlalchemy import inspect, text
 
 from bot.i18n import t
 from bot.registry import Registry
+from bot.slack_emulator.web_api import FakeSlack
 from models.db import Database
-from tests.fake_slack import FakeSlack
 
 # Tables whose rows may legitimately change on a refused request (an audit trail of refusals is fine).
 VOLATILE_TABLES = frozenset({"alembic_version", "audit_log", "auditlog"})

@@ -32,9 +32,9 @@ from pathlib import Path
 import pytest
 
 from bot.i18n import t
+from bot.slack_emulator.web_api import BOT_USER_ID, FakeSlack
 from models.db import Database
 from tests.conftest import ALICE, ALUMNI_CHANNEL, BOB, CAROL, ORGANIZER, _serve
-from tests.fake_slack import BOT_USER_ID, FakeSlack
 
 pytestmark = pytest.mark.slow
 

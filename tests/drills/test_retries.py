@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
+from bot.slack_emulator.web_api import Call
 from tests.conftest import ALICE, ALUMNI_CHANNEL, BotHarness
 from tests.drills.support import db_snapshot, live_registry, settle, snapshot_diff
-from tests.fake_slack import Call
 
 NEWCOMER = "U0NEWBIE1"
 MESSAGE_METHODS = (

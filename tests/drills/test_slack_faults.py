@@ -23,9 +23,9 @@ from typing import Any
 
 import pytest
 
+from bot.slack_emulator.web_api import BOT_USER_ID
 from tests.conftest import ALICE, ALUMNI_CHANNEL, BOB, CAROL, ORGANIZER, BotHarness
 from tests.drills.support import db_snapshot, settle, snapshot_diff
-from tests.fake_slack import BOT_USER_ID
 
 FAULTS = {
     # name: FakeSlack.fail kwargs (enough occurrences to outlast slack_sdk's retries in bot/slack_client.py)

@@ -35,8 +35,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.slack_emulator.web_api import FakeSlack
 from tests.conftest import ALICE, ALUMNI_CHANNEL, BOB, CAROL, HR, HR_CHANNEL, ORGANIZER, SIGNING_SECRET
-from tests.fake_slack import FakeSlack
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 ROOT = Path(__file__).resolve().parents[2]

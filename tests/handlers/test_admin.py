@@ -23,6 +23,7 @@ from bot.blocks.admin import (
 )
 from bot.blocks.privacy import FEEDBACK_ADMIN_ACTIONS, FEEDBACK_REPLY_SUBMIT
 from bot.charts import PNG_SIGNATURE
+from bot.slack_emulator.web_api import Call
 from models.actors import Actor
 from models.audit import AuditLog
 from models.feedback import OPEN, Feedback, submit_feedback
@@ -31,7 +32,6 @@ from models.program_settings import ProgramSettingsRow, get_program_settings
 from models.roster import RosterRecord
 from models.timeutil import now
 from tests.conftest import ALICE, BOB, CAROL, HR, BotHarness
-from tests.fake_slack import Call
 from tests.models.test_roster import make_roster
 from tests.slack_requests import select as select_value
 

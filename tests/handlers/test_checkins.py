@@ -21,11 +21,11 @@ from bot.blocks.checkins import (
 )
 from bot.blocks.profiles import CHECKIN_CALLBACK, CHECKIN_OPEN_ACTION, PROFILE_OPEN_ACTION, SHARE, WHATS_NEW
 from bot.i18n import Translator
+from bot.slack_emulator.blockkit import violations
 from handlers.checkins import SHORTCUT
 from models.checkin import CheckIn
 from models.member import get_member
 from models.timeutil import now
-from tests.blockkit_limits import violations
 from tests.conftest import ALICE, ALUMNI_CHANNEL, BOB, BotHarness
 from tests.handlers.test_directory import add_member, opened_view, profile_values, radio
 

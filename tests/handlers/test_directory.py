@@ -9,13 +9,13 @@ from sqlmodel import select
 
 from bot.blocks.directory import MORE_ACTION
 from bot.blocks.profiles import PROFILE_CALLBACK
+from bot.slack_emulator.blockkit import violations
+from bot.slack_emulator.web_api import Call
 from handlers.directory import notify_rehire_matches
 from models.actors import Actor
 from models.member import VISIBILITY_HR, VISIBILITY_MEMBERS, Member, get_member
 from models.profile import ProfileInput, give_consent, update_profile
-from tests.blockkit_limits import violations
 from tests.conftest import ALICE, BOB, CAROL, HR, BotHarness
-from tests.fake_slack import Call
 from tests.slack_requests import datepicker
 
 

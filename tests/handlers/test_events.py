@@ -15,11 +15,11 @@ from sqlmodel import select
 from bot.blocks import events as ui
 from bot.i18n import Translator, t
 from bot.ics import IcsEvent, build_ics, fold
+from bot.slack_emulator.web_api import Call
 from models import event as ev
 from models.actors import Actor
 from models.timeutil import freeze, now
 from tests.conftest import ALICE, ALUMNI_CHANNEL, BOB, CAROL, HR, ORGANIZER, BotHarness
-from tests.fake_slack import Call
 
 ORG = Actor(ORGANIZER, is_organizer=True)
 

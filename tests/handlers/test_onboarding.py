@@ -13,12 +13,12 @@ from sqlmodel import select
 
 from bot.blocks.onboarding import CONSENT_ACTION
 from bot.blocks.profiles import PROFILE_CALLBACK, PROFILE_OPEN_ACTION
+from bot.slack_emulator.web_api import Call, FakeSlack
 from handlers.onboarding import welcome
 from models.db import Database
 from models.member import Member, get_member
 from models.profile import CONSENT_VERSION
 from tests.conftest import ALICE, ALUMNI_CHANNEL, BOB, BotHarness, _serve
-from tests.fake_slack import Call, FakeSlack
 from tests.handlers.test_directory import opened_view, profile_values, search, shown
 
 NEWBIE = "U0NEWBIE1"

@@ -24,13 +24,13 @@ from bot.blocks.opportunities import (
     VIEW_POST,
     BrowseState,
 )
+from bot.slack_emulator.web_api import Call
 from handlers.opportunities import announce
 from models import opportunity as opps
 from models.actors import Actor
 from models.member import ensure_member
 from models.timeutil import now
 from tests.conftest import ALICE, ALUMNI_CHANNEL, BOB, CAROL, HR, BotHarness
-from tests.fake_slack import Call
 from tests.slack_requests import datepicker
 from tests.slack_requests import select as choose
 

@@ -25,6 +25,7 @@ from bot.blocks.referrals import (
     refer_modal,
 )
 from bot.i18n import Translator
+from bot.slack_emulator.web_api import Call, FakeSlack
 from handlers.referrals import COMMAND, HOME_ORDER, home_section
 from jobs.delivery import deliver_due
 from jobs.runner import run_job
@@ -34,7 +35,6 @@ from models.db import Database
 from models.opportunity import Draft, close_opportunity, post_opportunity
 from models.timeutil import freeze
 from tests.conftest import ALICE, ALUMNI_CHANNEL, BOB, CAROL, HR, HR_CHANNEL, ORGANIZER, BotHarness, _serve
-from tests.fake_slack import Call, FakeSlack
 from tests.slack_requests import Answer
 
 NAME = "Zelda Quartermaine"

@@ -19,6 +19,7 @@ from sqlmodel import select
 
 from bot.config import Settings
 from bot.services import Services, build_services
+from bot.slack_emulator.web_api import FakeSlack
 from bot.slack_files import OUTBOX_FILES_KEY, OUTBOX_UPDATE_KEY, outbox_file
 from jobs.delivery import (
     METADATA_EVENT_TYPE,
@@ -31,7 +32,6 @@ from jobs.delivery import (
 from models.db import Database
 from models.outbox import FAILED, SENDING, SENT, UNCERTAIN, OutboxMessage, claim_next, dedupe_key, enqueue
 from tests.conftest import ALICE, ALUMNI_CHANNEL, BOB, CAROL, HR_CHANNEL, make_settings
-from tests.fake_slack import FakeSlack
 
 
 @pytest.fixture

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from sqlmodel import func, select
 
+from bot.slack_emulator.web_api import FakeSlack
 from jobs.delivery import METADATA_EVENT_TYPE
 from models.db import Database
 from models.outbox import SENDING, SENT, OutboxMessage, enqueue
 from tests.conftest import ROOT
 from tests.databases import PostgresFactory
-from tests.fake_slack import FakeSlack
 
 DMS = 500
 

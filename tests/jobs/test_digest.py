@@ -15,15 +15,15 @@ from bot.blocks.common import MESSAGE_BLOCK_LIMIT, SECTION_LIMIT
 from bot.blocks.digest import digest_blocks, safe_cut, section_text
 from bot.i18n import Translator
 from bot.services import Services, build_services
+from bot.slack_emulator.blockkit import violations
+from bot.slack_emulator.web_api import FakeSlack
 from jobs.base import EXTRA_MODULES_ENV, DigestSection, cron_of, discover_jobs
 from jobs.delivery import deliver_due
 from jobs.digest import DEFAULT_CRON, POST_EMPTY_ENV
 from jobs.runner import run_job
 from models.audit import AuditLog
 from models.db import Database
-from tests.blockkit_limits import violations
 from tests.conftest import ALUMNI_CHANNEL, make_settings
-from tests.fake_slack import FakeSlack
 from tests.jobs import digest_sample_other, digest_sample_section
 
 TOKYO = ZoneInfo("Asia/Tokyo")

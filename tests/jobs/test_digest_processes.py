@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
+from bot.slack_emulator.web_api import FakeSlack
 from jobs.base import EXTRA_MODULES_ENV
 from models.audit import AuditLog
 from models.db import Database
@@ -20,7 +21,6 @@ from models.jobrun import STATUS_DONE, JobRun
 from models.outbox import SENT, OutboxMessage
 from tests.conftest import ALUMNI_CHANNEL
 from tests.databases import PostgresFactory
-from tests.fake_slack import FakeSlack
 from tests.jobs import digest_sample_section
 from tests.jobs.test_delivery_processes import alumni_bot, process_env
 

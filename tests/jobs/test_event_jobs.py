@@ -17,6 +17,7 @@ from sqlmodel import select
 
 from bot.i18n import Translator, t
 from bot.services import Services, build_services
+from bot.slack_emulator.web_api import FakeSlack
 from jobs import events as jobs_events
 from jobs.base import DigestContext
 from jobs.delivery import deliver_due
@@ -29,7 +30,6 @@ from models.outbox import CANCELLED, OutboxMessage
 from models.timeutil import freeze
 from tests.conftest import ALICE, ALUMNI_CHANNEL, BOB, CAROL, ORGANIZER, ROOT, make_settings
 from tests.databases import PostgresFactory
-from tests.fake_slack import FakeSlack
 
 ORG = Actor(ORGANIZER, is_organizer=True)
 # Thursday 2026-12-10 18:00 in Tokyo.

@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from bot.cli import main
 from bot.services import Services, build_services
+from bot.slack_emulator.web_api import FakeSlack
 from jobs.base import EXTRA_MODULES_ENV
 from jobs.runner import UnknownJob, run_job
 from jobs.scheduler import Scheduler, fire_times, start_background, trigger_for
@@ -20,7 +21,6 @@ from models.jobrun import STATUS_DONE, STATUS_FAILED, STATUS_SKIPPED, JobRun, cl
 from models.outbox import SENT, OutboxMessage
 from models.timeutil import freeze, now
 from tests.conftest import ALICE, ALUMNI_CHANNEL, make_settings
-from tests.fake_slack import FakeSlack
 from tests.jobs import sched_sample_jobs
 
 TOKYO = ZoneInfo("Asia/Tokyo")

@@ -1,4 +1,4 @@
-"""An in-process fake of the Slack Web API served over real HTTP.
+"""An in-process emulator of the Slack Web API served over real HTTP (tests and the playground).
 
 slack_sdk's ``WebClient(base_url=fake.api_url)`` talks to it exactly as it talks to Slack, so tests
 exercise the real request encoding, error handling and retry handlers instead of mocks.
@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from tests.blockkit_limits import Kind, violations
+from bot.slack_emulator.blockkit import Kind, violations
 
 BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
@@ -1023,7 +1023,11 @@ class FakeSlack:
             existed = self._dm_id(users[0].id) in self._channels
             channel = self._ensure_dm(users[0])
         else:
-            digest = hashlib.sha1(",".join(sorted(user_ids)).encode()).hexdigest()[:8].upper()
+            digest = (
+                hashlib.sha1(",".join(sorted(user_ids)).encode(), usedforsecurity=False)
+                .hexdigest()[:8]
+                .upper()
+            )
             channel_id = f"GMP{digest}"
             existed = channel_id in self._channels
             if not existed:
