@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Iterator
@@ -113,7 +114,19 @@ def fake_slack() -> Iterator[FakeSlack]:
     yield fake
     violations = list(fake.violations)
     fake.stop()
+    _record_rule_tally(fake)
     assert not violations, f"the bot sent blocks Slack would refuse: {violations}"
+
+
+def _record_rule_tally(fake: FakeSlack) -> None:
+    """With BLOCKKIT_AUDIT=<file>, append the payloads each Block Kit rule refused (one JSON line per test).
+
+    `python scripts/blockkit_audit.py <file>` sums them: the audit of what the rules catch across the suite.
+    """
+    target = os.environ.get("BLOCKKIT_AUDIT")
+    if target and fake.rule_tally:
+        with open(target, "a", encoding="utf-8") as out:
+            out.write(json.dumps(dict(fake.rule_tally)) + "\n")
 
 
 def make_settings(fake: FakeSlack, database: Database, **overrides: object) -> Settings:
@@ -171,9 +184,9 @@ def _serve(fake: FakeSlack, database: Database, **overrides: object) -> Iterator
     thread.start()
     url = f"http://127.0.0.1:{server.server_port}"
     try:
-        yield BotHarness(
-            fake, services, settings, database, url, SlackSender(url + "/slack/events", SIGNING_SECRET)
-        )
+        # Slack only sends the events the manifest subscribes to; the sender refuses any other.
+        sender = SlackSender(url + "/slack/events", SIGNING_SECRET, subscribed_events=fake.bot_events)
+        yield BotHarness(fake, services, settings, database, url, sender)
     finally:
         server.shutdown()
         server.server_close()

@@ -45,10 +45,19 @@ def datepicker(value: str | None) -> dict[str, Any]:
 class SlackSender:
     """Signs and posts requests the way Slack does. `url` is the app's `/slack/events` endpoint."""
 
-    def __init__(self, url: str, signing_secret: str, *, team_id: str = "T1") -> None:
+    def __init__(
+        self,
+        url: str,
+        signing_secret: str,
+        *,
+        team_id: str = "T1",
+        subscribed_events: frozenset[str] | None = None,
+    ) -> None:
         self.url = url
         self.signing_secret = signing_secret
         self.team_id = team_id
+        # None: send any event; otherwise only those Slack would deliver (the manifest's bot_events).
+        self.subscribed_events = subscribed_events
         self.verifier = SignatureVerifier(signing_secret)
 
     # -- transport ---------------------------------------------------------------------------------
@@ -238,6 +247,11 @@ class SlackSender:
         retry_num: int | None = None,
         **kwargs: Any,
     ) -> Answer:
+        if self.subscribed_events is not None and event.get("type") not in self.subscribed_events:
+            raise AssertionError(
+                f"Slack would never deliver a {event.get('type')!r} event: the manifest subscribes to "
+                f"{sorted(self.subscribed_events)}"
+            )
         body = {
             "token": "legacy",
             "team_id": self.team_id,

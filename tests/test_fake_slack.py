@@ -233,8 +233,13 @@ def test_invalid_blocks_are_refused_and_recorded(fake: FakeSlack, client: WebCli
     }
     with pytest.raises(SlackApiError) as err:
         client.views_open(trigger_id="123.456", view=modal)
-    assert err.value.response["error"] == "invalid_blocks"
-    assert len(fake.violations) == 2
+    # Slack refuses a bad view with invalid_arguments, pointing at the field (views.open page).
+    assert err.value.response["error"] == "invalid_arguments"
+    messages = err.value.response["response_metadata"]["messages"]
+    assert any("[json-pointer:/view/title/text]" in m for m in messages)
+    assert any(v.startswith("views.open") and v.endswith("[view_title]") for v in fake.violations)
+    # slack_sdk's own View model refuses it too (the second, independent check).
+    assert any(v.startswith("views.open") and v.endswith("[slack_sdk]") for v in fake.violations)
 
 
 def test_views_and_response_url(fake: FakeSlack, client: WebClient) -> None:

@@ -11,19 +11,24 @@ import contextlib
 import copy
 import hashlib
 import json
+import re
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from bot.slack_emulator.blockkit import Kind, violations
+import yaml
+
+from bot.slack_emulator.blockkit import Kind, Violation, check
+from bot.slack_emulator.sdk_check import sdk_check
 
 BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
@@ -36,6 +41,49 @@ _JSON_ARGS = ("blocks", "attachments", "view", "metadata", "files")
 
 JsonDict = dict[str, Any]
 Predicate = Callable[["Call"], bool]
+
+# The app's manifest (the source of the granted bot scopes and subscribed events by default).
+MANIFEST_PATH = Path(__file__).resolve().parents[2] / "manifest.yml"
+
+# Bot-token scopes each emulated Web API method requires, from the "Scopes" fact of each method's page on
+# docs.slack.dev/reference/methods/<method> (checked with the docs search). A tuple means "any one of";
+# conversations.* need the scope of the conversation's type, picked by `_CONVERSATION_SCOPES`.
+METHOD_SCOPES: dict[str, tuple[str, ...]] = {
+    "auth.test": (),
+    "users.info": ("users:read",),
+    "users.list": ("users:read",),
+    "users.lookupByEmail": ("users:read.email",),
+    "usergroups.users.list": ("usergroups:read",),
+    "conversations.open": ("channels:manage", "groups:write", "im:write", "mpim:write"),
+    "conversations.join": ("channels:join",),
+    "chat.postMessage": ("chat:write",),
+    "chat.update": ("chat:write",),
+    "chat.delete": ("chat:write",),
+    "chat.postEphemeral": ("chat:write",),
+    "chat.getPermalink": (),
+    "views.open": (),
+    "views.push": (),
+    "views.update": (),
+    "views.publish": (),
+    "files.getUploadURLExternal": ("files:write",),
+    "files.completeUploadExternal": ("files:write",),
+    "files.info": ("files:read",),
+}
+# conversations.info/members need <type>:read, conversations.history/replies need <type>:history.
+_CONVERSATION_SCOPES: dict[str, str] = {
+    "conversations.info": "read",
+    "conversations.members": "read",
+    "conversations.history": "history",
+    "conversations.replies": "history",
+}
+
+
+def manifest_bot_config(path: Path = MANIFEST_PATH) -> tuple[frozenset[str], frozenset[str]]:
+    """(bot scopes, bot events) an app manifest grants and subscribes to."""
+    manifest = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    scopes = ((manifest.get("oauth_config") or {}).get("scopes") or {}).get("bot") or []
+    events = ((manifest.get("settings") or {}).get("event_subscriptions") or {}).get("bot_events") or []
+    return frozenset(scopes), frozenset(events)
 
 
 @dataclass
@@ -251,12 +299,28 @@ class FakeSlack:
     """A fake Slack Web API server; see the module docstring.
 
     Use as ``with FakeSlack() as fake: WebClient(token="xoxb-test", base_url=fake.api_url)``.
-    ``tokens`` restricts accepted bearer tokens (None accepts any non-blank token).
+    ``tokens`` restricts accepted bearer tokens (None accepts any non-blank token). The bot scopes granted
+    (``missing_scope`` otherwise) and the events Slack would deliver come from ``manifest.yml`` unless
+    ``scopes`` / ``events`` are given.
     """
 
-    def __init__(self, *, tokens: Iterable[str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        tokens: Iterable[str] | None = None,
+        scopes: Iterable[str] | None = None,
+        events: Iterable[str] | None = None,
+        manifest: Path = MANIFEST_PATH,
+    ) -> None:
         self._lock = threading.RLock()
         self._tokens = set(tokens) if tokens is not None else None
+        manifest_scopes, manifest_events = (
+            manifest_bot_config(manifest) if scopes is None or events is None else (frozenset(), frozenset())
+        )
+        self.bot_scopes: frozenset[str] = frozenset(scopes) if scopes is not None else manifest_scopes
+        self.bot_events: frozenset[str] = frozenset(events) if events is not None else manifest_events
+        # Payloads refused per Block Kit rule id (both checks), for the audit of what the rules catch.
+        self.rule_tally: Counter[str] = Counter()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.calls: list[Call] = []
@@ -665,6 +729,7 @@ class FakeSlack:
                 raise _ApiError("invalid_auth")
             if method not in self._methods:
                 raise _ApiError("unknown_method", req_method=method)
+            self._check_scope(method, args)
 
         return self._pipeline(method, parse, lambda args: self._methods[method](args), precheck=precheck)
 
@@ -927,10 +992,50 @@ class FakeSlack:
     ) -> None:
         if blocks is not None and not isinstance(blocks, list):
             raise _ApiError("invalid_blocks_format")
-        problems = violations(kind, blocks, view, text=text if isinstance(text, str) else None)
+        problems: list[Violation] = check(kind, blocks, view, text=text if isinstance(text, str) else None)
+        problems += sdk_check(blocks, view)
         if problems:
-            self.violations.extend(f"{method}: {p}" for p in problems)
-            raise _ApiError("invalid_blocks", errors=problems, response_metadata={"messages": problems})
+            with self._lock:
+                self.violations.extend(f"{method}: {p}" for p in problems)
+                self.rule_tally.update({p.rule for p in problems})
+            # Slack answers a bad view with invalid_arguments and a bad message with invalid_blocks, each
+            # with one "[ERROR] ... [json-pointer:...]" line per problem in response_metadata.messages.
+            error = "invalid_arguments" if method.startswith("views.") else "invalid_blocks"
+            base = "/view" if view is not None else ""
+            messages = [f"[ERROR] {p.message} [json-pointer:{_pointer(base, p.path)}]" for p in problems]
+            raise _ApiError(
+                error, errors=[str(p) for p in problems], response_metadata={"messages": messages}
+            )
+
+    def delivers(self, event_type: str) -> bool:
+        """Whether Slack would send this app an event of ``event_type`` (its manifest subscribes to it)."""
+        return event_type in self.bot_events
+
+    def _check_scope(self, method: str, args: JsonDict) -> None:
+        """Answers ``missing_scope`` (with ``needed`` and ``provided``) like Slack for an ungranted scope."""
+        needed = METHOD_SCOPES.get(method)
+        if method in _CONVERSATION_SCOPES:
+            with self._lock:
+                channel = self._channels.get(str(args.get("channel") or ""))
+            if channel is None:
+                channel_ref = str(args.get("channel") or "")
+                if not channel_ref.startswith("D"):
+                    return  # unknown conversation: the method answers channel_not_found
+                kind = "im"
+            else:
+                kind = (
+                    "im"
+                    if channel.is_im
+                    else "mpim"
+                    if channel.is_mpim
+                    else "groups"
+                    if channel.is_private
+                    else "channels"
+                )
+            needed = (f"{kind}:{_CONVERSATION_SCOPES[method]}",)
+        if not needed or any(scope in self.bot_scopes for scope in needed):
+            return
+        raise _ApiError("missing_scope", needed=",".join(needed), provided=",".join(sorted(self.bot_scopes)))
 
     @staticmethod
     def _check_metadata(metadata: Any) -> None:
@@ -1413,6 +1518,14 @@ class FakeSlack:
         return _Reply(
             status=200, raw=entry["bytes"], content_type=entry.get("mimetype", "application/octet-stream")
         )
+
+
+def _pointer(base: str, path: str) -> str:
+    """``blocks[3].elements[1].action_id`` as the JSON pointer Slack's messages use."""
+    parts = [p for p in re.split(r"[.\[\]]+", path) if p]
+    if parts and parts[0] == "view":
+        parts = parts[1:]
+    return base + "".join(f"/{p}" for p in parts)
 
 
 def _parse_multipart(content_type: str, raw: bytes) -> JsonDict:
