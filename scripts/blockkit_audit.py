@@ -26,6 +26,8 @@ def main(path: str) -> None:
                 tally.update(json.loads(line))
     for rule in [*RULES, SDK_RULE]:
         print(f"{rule:30} {tally.get(rule, 0)}")
+    for rule in sorted(r for r in tally if r.startswith("missing_scope")):
+        print(f"{rule:30} {tally[rule]}")
     print(f"{'total refused payload-rules':30} {sum(tally.values())}")
 
 

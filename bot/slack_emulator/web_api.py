@@ -319,7 +319,8 @@ class FakeSlack:
         )
         self.bot_scopes: frozenset[str] = frozenset(scopes) if scopes is not None else manifest_scopes
         self.bot_events: frozenset[str] = frozenset(events) if events is not None else manifest_events
-        # Payloads refused per Block Kit rule id (both checks), for the audit of what the rules catch.
+        # Payloads refused per Block Kit rule id (both checks) and calls refused per missing scope, for the
+        # audit of what the contract checks catch.
         self.rule_tally: Counter[str] = Counter()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -1035,6 +1036,8 @@ class FakeSlack:
             needed = (f"{kind}:{_CONVERSATION_SCOPES[method]}",)
         if not needed or any(scope in self.bot_scopes for scope in needed):
             return
+        with self._lock:
+            self.rule_tally[f"missing_scope {'|'.join(needed)}"] += 1
         raise _ApiError("missing_scope", needed=",".join(needed), provided=",".join(sorted(self.bot_scopes)))
 
     @staticmethod
