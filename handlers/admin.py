@@ -23,6 +23,7 @@ from bot.blocks.admin import (
     SETTINGS_OPEN,
     SETTINGS_SUBMIT,
     admin_view,
+    export_kind,
     import_modal,
     import_result_text,
     settings_modal,
@@ -191,7 +192,7 @@ def register(registry: Registry) -> None:
         user_id = hr_clicker(svc, body)
         if user_id is None:
             return
-        send_export(svc, user_id=user_id, kind=str(action.get("value") or ""))
+        send_export(svc, user_id=user_id, kind=export_kind(str(action.get("action_id") or "")))
 
     @registry.action(REPORT_NOW)
     def on_report_now(ack: Ack, body: dict[str, Any]) -> None:

@@ -106,7 +106,7 @@ MATRIX: list[Row] = [
     Row("options", "referrals.opportunity_select", "AAAAAA", "answer"),
     # ---- admin (HR only)
     Row("action", "admin_import_open", "DDDDAD", "modal"),
-    Row("action", "admin_export", "DDDDAD", "answer", value="members"),
+    Row("action", "^admin_export_[a-z_]+$", "DDDDAD", "answer", value="members"),
     Row("action", "admin_report_now", "DDDDAD", "answer"),
     Row("action", "admin_settings_open", "DDDDAD", "modal"),
     Row("view", "admin_import_submit", "DDDDAD", "-", opener=("action", "admin_import_open", "", "hr"),
@@ -324,6 +324,8 @@ def _action_id(row: Row) -> str:
         return "events_rate_5"
     if row.id.startswith("^referrals"):
         return "referrals.status.interviewing"
+    if row.id.startswith("^admin_export_"):
+        return "admin_export_members"
     return row.id
 
 

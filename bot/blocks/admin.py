@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from slack_sdk.models.blocks import Block
@@ -18,7 +19,10 @@ ADMIN_VIEW = "admin_home"
 IMPORT_OPEN = "admin_import_open"
 IMPORT_SUBMIT = "admin_import_submit"
 IMPORT_FILE = "file"
-EXPORT = "admin_export"
+# One button per export kind, each with its own action_id: Slack refuses (views.open invalid_arguments) a
+# block whose elements share an action_id ("unique among all other action_ids in the containing block").
+EXPORT_PREFIX = "admin_export_"
+EXPORT = re.compile(r"^admin_export_[a-z_]+$")
 REPORT_NOW = "admin_report_now"
 SETTINGS_OPEN = "admin_settings_open"
 SETTINGS_SUBMIT = "admin_settings_submit"
@@ -33,9 +37,19 @@ SETTINGS_FIELDS = (
     "goal_rehires",
     "goal_events",
 )
-ADMIN_ACTIONS = (IMPORT_OPEN, EXPORT, REPORT_NOW, SETTINGS_OPEN)
+ADMIN_ACTIONS = (IMPORT_OPEN, REPORT_NOW, SETTINGS_OPEN)  # and every export_action_id(kind)
 ADMIN_VIEWS = (IMPORT_SUBMIT, SETTINGS_SUBMIT)
 MAX_INVALID_LINES = 30
+
+
+def export_action_id(kind: str) -> str:
+    """The action_id of the button exporting `kind` (matches `EXPORT`)."""
+    return EXPORT_PREFIX + kind
+
+
+def export_kind(action_id: str) -> str:
+    """The export kind an export button's action_id names."""
+    return action_id.removeprefix(EXPORT_PREFIX)
 
 
 def _plain(text: str) -> dict[str, Any]:
@@ -196,7 +210,7 @@ def admin_view(
     if export_kinds:
         blocks.append(
             actions(
-                *(button(tr(f"admin.export.kinds.{k}"), EXPORT, value=k) for k in export_kinds),
+                *(button(tr(f"admin.export.kinds.{k}"), export_action_id(k), value=k) for k in export_kinds),
                 block_id="export",
             )
         )

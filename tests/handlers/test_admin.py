@@ -20,12 +20,14 @@ from bot.blocks.admin import (
     REPORT_NOW,
     SETTINGS_OPEN,
     SETTINGS_SUBMIT,
+    export_action_id,
 )
 from bot.blocks.privacy import FEEDBACK_ADMIN_ACTIONS, FEEDBACK_REPLY_SUBMIT
 from bot.charts import PNG_SIGNATURE
 from bot.slack_emulator.web_api import Call
 from models.actors import Actor
 from models.audit import AuditLog
+from models.export import available_kinds
 from models.feedback import OPEN, Feedback, submit_feedback
 from models.member import Member, get_member
 from models.program_settings import ProgramSettingsRow, get_program_settings
@@ -75,13 +77,31 @@ def test_hr_gets_the_admin_view(bot: BotHarness) -> None:
     call = bot.fake.wait_for("views.open")[0]
     view = call.args["view"]
     action_ids = {e.get("action_id") for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]}
-    assert {IMPORT_OPEN, EXPORT, REPORT_NOW, SETTINGS_OPEN} <= action_ids
+    assert {IMPORT_OPEN, REPORT_NOW, SETTINGS_OPEN} <= action_ids
+    assert {export_action_id(kind) for kind in available_kinds()} <= action_ids
     bot.sender.block_action(IMPORT_OPEN, "import", user=HR, view=call.response["view"])
     bot.sender.block_action(SETTINGS_OPEN, "settings", user=HR, view=call.response["view"])
     pushed = bot.fake.wait_for("views.push", lambda c: c.ok, count=2)
     assert {c.args["view"]["callback_id"] for c in pushed} == {IMPORT_SUBMIT, SETTINGS_SUBMIT}
     settings_view = next(c.args["view"] for c in pushed if c.args["view"]["callback_id"] == SETTINGS_SUBMIT)
     assert any(b.get("block_id") == "retention_days" for b in settings_view["blocks"])
+
+
+def test_slack_accepts_the_admin_view_and_each_export_button_exports_its_own_kind(bot: BotHarness) -> None:
+    """Issue 12 defect 1: four export buttons shared one action_id, so Slack refused the whole view."""
+    bot.sender.command("/alumni-admin", user=HR)
+    opened = bot.fake.wait_for("views.open")[0]
+    assert opened.ok, opened.response  # before the fix: invalid_arguments, HR saw "something went wrong"
+    view = opened.response["view"]
+    export_block = next(b for b in view["blocks"] if b.get("block_id") == "export")
+    buttons = export_block["elements"]
+    assert len({b["action_id"] for b in buttons}) == len(buttons) == len(available_kinds())
+    for button in buttons:
+        assert EXPORT.match(button["action_id"]), button["action_id"]
+        bot.sender.block_action(button["action_id"], button.get("value"), user=HR, view=view)
+    uploads = bot.fake.wait_for("files.completeUploadExternal", count=len(buttons), timeout=30)
+    names = sorted(bot.fake.uploaded_files[c.args["files"][0]["id"]]["name"] for c in uploads)
+    assert [name.split("-")[1] for name in names] == sorted(available_kinds())
 
 
 def test_roster_import_through_file_input_counts_and_reimport_changes_nothing(bot: BotHarness) -> None:
@@ -142,7 +162,7 @@ def test_export_members_is_a_utf8_bom_csv_uploaded_to_the_hr_dm(bot: BotHarness)
         )
         session.add(Member(slack_user_id=ALICE, display_name='=HYPERLINK("http://evil")', consented_at=now()))
         session.add(Member(slack_user_id=CAROL, display_name="Never Consented"))
-    bot.sender.block_action(EXPORT, "members", user=HR)
+    bot.sender.block_action(export_action_id("members"), "members", user=HR)
     complete = bot.fake.wait_for("files.completeUploadExternal")[0]
     file_id = complete.args["files"][0]["id"]
     data = bot.fake.uploaded_files[file_id]["bytes"]
@@ -208,6 +228,7 @@ def test_non_hr_cannot_reach_any_admin_action_by_command_button_or_forged_payloa
         if isinstance(a, str) and a.startswith(("admin_", "feedback_reply", "feedback_addressed"))
     }
     assert admin_ids == set(ADMIN_ACTIONS) | set(FEEDBACK_ADMIN_ACTIONS)
+    assert EXPORT in registry.actions  # the export buttons, one action_id per kind
     admin_views = {v for v in registry.views if v.startswith("admin_") or v == FEEDBACK_REPLY_SUBMIT}
     assert admin_views == set(ADMIN_VIEWS) | {FEEDBACK_REPLY_SUBMIT}
 
@@ -223,8 +244,9 @@ def test_non_hr_cannot_reach_any_admin_action_by_command_button_or_forged_payloa
     assert refused.status == 200 and refused.json["response_type"] == "ephemeral"
     assert "HR team" in refused.json["text"] and "/alumni feedback" in refused.json["text"]
     assert "人事チーム" in bot.sender.command("/alumni-admin", user=BOB).json["text"]  # in their language
-    for action_id in ADMIN_ACTIONS + FEEDBACK_ADMIN_ACTIONS:
-        value = "members" if action_id == EXPORT else feedback_id
+    clicks = [(a, feedback_id) for a in ADMIN_ACTIONS + FEEDBACK_ADMIN_ACTIONS]
+    clicks += [(export_action_id(kind), kind) for kind in available_kinds()]
+    for action_id, value in clicks:
         assert bot.sender.block_action(action_id, value, user=ALICE).status == 200
     forged_views = {
         IMPORT_SUBMIT: {IMPORT_FILE: _file_state()},
@@ -238,7 +260,7 @@ def test_non_hr_cannot_reach_any_admin_action_by_command_button_or_forged_payloa
     bot.fake.wait_for(
         "chat.postMessage",
         lambda c: c.args.get("channel") == ALICE,
-        count=len(ADMIN_ACTIONS + FEEDBACK_ADMIN_ACTIONS),
+        count=len(clicks),
     )
     for method in ("views.open", "views.push", "files.info", "users.list", "files.getUploadURLExternal"):
         assert bot.fake.calls_to(method) == [], method
