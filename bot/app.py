@@ -13,6 +13,7 @@ from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import roles
 from bot.config import Settings
 from bot.i18n import t
 from bot.listeners import is_slack_response_url
@@ -58,6 +59,7 @@ def build_registry(app: App | None = None, services: Services | None = None) -> 
     for module in handler_modules():
         module.register(registry)
     registry.scopes(*job_scopes())
+    registry.scopes(*roles.SCOPES)  # every listener resolves roles, HR possibly by user group
     return registry
 
 

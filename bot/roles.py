@@ -13,6 +13,10 @@ from models.actors import Actor
 
 log = logging.getLogger(__name__)
 
+# usergroups.users.list (HR by user group, ALUMNI_HR_USERGROUP) needs usergroups:read; without it Slack
+# answers missing_scope and HR silently gets no rights (docs.slack.dev/reference/methods/usergroups.users.list).
+SCOPES = ("usergroups:read",)
+
 
 class Roles:
     """Resolve an `Actor` for a user ID. User-group membership is cached for a few minutes."""

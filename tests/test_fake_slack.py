@@ -391,3 +391,42 @@ def test_blockkit_limits() -> None:
         "message", [{"type": "section", "text": {"type": "mrkdwn", "text": "x"}, "accessory": select}]
     )
     assert any("101 options" in p for p in problems) and any("exceeds 150" in p for p in problems)
+
+
+def test_a_method_without_its_granted_scope_answers_missing_scope() -> None:
+    with FakeSlack(scopes=["chat:write", "users:read"]) as fake:
+        fake.add_user(ALICE, name="alice")
+        fake.add_channel(CHANNEL, name="alumni")
+        fake.add_channel(PRIVATE, name="alumni-hr", is_private=True)
+        client = WebClient(token="xoxb-test", base_url=fake.api_url)
+        assert client.users_info(user=ALICE)["ok"]
+        with pytest.raises(SlackApiError) as err:
+            client.usergroups_users_list(usergroup="S0HR")
+        assert err.value.response["error"] == "missing_scope"
+        assert err.value.response["needed"] == "usergroups:read"
+        assert err.value.response["provided"] == "chat:write,users:read"
+        # conversations.* need the scope of the conversation's type (public, private, DM).
+        for channel, needed in (
+            (CHANNEL, "channels:history"),
+            (PRIVATE, "groups:history"),
+            ("D" + ALICE, "im:history"),
+        ):
+            with pytest.raises(SlackApiError) as err:
+                client.conversations_history(channel=channel)
+            assert err.value.response["needed"] == needed
+        assert fake.rule_tally["missing_scope usergroups:read"] == 1
+
+
+def test_the_fake_grants_the_manifest_scopes_by_default_and_knows_every_method_scope() -> None:
+    from bot.slack_emulator.web_api import METHOD_SCOPES, manifest_bot_config
+
+    scopes, events = manifest_bot_config()
+    with FakeSlack() as fake:
+        assert fake.bot_scopes == scopes and fake.bot_events == events
+        # Every emulated method has its documented scope, so none escapes the check by omission.
+        assert set(fake._methods) == set(METHOD_SCOPES) | {
+            "conversations.info",
+            "conversations.members",
+            "conversations.history",
+            "conversations.replies",
+        }

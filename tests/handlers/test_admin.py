@@ -5,6 +5,7 @@ payload. Signed requests in, fake Slack out, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from typing import Any
 
 from sqlmodel import select
@@ -24,16 +25,17 @@ from bot.blocks.admin import (
 )
 from bot.blocks.privacy import FEEDBACK_ADMIN_ACTIONS, FEEDBACK_REPLY_SUBMIT
 from bot.charts import PNG_SIGNATURE
-from bot.slack_emulator.web_api import Call
+from bot.slack_emulator.web_api import Call, FakeSlack
 from models.actors import Actor
 from models.audit import AuditLog
+from models.db import Database
 from models.export import available_kinds
 from models.feedback import OPEN, Feedback, submit_feedback
 from models.member import Member, get_member
 from models.program_settings import ProgramSettingsRow, get_program_settings
 from models.roster import RosterRecord
 from models.timeutil import now
-from tests.conftest import ALICE, BOB, CAROL, HR, BotHarness
+from tests.conftest import ALICE, BOB, CAROL, HR, BotHarness, _serve
 from tests.models.test_roster import make_roster
 from tests.slack_requests import select as select_value
 
@@ -102,6 +104,18 @@ def test_slack_accepts_the_admin_view_and_each_export_button_exports_its_own_kin
     uploads = bot.fake.wait_for("files.completeUploadExternal", count=len(buttons), timeout=30)
     names = sorted(bot.fake.uploaded_files[c.args["files"][0]["id"]]["name"] for c in uploads)
     assert [name.split("-")[1] for name in names] == sorted(available_kinds())
+
+
+def test_hr_by_user_group_reaches_the_admin_view(fake_slack: FakeSlack, db: Database) -> None:
+    """Issue 12 defect 2: without usergroups:read Slack answers missing_scope and HR got no rights."""
+    fake_slack.usergroups["S0HRTEAM"] = [CAROL]
+    serve = contextmanager(_serve)
+    with serve(fake_slack, db, hr_users=frozenset(), hr_usergroup="S0HRTEAM") as harness:
+        answer = harness.sender.command("/alumni-admin", user=CAROL)
+        assert answer.status == 200 and not answer.text.strip(), answer.text  # no "this is for HR"
+        assert harness.fake.wait_for("views.open")[0].ok
+        lookups = harness.fake.calls_to("usergroups.users.list")
+        assert lookups and all(c.ok for c in lookups), [c.summary() for c in lookups]
 
 
 def test_roster_import_through_file_input_counts_and_reimport_changes_nothing(bot: BotHarness) -> None:
