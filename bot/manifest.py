@@ -51,8 +51,9 @@ def build_manifest(registry: Registry, *, http_url: str | None = None) -> dict[s
     features: dict[str, Any] = {
         "app_home": {
             "home_tab_enabled": True,
+            # Members may write in the Messages tab only when the app listens there (message.im).
             "messages_tab_enabled": True,
-            "messages_tab_read_only_enabled": False,
+            "messages_tab_read_only_enabled": "message.im" not in registry.events,
         },
         "bot_user": {"display_name": "alumni-bot", "always_online": True},
     }

@@ -103,9 +103,14 @@ class Registry:
         self.options.append(action_id)
         return self._wrap(lambda app: app.options(action_id))
 
-    def event(self, event_type: str, *, scopes: tuple[str, ...] = ()) -> Callable[[F], F]:
-        if event_type not in self.events:
-            self.events.append(event_type)
+    def event(
+        self, event_type: str, *, scopes: tuple[str, ...] = (), subscription: str | None = None
+    ) -> Callable[[F], F]:
+        """An Events API listener. `subscription` is the manifest's name when it differs from the
+        payload's type (Bolt matches `message`; the manifest subscribes to `message.im`)."""
+        name = subscription or event_type
+        if name not in self.events:
+            self.events.append(name)
         self.scopes(*scopes)
         return self._wrap(lambda app: app.event(event_type))
 

@@ -13,6 +13,8 @@ from typing import Any
 
 from slack_sdk.signature import SignatureVerifier
 
+from bot.slack_emulator.web_api import event_subscription
+
 
 @dataclass
 class Answer:
@@ -247,10 +249,10 @@ class SlackSender:
         retry_num: int | None = None,
         **kwargs: Any,
     ) -> Answer:
-        if self.subscribed_events is not None and event.get("type") not in self.subscribed_events:
+        if self.subscribed_events is not None and event_subscription(event) not in self.subscribed_events:
             raise AssertionError(
-                f"Slack would never deliver a {event.get('type')!r} event: the manifest subscribes to "
-                f"{sorted(self.subscribed_events)}"
+                f"Slack would never deliver a {event_subscription(event)!r} event: the manifest subscribes "
+                f"to {sorted(self.subscribed_events)}"
             )
         body = {
             "token": "legacy",

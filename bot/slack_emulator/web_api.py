@@ -78,6 +78,18 @@ _CONVERSATION_SCOPES: dict[str, str] = {
 }
 
 
+# A `message` event's channel_type -> the manifest's subscription (message.channels, message.im, ...).
+_MESSAGE_SUBSCRIPTIONS = {"channel": "channels", "group": "groups", "im": "im", "mpim": "mpim"}
+
+
+def event_subscription(event: dict[str, Any]) -> str:
+    """The bot event name a manifest must subscribe to for Slack to send ``event`` (Events API)."""
+    event_type = str(event.get("type") or "")
+    if event_type == "message":
+        return "message." + _MESSAGE_SUBSCRIPTIONS.get(str(event.get("channel_type") or ""), "?")
+    return event_type
+
+
 def manifest_bot_config(path: Path = MANIFEST_PATH) -> tuple[frozenset[str], frozenset[str]]:
     """(bot scopes, bot events) an app manifest grants and subscribes to."""
     manifest = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -1008,9 +1020,9 @@ class FakeSlack:
                 error, errors=[str(p) for p in problems], response_metadata={"messages": messages}
             )
 
-    def delivers(self, event_type: str) -> bool:
-        """Whether Slack would send this app an event of ``event_type`` (its manifest subscribes to it)."""
-        return event_type in self.bot_events
+    def delivers(self, event: dict[str, Any]) -> bool:
+        """Whether Slack would send this app ``event`` (its manifest subscribes to the event's type)."""
+        return event_subscription(event) in self.bot_events
 
     def _check_scope(self, method: str, args: JsonDict) -> None:
         """Answers ``missing_scope`` (with ``needed`` and ``provided``) like Slack for an ungranted scope."""
