@@ -10,7 +10,9 @@ import yaml
 
 from bot.app import build_registry
 from bot.manifest import build_manifest, render_manifest
+from bot.slack_emulator.web_api import FakeSlack
 from tests.conftest import ROOT, SHARED
+from tests.slack_requests import SlackSender
 
 SCHEMA = SHARED / "slack-manifest-schema" / "manifest.schema.1.0.0.json"
 
@@ -62,3 +64,35 @@ def test_manifest_declares_exactly_what_the_registry_handles() -> None:
     )
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == registry.bot_scopes
     assert features["app_home"]["messages_tab_enabled"] is True
+
+
+def test_the_events_the_code_handles_are_the_events_the_manifest_subscribes_to() -> None:
+    """Slack only sends subscribed events (the fake's sender refuses others); both lists must agree."""
+    handled = set(build_registry().events)
+    subscribed = set(
+        yaml.safe_load((ROOT / "manifest.yml").read_text())["settings"]["event_subscriptions"]["bot_events"]
+    )
+    assert handled == subscribed, (
+        f"handled only: {handled - subscribed}; subscribed only: {subscribed - handled}"
+    )
+    fake = FakeSlack()
+    assert fake.bot_events == subscribed
+    assert fake.delivers({"type": "message", "channel_type": "im"})
+    assert not fake.delivers(
+        {"type": "message", "channel_type": "channel"}
+    )  # message.channels: not subscribed
+
+
+def test_the_sender_refuses_an_event_slack_would_not_deliver() -> None:
+    sender = SlackSender("http://127.0.0.1:9/unused", "secret", subscribed_events=frozenset({"team_join"}))
+    with pytest.raises(AssertionError, match=r"message\.channels"):
+        sender.event({"type": "message", "channel_type": "channel", "text": "hi"})
+
+
+def test_the_messages_tab_accepts_input_only_when_the_app_reads_it() -> None:
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    app_home = manifest["features"]["app_home"]
+    reads_dms = "message.im" in manifest["settings"]["event_subscriptions"]["bot_events"]
+    assert app_home["messages_tab_enabled"] is True
+    assert app_home["messages_tab_read_only_enabled"] is (not reads_dms)
+    assert reads_dms and "im:history" in manifest["oauth_config"]["scopes"]["bot"]  # message.im needs it
