@@ -10,6 +10,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -421,6 +422,8 @@ def test_the_fake_grants_the_manifest_scopes_by_default_and_knows_every_method_s
     from bot.slack_emulator.web_api import METHOD_SCOPES, manifest_bot_config
 
     scopes, events = manifest_bot_config()
+    # An installed package has no manifest.yml: the registry's generated manifest says the same.
+    assert manifest_bot_config(Path("/nonexistent/manifest.yml")) == (scopes, events)
     with FakeSlack() as fake:
         assert fake.bot_scopes == scopes and fake.bot_events == events
         # Every emulated method has its documented scope, so none escapes the check by omission.
