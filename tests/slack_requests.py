@@ -44,6 +44,26 @@ def datepicker(value: str | None) -> dict[str, Any]:
     return {"type": "datepicker", "selected_date": value}
 
 
+# The manifest's message.* subscriptions -> the channel_type of the `message` payloads Slack sends for them.
+_MESSAGE_CHANNEL_TYPES = {
+    "message.channels": "channel",
+    "message.groups": "group",
+    "message.im": "im",
+    "message.mpim": "mpim",
+}
+
+
+def event_base(subscription: str) -> dict[str, Any]:
+    """The payload fields Slack sends for a manifest subscription (`message.im` is a `message` of an im)."""
+    if subscription in _MESSAGE_CHANNEL_TYPES:
+        return {
+            "type": "message",
+            "channel_type": _MESSAGE_CHANNEL_TYPES[subscription],
+            "ts": f"{time.time():.6f}",
+        }
+    return {"type": subscription}
+
+
 class SlackSender:
     """Signs and posts requests the way Slack does. `url` is the app's `/slack/events` endpoint."""
 
@@ -249,6 +269,8 @@ class SlackSender:
         retry_num: int | None = None,
         **kwargs: Any,
     ) -> Answer:
+        if "." in str(event.get("type")):
+            raise AssertionError(f"{event.get('type')!r} is a subscription name; send event_base() of it")
         if self.subscribed_events is not None and event_subscription(event) not in self.subscribed_events:
             raise AssertionError(
                 f"Slack would never deliver a {event_subscription(event)!r} event: the manifest subscribes "

@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import ALICE, ALUMNI_CHANNEL, SIGNING_SECRET, BotHarness
 from tests.drills.support import db_snapshot, live_registry, sample_action_id, settle, snapshot_diff
-from tests.slack_requests import Answer, SlackSender
+from tests.slack_requests import Answer, SlackSender, event_base
 
 Send = Callable[..., Answer]  # send(**transport_kwargs) -> Answer
 FIVE_MINUTES = 5 * 60
@@ -69,7 +69,7 @@ def _requests(bot: BotHarness, kind: str) -> list[tuple[str, Send]]:
     elif kind == "event":
         for event_type in [*registry.events, "member_joined_channel"]:
             event = {
-                "type": event_type,
+                **event_base(event_type),
                 "user": ALICE if event_type != "team_join" else {"id": ALICE, "name": "alice"},
                 "channel": ALUMNI_CHANNEL,
                 "tab": "home",

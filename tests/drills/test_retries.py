@@ -20,6 +20,7 @@ import pytest
 from bot.slack_emulator.web_api import Call
 from tests.conftest import ALICE, ALUMNI_CHANNEL, BotHarness
 from tests.drills.support import db_snapshot, live_registry, settle, snapshot_diff
+from tests.slack_requests import event_base
 
 NEWCOMER = "U0NEWBIE1"
 MESSAGE_METHODS = (
@@ -56,7 +57,9 @@ def event_payload(event_type: str, user: str) -> dict[str, Any]:
                 "profile": {"real_name": "New Bie", "email": f"{user.lower()}@example.com"},
             },
         }
-    return {"type": event_type, "user": user, "channel": ALUMNI_CHANNEL}
+    if event_type == "message.im":
+        return {**event_base(event_type), "user": user, "channel": "D" + user, "text": "hello?"}
+    return {**event_base(event_type), "user": user, "channel": ALUMNI_CHANNEL}
 
 
 def _effects(calls: list[Call]) -> list[str]:
