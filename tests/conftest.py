@@ -184,8 +184,14 @@ def _serve(fake: FakeSlack, database: Database, **overrides: object) -> Iterator
     thread.start()
     url = f"http://127.0.0.1:{server.server_port}"
     try:
-        # Slack only sends the events the manifest subscribes to; the sender refuses any other.
-        sender = SlackSender(url + "/slack/events", SIGNING_SECRET, subscribed_events=fake.bot_events)
+        # Slack only sends the events the manifest subscribes to; the sender refuses any other. Ack bodies
+        # (modals in response_action, blocks in a command's ack) get the fake's Block Kit checks too.
+        sender = SlackSender(
+            url + "/slack/events",
+            SIGNING_SECRET,
+            subscribed_events=fake.bot_events,
+            ack_checker=fake.check_ack,
+        )
         yield BotHarness(fake, services, settings, database, url, sender)
     finally:
         server.shutdown()

@@ -8,6 +8,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,12 +75,15 @@ class SlackSender:
         *,
         team_id: str = "T1",
         subscribed_events: frozenset[str] | None = None,
+        ack_checker: Callable[[Any], None] | None = None,
     ) -> None:
         self.url = url
         self.signing_secret = signing_secret
         self.team_id = team_id
         # None: send any event; otherwise only those Slack would deliver (the manifest's bot_events).
         self.subscribed_events = subscribed_events
+        # Called with every JSON ack body the app answers (the fake Slack's Block Kit checks).
+        self.ack_checker = ack_checker
         self.verifier = SignatureVerifier(signing_secret)
 
     # -- transport ---------------------------------------------------------------------------------
@@ -105,9 +109,12 @@ class SlackSender:
         request = urllib.request.Request(self.url, data=body.encode(), headers=all_headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
-                return Answer(response.status, response.read().decode())
+                answer = Answer(response.status, response.read().decode())
         except urllib.error.HTTPError as exc:
             return Answer(exc.code, exc.read().decode())
+        if self.ack_checker is not None and answer.text.strip().startswith("{"):
+            self.ack_checker(answer.json)
+        return answer
 
     def post_form(self, fields: dict[str, str], **kwargs: Any) -> Answer:
         return self.post(urllib.parse.urlencode(fields), "application/x-www-form-urlencoded", **kwargs)

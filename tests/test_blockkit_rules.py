@@ -85,3 +85,16 @@ def test_views_open_refuses_an_external_id_already_in_use(client: tuple[FakeSlac
     with pytest.raises(SlackApiError) as err:
         web.views_open(trigger_id="1.3", view=view)
     assert err.value.response["error"] == "duplicate_external_id"
+
+
+def test_ack_bodies_get_the_same_checks(client: tuple[FakeSlack, WebClient]) -> None:
+    fake, _ = client
+    _, _, view, _ = a_modal(title=plain("x" * 25))
+    fake.check_ack({"response_action": "update", "view": view})
+    _, blocks, _, _ = CASES["action_id_unique"]
+    fake.check_ack({"response_type": "ephemeral", "text": "t", "blocks": blocks})
+    fake.check_ack(
+        {"response_action": "errors", "errors": {"title": "too long"}}
+    )  # no blocks: nothing to check
+    assert fake.rule_tally["view_title"] == 1 and fake.rule_tally["action_id_unique"] == 1
+    assert all(v.startswith("ack: ") for v in fake.violations)

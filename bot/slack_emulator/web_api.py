@@ -1030,6 +1030,24 @@ class FakeSlack:
                 error, errors=[str(p) for p in problems], response_metadata={"messages": messages}
             )
 
+    def check_ack(self, body: Any) -> None:
+        """Checks an ack body the app answered Slack with (the HTTP reply Slack itself reads).
+
+        A view in ``response_action`` update/push is a modal; blocks in a command's ack are a message.
+        Violations are recorded like refused Web API payloads (``violations``, ``rule_tally``) under
+        ``ack``; the caller (the test sender) has no Slack error to answer with.
+        """
+        if not isinstance(body, dict):
+            return
+        view = body.get("view")
+        try:
+            if body.get("response_action") in ("update", "push") and isinstance(view, dict):
+                self._check_blocks("ack", "modal", view.get("blocks"), view)
+            elif body.get("blocks") is not None:
+                self._check_blocks("ack", "message", body.get("blocks"), text=body.get("text"))
+        except _ApiError:
+            pass  # recorded by _check_blocks
+
     def delivers(self, event: dict[str, Any]) -> bool:
         """Whether Slack would send this app ``event`` (its manifest subscribes to the event's type)."""
         return event_subscription(event) in self.bot_events
