@@ -132,7 +132,7 @@ def _report(args: argparse.Namespace, settings: Settings, db: Any, tr: Translato
         print(tr("admin.cli.bad_month"), file=sys.stderr)
         return 2
     with db.session() as session:
-        rendered = render_report(session, month=month, zone=zone, tr=tr)
+        rendered = render_report(session, month=month, zone=zone, tr=tr, defaults=settings.program_defaults())
     print(rendered.text)
     chart = Path(args.chart or rendered.chart_filename)
     chart.write_bytes(rendered.chart_png)

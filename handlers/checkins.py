@@ -66,7 +66,7 @@ def home_section(services: Services, user_id: str, tr: Translator) -> list[Block
     """The member's own profile summary, last check-in date and buttons (check in, edit, reminders)."""
     with services.db.session() as session:
         member = get_member(session, slack_user_id=user_id)
-        cadence = nudge_cadence_days(session)
+        cadence = nudge_cadence_days(session, defaults=services.settings.program_defaults())
     return home_blocks(member, tr, at=now(), today=local_today(services), cadence_days=cadence)
 
 

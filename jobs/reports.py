@@ -38,7 +38,9 @@ def run_monthly_report(ctx: JobContext) -> int:
     month = last_complete_month(ctx.scheduled_for, zone)
     tr = ctx.services.workspace_translator
     with ctx.services.db.session() as session:
-        rendered = render_report(session, month=month, zone=zone, tr=tr)
+        rendered = render_report(
+            session, month=month, zone=zone, tr=tr, defaults=ctx.services.settings.program_defaults()
+        )
         message = {
             "text": truncate(rendered.text, 3000),
             "blocks": rendered.blocks,

@@ -26,7 +26,7 @@ from sqlalchemy import Table, and_, func, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, SQLModel
 
-from models.program_settings import get_program_settings
+from models.program_settings import ProgramSettings, get_program_settings
 from models.tables import import_all
 from models.timeutil import as_utc, now
 
@@ -284,7 +284,9 @@ def _year_to_date(session: Session, month: Month, zone: ZoneInfo) -> dict[str, i
         current = current.next()
 
 
-def monthly_report(session: Session, *, month: Month, zone: ZoneInfo) -> MonthlyReport:
+def monthly_report(
+    session: Session, *, month: Month, zone: ZoneInfo, defaults: ProgramSettings
+) -> MonthlyReport:
     """The report for `month`: its figures, the previous month's, 12 months of members and activity, goals."""
     current = figures(session, month, zone)
     report = MonthlyReport(month=month, current=current, previous=figures(session, month.previous(), zone))
@@ -294,7 +296,7 @@ def monthly_report(session: Session, *, month: Month, zone: ZoneInfo) -> Monthly
     for m in months:
         start, end = m.start(zone), m.end(zone)
         report.series.append((m, member_count(session, end), len(active_member_ids(session, start, end))))
-    goals = get_program_settings(session).goals()
+    goals = get_program_settings(session, defaults=defaults).goals()
     if goals:
         actual = _year_to_date(session, month, zone)
         report.goals = [GoalProgress(name, target, actual.get(name, 0)) for name, target in goals.items()]

@@ -5,8 +5,11 @@ payload. Signed requests in, fake Slack out, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
+import pytest
 from sqlmodel import select
 
 from bot.app import build_registry
@@ -23,15 +26,17 @@ from bot.blocks.admin import (
 )
 from bot.blocks.privacy import FEEDBACK_ADMIN_ACTIONS, FEEDBACK_REPLY_SUBMIT
 from bot.charts import PNG_SIGNATURE
-from bot.slack_emulator.web_api import Call
+from bot.slack_emulator.web_api import Call, FakeSlack
+from jobs.events import reminder_offsets
 from models.actors import Actor
 from models.audit import AuditLog
+from models.db import Database
 from models.feedback import OPEN, Feedback, submit_feedback
 from models.member import Member, get_member
 from models.program_settings import ProgramSettingsRow, get_program_settings
 from models.roster import RosterRecord
 from models.timeutil import now
-from tests.conftest import ALICE, BOB, CAROL, HR, BotHarness
+from tests.conftest import ALICE, BOB, CAROL, HR, BotHarness, _serve
 from tests.models.test_roster import make_roster
 from tests.slack_requests import select as select_value
 
@@ -183,10 +188,43 @@ def test_settings_are_validated_and_stored_in_the_database(bot: BotHarness) -> N
     )
     assert good.status == 200 and not good.text.strip()
     with bot.db.session() as session:
-        settings = get_program_settings(session)
+        settings = get_program_settings(session, defaults=bot.settings.program_defaults())
     assert (settings.digest_day, settings.digest_time, settings.nudge_cadence_days) == ("fri", "08:30", 60)
     assert settings.reminder_offsets_minutes == (1440, 60) and settings.retention_days == 180
     assert settings.goals() == {"rehires": 10}
+
+
+@pytest.fixture
+def bot_with_env_offsets(fake_slack: FakeSlack, db: Database) -> Iterator[BotHarness]:
+    """The operator set ALUMNI_EVENT_REMINDER_OFFSETS=3h,15m."""
+    yield from _serve(fake_slack, db, event_reminder_offsets=(180, 15))
+
+
+def test_saving_an_unrelated_setting_keeps_the_environments_offsets(bot_with_env_offsets: BotHarness) -> None:
+    bot = bot_with_env_offsets
+    bot.sender.command("/alumni-admin", user=HR)
+    admin = bot.fake.wait_for("views.open")[0]
+    bot.sender.block_action(SETTINGS_OPEN, "settings", user=HR, view=admin.response["view"])
+    form = bot.fake.wait_for("views.push", lambda c: c.ok)[0].args["view"]
+    shown = {b["block_id"]: b["element"] for b in form["blocks"] if b["type"] == "input"}
+    assert shown["reminder_offsets_minutes"]["initial_value"] == "180,15"  # what is in force, not 1440,60
+
+    # HR changes only the retention and saves the form as Slack sends it: every field with its shown value.
+    values: dict[str, Any] = {
+        block_id: select_value(element["initial_option"]["value"])
+        if element["type"] == "static_select"
+        else element.get("initial_value", "")
+        for block_id, element in shown.items()
+    }
+    answer = bot.sender.view_submission(SETTINGS_SUBMIT, {**values, "retention_days": "400"}, user=HR)
+    assert answer.status == 200 and not answer.text.strip()
+    with bot.db.session() as session:
+        assert reminder_offsets(session, bot.settings) == (180, 15)
+        effective = get_program_settings(session, defaults=bot.settings.program_defaults())
+        assert effective.retention_days == 400
+        # Had the operator changed the environment later, that would apply too: nothing else was stored.
+        later = replace(bot.settings, event_reminder_offsets=(120,))
+        assert reminder_offsets(session, later) == (120,)
 
 
 def _state_fingerprint(bot: BotHarness) -> tuple[Any, ...]:
