@@ -21,6 +21,7 @@ from bot.web import wsgi_app
 from models.db import Database
 from models.timeutil import freeze
 from tests.databases import PostgresFactory, SqliteFactory, postgres_reachable
+from tests.listener_idle import IdleTrackingExecutor
 from tests.slack_requests import SlackSender
 
 SIGNING_SECRET = "test-signing-secret"
@@ -152,6 +153,7 @@ class BotHarness:
     db: Database
     url: str
     sender: SlackSender
+    listeners: IdleTrackingExecutor | None = None  # `listeners.wait_idle()`: every listener has finished
 
 
 @pytest.fixture
@@ -163,7 +165,8 @@ def bot(fake_slack: FakeSlack, db: Database) -> Iterator[BotHarness]:
 def _serve(fake: FakeSlack, database: Database, **overrides: object) -> Iterator[BotHarness]:
     settings = make_settings(fake, database, **overrides)
     services = build_services(settings, db=database)
-    app = create_app(settings, services=services)
+    listeners = IdleTrackingExecutor()
+    app = create_app(settings, services=services, listener_executor=listeners)
     server = make_server(
         "127.0.0.1", 0, wsgi_app(app, healthy=database.ping), _ThreadingWSGIServer, _QuietHandler
     )
@@ -172,7 +175,13 @@ def _serve(fake: FakeSlack, database: Database, **overrides: object) -> Iterator
     url = f"http://127.0.0.1:{server.server_port}"
     try:
         yield BotHarness(
-            fake, services, settings, database, url, SlackSender(url + "/slack/events", SIGNING_SECRET)
+            fake,
+            services,
+            settings,
+            database,
+            url,
+            SlackSender(url + "/slack/events", SIGNING_SECRET),
+            listeners=listeners,
         )
     finally:
         server.shutdown()
