@@ -7,7 +7,6 @@ can be forged); a refused request changes nothing and gets a polite answer.
 from __future__ import annotations
 
 import logging
-from datetime import date
 from typing import Any
 
 from slack_bolt import Ack
@@ -110,7 +109,7 @@ def send_export(svc: Services, *, user_id: str, kind: str) -> None:
     tr = svc.translator(user_id)
     try:
         with svc.db.session() as session:
-            data, count = export_csv(session, actor=svc.actor(user_id), kind=kind)
+            data, count = export_csv(session, actor=svc.actor(user_id), kind=kind, zone=svc.settings.zone)
     except DomainError as exc:
         svc.client.chat_postMessage(channel=user_id, text=error_message(exc, tr))
         return
@@ -118,7 +117,8 @@ def send_export(svc: Services, *, user_id: str, kind: str) -> None:
         svc.client,
         recipient=user_id,
         content=data,
-        filename=f"alumni-{kind}-{date.today().isoformat()}.csv",
+        # The day in the workspace zone (HR's day), not the server's.
+        filename=f"alumni-{kind}-{now().astimezone(svc.settings.zone).date().isoformat()}.csv",
         title=tr(f"admin.export.kinds.{kind}"),
         initial_comment=tr("admin.export.done", kind=tr(f"admin.export.kinds.{kind}"), count=count),
     )

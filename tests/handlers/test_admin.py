@@ -4,9 +4,12 @@ payload. Signed requests in, fake Slack out, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -35,7 +38,7 @@ from models.feedback import OPEN, Feedback, submit_feedback
 from models.member import Member, get_member
 from models.program_settings import ProgramSettingsRow, get_program_settings
 from models.roster import RosterRecord
-from models.timeutil import now
+from models.timeutil import freeze, now
 from tests.conftest import ALICE, BOB, CAROL, HR, BotHarness, _serve
 from tests.models.test_roster import make_roster
 from tests.slack_requests import select as select_value
@@ -225,6 +228,26 @@ def test_saving_an_unrelated_setting_keeps_the_environments_offsets(bot_with_env
         # Had the operator changed the environment later, that would apply too: nothing else was stored.
         later = replace(bot.settings, event_reminder_offsets=(120,))
         assert reminder_offsets(session, later) == (120,)
+
+
+def test_export_writes_instants_in_the_workspace_zone_for_excel(bot: BotHarness) -> None:
+    """Tokyo workspace; the server's clock is UTC. 09:00 UTC is 18:00 in Tokyo; 16:00 UTC is the next day."""
+    joined = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    freeze(datetime(2026, 12, 3, 16, 0, tzinfo=UTC))
+    with bot.db.session() as session:
+        session.add(Member(slack_user_id=BOB, display_name="Bob", consented_at=joined, created_at=joined))
+    bot.sender.block_action(EXPORT, "members", user=HR)
+    complete = bot.fake.wait_for("files.completeUploadExternal")[0]
+    upload = bot.fake.uploaded_files[complete.args["files"][0]["id"]]
+    assert upload["name"] == "alumni-members-2026-12-04.csv"  # HR's date in Tokyo, not the server's
+    reader = csv.DictReader(io.StringIO(upload["bytes"].decode("utf-8-sig")))
+    rows = list(reader)
+    header = reader.fieldnames or []
+    assert "created_at (Asia/Tokyo)" in header and "consented_at (Asia/Tokyo)" in header
+    [row] = [r for r in rows if r["slack_user_id"] == BOB]
+    assert row["created_at (Asia/Tokyo)"] == "2026-12-03 18:00"
+    assert row["consented_at (Asia/Tokyo)"] == "2026-12-03 18:00"
+    assert row["joined_year"] == ""  # not an instant: no zone in its header
 
 
 def _state_fingerprint(bot: BotHarness) -> tuple[Any, ...]:
