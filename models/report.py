@@ -10,8 +10,9 @@ Definitions (a month is [1st 00:00, next 1st 00:00) in ALUMNI_TIMEZONE):
 - check-ins, opportunities by kind, interest clicks, referrals by status: created in the month (status as of
   now); hires: referrals that moved to `hired` in the month; rehires: rehire openings marked filled by a
   member in the month;
-- events: held (not cancelled) events starting in the month; attendance: their RSVPs marked attended;
-  ratings: count and average of their feedback ratings.
+- events: held (not cancelled) events starting in the month; attendance: their RSVPs marked attended
+  (`models.event.attended_clause`, the definition the organiser's summary uses too), and how many of them
+  started without attendance ever being marked; ratings: count and average of their feedback ratings.
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ class Figures:
     rehires: int | None = None
     events_held: int | None = None
     event_attendance: int | None = None
+    events_unmarked: int | None = None  # held events whose attendance was never marked
     ratings_count: int | None = None
     rating_average: float | None = None
     feedback: int | None = None
@@ -249,9 +251,13 @@ def figures(session: Session, month: Month, zone: ZoneInfo) -> Figures:
         held = and_(event.c.status != "cancelled", _between(event.c.starts_at, start, end))
         out.events_held = _count(session, event, held)
         held_ids = select(event.c.id).where(held)
+        ended_unmarked = and_(event.c.ends_at <= now(), event.c.attendance_marked_at.is_(None))
+        out.events_unmarked = _count(session, event, held, ended_unmarked)
         if (rsvp := _table("event_rsvp")) is not None:
+            from models.event import attended_clause  # the events feature exists: its table does
+
             out.event_attendance = _count(
-                session, rsvp, rsvp.c.event_id.in_(held_ids), rsvp.c.attended.is_(True)
+                session, rsvp, rsvp.c.event_id.in_(held_ids), attended_clause(rsvp.c.attended)
             )
         if (fb := _table("event_feedback")) is not None:
             count, avg = (

@@ -299,14 +299,15 @@ def event_list(
 
 def summary_blocks(summary: FeedbackSummary, tr: Translator, *, comments: int = 5) -> list[Block]:
     """Average, count and the latest comments (escaped)."""
+    if summary.attended is None:  # nobody marked attendance: say so rather than count Going as attended
+        people = tr("events.home.going_unmarked", going=summary.going)
+    else:
+        people = tr("events.home.attended", attended=summary.attended)
     if summary.average is None:
-        line = tr("events.home.no_feedback", attendees=summary.attendees)
+        line = tr("events.home.no_feedback", people=people)
     else:
         line = tr(
-            "events.home.feedback_line",
-            average=f"{summary.average:.1f}",
-            count=summary.count,
-            attendees=summary.attendees,
+            "events.home.feedback_line", average=f"{summary.average:.1f}", count=summary.count, people=people
         )
     blocks: list[Block] = [context(line)]
     shown = summary.comments[-comments:]
