@@ -132,13 +132,15 @@ class DigestSection:
 
 @dataclass(frozen=True)
 class DigestContext:
-    """What a digest section is built from: the week [start, end) and the digest's language."""
+    """What a digest section is built from: the week [start, end) and the digest's language. In a dry run
+    a section must change nothing (the run's transaction is committed all the same)."""
 
     session: Session
     services: Services
     start: datetime
     end: datetime
     tr: Translator
+    dry_run: bool = False
 
 
 # Extra modules (`Settings.jobs_extra_modules`, from ALUMNI_JOBS_EXTRA_MODULES) take part like `jobs/*.py`

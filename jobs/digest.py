@@ -80,7 +80,9 @@ def run_digest(ctx: JobContext) -> int:
     start = end - WEEK
     with services.db.session() as session:
         sections = collect_sections(
-            DigestContext(session=session, services=services, start=start, end=end, tr=tr)
+            DigestContext(
+                session=session, services=services, start=start, end=end, tr=tr, dry_run=ctx.dry_run
+            )
         )
         if not sections and not services.settings.digest_post_empty:
             log.info("empty week; no digest", extra={"period": ctx.period})
