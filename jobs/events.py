@@ -147,7 +147,7 @@ def run_reminders(ctx: JobContext) -> int:
                     purpose=ev.PURPOSE_REMINDER,
                     period=period_of(event, f"{offset}m"),
                     members=going,
-                    render=partial(ui.reminder_dm, event),
+                    render=partial(ui.reminder_dm, event, workspace_tz=ctx.services.settings.timezone),
                 )
     return queued
 
@@ -173,7 +173,9 @@ def run_day_reminders(ctx: JobContext) -> int:
                 purpose=ev.PURPOSE_DAY,
                 recipient=channel,
                 period=period_of(event, f"day{local_day.isoformat()}"),
-                message=ui.day_message(event, counts[event.id], tr),
+                message=ui.day_message(
+                    event, counts[event.id], tr, workspace_tz=ctx.services.settings.timezone
+                ),
             )
     return queued
 
@@ -250,7 +252,10 @@ def digest_section(ctx: DigestContext) -> DigestSection | None:
     return DigestSection(
         key="events",
         title=ctx.tr("events.digest.title"),
-        lines=[ui.digest_line(e, counts[e.id or 0], ctx.tr) for e in shown],
+        lines=[
+            ui.digest_line(e, counts[e.id or 0], ctx.tr, workspace_tz=ctx.services.settings.timezone)
+            for e in shown
+        ],
         total=len(events),
         more_hint=ctx.tr("events.digest.more_hint"),
     )

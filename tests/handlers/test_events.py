@@ -9,6 +9,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
@@ -554,8 +555,23 @@ def test_an_erased_organiser_shows_as_their_pseudonym() -> None:
     assert ui.organizer_label(event) == "former-member-&lt;!here&gt;"
     event.organizer = ORGANIZER
     assert ui.organizer_label(event) == f"<@{ORGANIZER}>"
-    message = ui.announcement(event, ev.Counts(), Translator("en"))
+    message = ui.announcement(event, ev.Counts(), Translator("en"), workspace_tz="Asia/Tokyo")
     assert f"<@{ORGANIZER}>" in json.dumps(message)
+
+
+def test_an_event_with_an_unknown_zone_falls_back_to_the_workspace_zone_not_utc(bot: BotHarness) -> None:
+    event = _create(bot)
+    with bot.db.session() as session:  # a stored zone this server's tz database does not know
+        stored = session.get(ev.Event, event.id)
+        assert stored is not None
+        stored.tz = "Atlantis/Capital"
+    local = event.starts_at.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%Y-%m-%d %H:%M JST")
+    listed = json.dumps(bot.sender.command("/events", "", user=ALICE).json, ensure_ascii=False)
+    assert f"|{local}>" in listed and " UTC>" not in listed  # the plain-text fallback of the date token
+    with bot.db.session() as session:
+        stored = ev.get_event(session, event_id=event.id or 0)
+    line = ui.digest_line(stored, ev.Counts(), Translator("en"), workspace_tz=bot.settings.timezone)
+    assert f"|{local}>" in line
 
 
 def test_an_announcement_slack_refuses_is_explained_to_the_organiser(bot: BotHarness) -> None:
