@@ -84,8 +84,10 @@ class _Reader:
 
     def __init__(self, values: Mapping[str, str]) -> None:
         self.values = values
+        self.asked: set[str] = set()  # every variable read (see `variable_names`)
 
     def text(self, name: str, default: str | None = None) -> str | None:
+        self.asked.add(name)
         value = self.values.get(name)
         return value.strip() if value is not None and value.strip() != "" else default
 
@@ -156,10 +158,15 @@ class Settings:
         if dotenv_path and os.path.exists(dotenv_path):
             values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
         values.update(os.environ if environ is None else environ)
-        env = _Reader(values)
+        settings = cls._read(_Reader(values))
+        settings.check_values()
+        return settings
+
+    @classmethod
+    def _read(cls, env: _Reader) -> Settings:
         get = env.text
 
-        settings = cls(
+        return cls(
             slack_bot_token=get("SLACK_BOT_TOKEN", "") or "",
             slack_signing_secret=get("SLACK_SIGNING_SECRET", "") or "",
             slack_app_token=get("SLACK_APP_TOKEN"),
@@ -195,8 +202,6 @@ class Settings:
             log_level=env.parsed("LOG_LEVEL", "INFO", _log_level, "DEBUG, INFO, WARNING, ERROR or CRITICAL"),
             metrics_port=env.number("METRICS_PORT", 9464, low=1, high=65535),
         )
-        settings.check_values()
-        return settings
 
     def program_defaults(self) -> ProgramSettings:
         """The program settings as the environment sets them; HR's saved values go over these in
@@ -251,3 +256,10 @@ class Settings:
                 "SLACK_BOT_TOKEN must be a bot token starting with xoxb-: "
                 + _CREDENTIAL_HELP["SLACK_BOT_TOKEN"]
             )
+
+
+def variable_names() -> list[str]:
+    """Every environment variable `Settings` reads (tests keep README and `.env.example` in step with it)."""
+    reader = _Reader({})
+    Settings._read(reader)
+    return sorted(reader.asked)

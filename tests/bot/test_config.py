@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, Settings, variable_names
 
 
 def test_defaults_follow_design() -> None:
@@ -164,3 +164,21 @@ def test_only_the_settings_object_reads_the_environment() -> None:
         if re.search(r"os\.environ|getenv", path.read_text(encoding="utf-8"))
     )
     assert set(readers) <= _ENVIRONMENT_READERS_ALLOWED, readers
+
+
+def _documented(text: str, pattern: str) -> set[str]:
+    return {
+        name
+        for match in re.finditer(pattern, text, re.M)
+        for name in re.findall(r"`([A-Z][A-Z_]+)`", match[0])
+    }
+
+
+def test_readmes_and_env_example_document_exactly_the_variables_settings_reads() -> None:
+    root = Path(__file__).resolve().parents[2]
+    expected = set(variable_names())
+    env_example = (root / ".env.example").read_text(encoding="utf-8")
+    assert set(re.findall(r"^#? ?([A-Z][A-Z_]+)=", env_example, re.M)) == expected
+    table_row = r"^\| `[A-Z][^|]*\|"  # the first cell of a configuration table row
+    assert _documented((root / "README.md").read_text(encoding="utf-8"), table_row) == expected
+    assert _documented((root / "README.ja.md").read_text(encoding="utf-8"), table_row) == expected
