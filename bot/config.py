@@ -70,6 +70,17 @@ def parse_offsets(raw: str) -> tuple[int, ...]:
     return tuple(sorted(offsets, reverse=True))
 
 
+def _reminder_offsets(raw: str) -> tuple[int, ...]:
+    """`parse_offsets` within the bounds HR's settings form enforces, so that the form, pre-filled with the
+    environment's value, can always be saved unchanged."""
+    from models.program_settings import MAX_OFFSET_MINUTES, MAX_OFFSETS
+
+    offsets = parse_offsets(raw)
+    if len(offsets) > MAX_OFFSETS or max(offsets) > MAX_OFFSET_MINUTES:
+        raise ValueError(raw)
+    return offsets
+
+
 def _split_ids(raw: str | None) -> frozenset[str]:
     return frozenset(part.strip() for part in (raw or "").replace(";", ",").split(",") if part.strip())
 
@@ -186,8 +197,8 @@ class Settings:
             event_reminder_offsets=env.parsed(
                 "ALUMNI_EVENT_REMINDER_OFFSETS",
                 DEFAULT_REMINDER_OFFSETS,
-                parse_offsets,
-                "positive durations separated by commas, like 24h,1h or 2d,3h,30m",
+                _reminder_offsets,
+                "up to 5 positive durations of at most 30d, separated by commas, like 24h,1h or 2d,3h,30m",
             ),
             event_feedback_delay_minutes=env.parsed(
                 "ALUMNI_EVENT_FEEDBACK_DELAY",

@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 
 PURPOSE = "digest"
 DEFAULT_CRON = {"day_of_week": "mon", "hour": "9", "minute": "0"}
-POST_EMPTY_ENV = "ALUMNI_DIGEST_POST_EMPTY"  # `Settings.digest_post_empty`: post a "quiet week" digest
 WEEK = timedelta(days=7)
 
 

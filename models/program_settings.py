@@ -64,8 +64,9 @@ _INT_BOUNDS: dict[str, tuple[int, int]] = {
     "goal_rehires": (0, 100_000),
     "goal_events": (0, 10_000),
 }
-_MAX_OFFSETS = 5
-_MAX_OFFSET_MINUTES = 60 * 24 * 30
+# Reminder offsets: the same bounds for HR's form and ALUMNI_EVENT_REMINDER_OFFSETS (bot/config.py).
+MAX_OFFSETS = 5
+MAX_OFFSET_MINUTES = 60 * 24 * 30
 
 
 class ProgramSettingsRow(SQLModel, table=True):
@@ -152,14 +153,14 @@ def validate_changes(changes: dict[str, Any]) -> dict[str, Any]:
             try:
                 offsets = _parse_offsets(text)
             except ValueError:
-                errs.add(name, "admin.errors.invalid_offsets", max=_MAX_OFFSETS)
+                errs.add(name, "admin.errors.invalid_offsets", max=MAX_OFFSETS)
                 continue
             if (
                 not offsets
-                or len(offsets) > _MAX_OFFSETS
-                or any(o <= 0 or o > _MAX_OFFSET_MINUTES for o in offsets)
+                or len(offsets) > MAX_OFFSETS
+                or any(o <= 0 or o > MAX_OFFSET_MINUTES for o in offsets)
             ):
-                errs.add(name, "admin.errors.invalid_offsets", max=_MAX_OFFSETS)
+                errs.add(name, "admin.errors.invalid_offsets", max=MAX_OFFSETS)
             else:
                 out[column] = ",".join(str(o) for o in sorted(set(offsets), reverse=True))
         else:

@@ -122,6 +122,14 @@ BAD_VALUES = {
 }
 
 
+def test_env_offsets_have_the_bounds_of_hrs_form() -> None:
+    """Otherwise the settings form, pre-filled with them, could not be saved unchanged."""
+    for raw in ("6h,5h,4h,3h,2h,1h", "31d"):
+        with pytest.raises(ConfigError, match="ALUMNI_EVENT_REMINDER_OFFSETS"):
+            Settings.from_env({"ALUMNI_EVENT_REMINDER_OFFSETS": raw}, dotenv_path=None)
+    assert Settings.from_env({"ALUMNI_EVENT_REMINDER_OFFSETS": "30d,5h,4h,3h,2h"}, dotenv_path=None)
+
+
 @pytest.mark.parametrize(("name", "value"), BAD_VALUES.items())
 def test_a_bad_value_of_any_variable_stops_the_cli_with_one_line(
     tmp_path: Path, name: str, value: str
