@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from bot.charts import members_chart
 from models.actors import Actor
 from models.db import Database
+from models.program_settings import DEFAULTS
 from models.report import Month, monthly_report
 from models.roster import import_roster, parse_roster
 from tests.databases import PostgresFactory, postgres_reachable
@@ -36,7 +37,9 @@ def run(db: Database, rows: int) -> dict[str, float]:
         out[label] = time.perf_counter() - start
     start = time.perf_counter()
     with db.session() as session:
-        report = monthly_report(session, month=Month(2026, 10), zone=ZoneInfo("Asia/Tokyo"))
+        report = monthly_report(
+            session, month=Month(2026, 10), zone=ZoneInfo("Asia/Tokyo"), defaults=DEFAULTS
+        )
     out["report"] = time.perf_counter() - start
     start = time.perf_counter()
     members_chart(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 import pkgutil
+from concurrent.futures import Executor
 from functools import cache
 from types import ModuleType
 from typing import Any
@@ -70,9 +71,16 @@ def _bolt_logger() -> logging.Logger:
 
 
 def create_app(
-    settings: Settings, client: WebClient | None = None, *, services: Services | None = None
+    settings: Settings,
+    client: WebClient | None = None,
+    *,
+    services: Services | None = None,
+    listener_executor: Executor | None = None,
 ) -> App:
-    """Build the Bolt App with request verification on and every listener registered."""
+    """Build the Bolt App with request verification on and every listener registered.
+
+    `listener_executor` runs listeners after the ack (Bolt's default pool when None; tests pass one that
+    tells when every listener has finished)."""
     services = services or build_services(settings, client=client)
     app = App(
         token=settings.slack_bot_token,
@@ -84,6 +92,7 @@ def create_app(
         process_before_response=False,
         # Bolt copies the root level into its own logger; at DEBUG it would log payloads (personal data).
         logger=_bolt_logger(),
+        listener_executor=listener_executor,
     )
     registry = build_registry(app, services)
     app._alumni_services = services  # type: ignore[attr-defined]

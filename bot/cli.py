@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import subprocess
 import sys
@@ -28,7 +27,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings()
     http = args.http or not settings.socket_mode
     settings.require_credentials(socket_mode=not http)
-    configure_logging()
+    configure_logging(settings.log_level)
 
     from models.db import Database
 
@@ -67,9 +66,11 @@ def _run_http(settings: Settings, *, port: int, scheduler: bool) -> int:
     # `alumni-bot jobs serve` wherever you like (JobRun claims keep every run exactly-once).
     child = None
     if scheduler:
-        child = subprocess.Popen([sys.executable, "-m", "bot.cli", "jobs", "serve"])
+        # -u: unbuffered, so the child's log lines appear as they happen.
+        child = subprocess.Popen([sys.executable, "-u", "-m", "bot.cli", "jobs", "serve"])
     try:
-        serve(_make_http_application, gunicorn_options(port))
+        options = gunicorn_options(port, workers=settings.web_concurrency, threads=settings.web_threads)
+        serve(_make_http_application, options)
     finally:
         if child is not None:
             child.terminate()
@@ -85,8 +86,9 @@ def _make_http_application():  # type: ignore[no-untyped-def]
     from bot.app import create_app, services_of
     from bot.web import wsgi_app
 
-    configure_logging()
-    app = create_app(_settings())
+    settings = _settings()
+    configure_logging(settings.log_level)
+    app = create_app(settings)
     return wsgi_app(app, healthy=services_of(app).db.ping)
 
 
@@ -152,8 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    # `.env` fills what the environment leaves unset, for Settings and for the few job options read from
-    # the environment (ALUMNI_DIGEST_POST_EMPTY, ALUMNI_EVENT_*), and for the processes `run` starts.
+    # `.env` fills what the environment leaves unset, for the processes `run` starts (Settings.from_env reads
+    # `.env` itself).
     load_dotenv(".env", override=False)
     args = build_parser().parse_args(argv)
     try:
@@ -165,5 +167,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
     sys.exit(main())

@@ -1,16 +1,26 @@
 """Typed settings, read once from the environment and `.env`.
 
-Every variable of DESIGN.md's table lives here and is documented in `.env.example`.
+Every variable the app reads lives here, and only here (a test keeps `os.environ` out of the rest of the
+code); each is documented in `.env.example` and README's configuration table. A bad value of any variable
+stops start-up with one line naming the variable and what it expects (`ConfigError`).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
+
+if TYPE_CHECKING:
+    from models.program_settings import ProgramSettings
+
+T = TypeVar("T")
 
 DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///alumni.db"
@@ -24,19 +34,105 @@ _CREDENTIAL_HELP = {
     "(scope connections:write, xapp-…)",
 }
 _PLACEHOLDERS = {"", "xoxb-your-bot-token", "your-signing-secret", "xapp-your-app-token", "changeme"}
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_level(raw: str) -> str:
+    if raw.upper() not in _LOG_LEVELS:
+        raise ValueError(raw)
+    return raw.upper()
 
 
 class ConfigError(Exception):
     """Settings that cannot work; the message says what to set and where to find it."""
 
 
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+_DURATION = re.compile(r"^(\d+)\s*([dhm]?)$")
+_UNIT_MINUTES = {"d": 1440, "h": 60, "m": 1, "": 1}
+DEFAULT_REMINDER_OFFSETS = (1440, 60)
+
+
+def parse_duration_minutes(raw: str) -> int:
+    """`90`, `90m`, `3h`, `2d` → minutes. Raises ValueError otherwise."""
+    match = _DURATION.match(raw.strip().lower())
+    if not match:
+        raise ValueError(raw)
+    return int(match.group(1)) * _UNIT_MINUTES[match.group(2)]
+
+
+def parse_offsets(raw: str) -> tuple[int, ...]:
+    """A comma-separated list of durations → distinct positive minutes, largest first."""
+    offsets = {parse_duration_minutes(part) for part in raw.split(",") if part.strip()}
+    if not offsets or min(offsets) <= 0:
+        raise ValueError(raw)
+    return tuple(sorted(offsets, reverse=True))
+
+
+def _reminder_offsets(raw: str) -> tuple[int, ...]:
+    """`parse_offsets` within the bounds HR's settings form enforces, so that the form, pre-filled with the
+    environment's value, can always be saved unchanged."""
+    from models.program_settings import MAX_OFFSET_MINUTES, MAX_OFFSETS
+
+    offsets = parse_offsets(raw)
+    if len(offsets) > MAX_OFFSETS or max(offsets) > MAX_OFFSET_MINUTES:
+        raise ValueError(raw)
+    return offsets
+
+
 def _split_ids(raw: str | None) -> frozenset[str]:
     return frozenset(part.strip() for part in (raw or "").replace(";", ",").split(",") if part.strip())
 
 
+def _split_modules(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+class _Reader:
+    """Reads one variable at a time; a bad value of ANY variable raises the same one-line `ConfigError`
+    naming the variable, the value and what is expected (no traceback at start-up)."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self.values = values
+        self.asked: set[str] = set()  # every variable read (see `variable_names`)
+
+    def text(self, name: str, default: str | None = None) -> str | None:
+        self.asked.add(name)
+        value = self.values.get(name)
+        return value.strip() if value is not None and value.strip() != "" else default
+
+    def parsed(self, name: str, default: T, parse: Callable[[str], T], expected: str) -> T:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            return parse(raw)
+        except ValueError:
+            raise ConfigError(f"{name}={raw!r} is not valid: expected {expected}.") from None
+
+    def number(self, name: str, default: int, *, low: int, high: int) -> int:
+        def parse(raw: str) -> int:
+            value = int(raw)
+            if not low <= value <= high:
+                raise ValueError(raw)
+            return value
+
+        return self.parsed(name, default, parse, f"a whole number from {low} to {high}")
+
+    def flag(self, name: str, default: bool) -> bool:
+        def parse(raw: str) -> bool:
+            if raw.lower() in _TRUE | _FALSE:
+                return raw.lower() in _TRUE
+            raise ValueError(raw)
+
+        return self.parsed(name, default, parse, "true or false")
+
+
 @dataclass(frozen=True)
 class Settings:
-    """The app's configuration. Build it with `Settings.from_env()`; tests build it directly."""
+    """The app's configuration: every environment variable the app reads is a field here (and nothing
+    else reads the environment). Build it with `Settings.from_env()`; tests build it directly."""
 
     slack_bot_token: str = ""
     slack_signing_secret: str = ""
@@ -53,6 +149,16 @@ class Settings:
     port: int = 3000
     test_database_url: str = DEFAULT_TEST_DATABASE_URL
     welcome_on_team_join: bool = True
+    # Scheduled work (HR's settings in /alumni-admin go over the first two, see `program_defaults`).
+    event_reminder_offsets: tuple[int, ...] = DEFAULT_REMINDER_OFFSETS  # minutes before the start
+    event_feedback_delay_minutes: int = 120  # after the end
+    digest_post_empty: bool = False
+    jobs_extra_modules: tuple[str, ...] = ()
+    # Processes.
+    web_concurrency: int = 2  # gunicorn worker processes
+    web_threads: int = 8  # threads per worker
+    log_level: str = "INFO"
+    metrics_port: int = 9464  # `jobs serve` metrics and health
 
     @classmethod
     def from_env(
@@ -63,16 +169,15 @@ class Settings:
         if dotenv_path and os.path.exists(dotenv_path):
             values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
         values.update(os.environ if environ is None else environ)
+        settings = cls._read(_Reader(values))
+        settings.check_values()
+        return settings
 
-        def get(name: str, default: str | None = None) -> str | None:
-            value = values.get(name)
-            return value.strip() if value is not None and value.strip() != "" else default
+    @classmethod
+    def _read(cls, env: _Reader) -> Settings:
+        get = env.text
 
-        try:
-            port = int(get("PORT", "3000") or "3000")
-        except ValueError as exc:
-            raise ConfigError(f"PORT must be a number, got {get('PORT')!r}.") from exc
-        settings = cls(
+        return cls(
             slack_bot_token=get("SLACK_BOT_TOKEN", "") or "",
             slack_signing_secret=get("SLACK_SIGNING_SECRET", "") or "",
             slack_app_token=get("SLACK_APP_TOKEN"),
@@ -85,14 +190,40 @@ class Settings:
             organizer_users=_split_ids(get("ALUMNI_ORGANIZER_USERS")),
             timezone=get("ALUMNI_TIMEZONE", "Asia/Tokyo") or "Asia/Tokyo",
             language=(get("ALUMNI_LANGUAGE", "ja") or "ja").lower()[:2],
-            port=port,
+            port=env.number("PORT", 3000, low=1, high=65535),
             test_database_url=get("TEST_DATABASE_URL", DEFAULT_TEST_DATABASE_URL)
             or DEFAULT_TEST_DATABASE_URL,
-            welcome_on_team_join=(get("ALUMNI_WELCOME_ON_TEAM_JOIN", "true") or "true").lower()
-            not in {"0", "false", "no", "off"},
+            welcome_on_team_join=env.flag("ALUMNI_WELCOME_ON_TEAM_JOIN", True),
+            event_reminder_offsets=env.parsed(
+                "ALUMNI_EVENT_REMINDER_OFFSETS",
+                DEFAULT_REMINDER_OFFSETS,
+                _reminder_offsets,
+                "up to 5 positive durations of at most 30d, separated by commas, like 24h,1h or 2d,3h,30m",
+            ),
+            event_feedback_delay_minutes=env.parsed(
+                "ALUMNI_EVENT_FEEDBACK_DELAY",
+                120,
+                parse_duration_minutes,
+                "a duration like 2h, 90m or 1d",
+            ),
+            digest_post_empty=env.flag("ALUMNI_DIGEST_POST_EMPTY", False),
+            jobs_extra_modules=_split_modules(get("ALUMNI_JOBS_EXTRA_MODULES", "") or ""),
+            web_concurrency=env.number("WEB_CONCURRENCY", 2, low=1, high=64),
+            web_threads=env.number("WEB_THREADS", 8, low=1, high=256),
+            log_level=env.parsed("LOG_LEVEL", "INFO", _log_level, "DEBUG, INFO, WARNING, ERROR or CRITICAL"),
+            metrics_port=env.number("METRICS_PORT", 9464, low=1, high=65535),
         )
-        settings.check_values()
-        return settings
+
+    def program_defaults(self) -> ProgramSettings:
+        """The program settings as the environment sets them; HR's saved values go over these in
+        `models.program_settings.get_program_settings` (the one place database overrides are applied)."""
+        from models.program_settings import DEFAULTS
+
+        return replace(DEFAULTS, reminder_offsets_minutes=self.event_reminder_offsets)
+
+    @property
+    def event_feedback_delay(self) -> timedelta:
+        return timedelta(minutes=self.event_feedback_delay_minutes)
 
     @property
     def socket_mode(self) -> bool:
@@ -136,3 +267,10 @@ class Settings:
                 "SLACK_BOT_TOKEN must be a bot token starting with xoxb-: "
                 + _CREDENTIAL_HELP["SLACK_BOT_TOKEN"]
             )
+
+
+def variable_names() -> list[str]:
+    """Every environment variable `Settings` reads (tests keep README and `.env.example` in step with it)."""
+    reader = _Reader({})
+    Settings._read(reader)
+    return sorted(reader.asked)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from typing import Any
 
@@ -30,13 +29,13 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False, default=str)
 
 
-def configure_logging(level: str | None = None) -> None:
-    """Log JSON lines to stderr at `LOG_LEVEL` (default INFO)."""
+def configure_logging(level: str = "INFO") -> None:
+    """Log JSON lines to stderr at `level` (`Settings.log_level`, from LOG_LEVEL)."""
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel((level or os.environ.get("LOG_LEVEL", "INFO")).upper())
+    root.setLevel(level.upper())
     # At DEBUG, Bolt and slack_sdk log whole payloads (modal values, candidates' emails): keep them at INFO.
     for name in ("slack_bolt", "slack_sdk"):
         logging.getLogger(name).setLevel(logging.INFO)

@@ -8,6 +8,7 @@ import getpass
 import sys
 from pathlib import Path
 from typing import Any, TextIO
+from zoneinfo import ZoneInfo
 
 from bot.config import Settings
 from bot.i18n import Translator
@@ -67,7 +68,7 @@ def run_ops_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "import":
         return _import(args, settings, db, tr)
     if args.command == "export":
-        return _export(args, db, tr)
+        return _export(args, db, tr, settings.zone)
     return _report(args, settings, db, tr)
 
 
@@ -100,14 +101,14 @@ def _import(args: argparse.Namespace, settings: Settings, db: Any, tr: Translato
     return 0
 
 
-def _export(args: argparse.Namespace, db: Any, tr: Translator) -> int:
+def _export(args: argparse.Namespace, db: Any, tr: Translator, zone: ZoneInfo) -> int:
     from bot.forms import error_message
     from models.errors import DomainError
     from models.export import export_csv
 
     try:
         with db.session() as session:
-            data, count = export_csv(session, actor=operator(), kind=args.kind)
+            data, count = export_csv(session, actor=operator(), kind=args.kind, zone=zone)
     except DomainError as exc:
         print(error_message(exc, tr), file=sys.stderr)
         return 1
@@ -132,7 +133,7 @@ def _report(args: argparse.Namespace, settings: Settings, db: Any, tr: Translato
         print(tr("admin.cli.bad_month"), file=sys.stderr)
         return 2
     with db.session() as session:
-        rendered = render_report(session, month=month, zone=zone, tr=tr)
+        rendered = render_report(session, month=month, zone=zone, tr=tr, defaults=settings.program_defaults())
     print(rendered.text)
     chart = Path(args.chart or rendered.chart_filename)
     chart.write_bytes(rendered.chart_png)

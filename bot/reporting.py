@@ -12,6 +12,7 @@ from sqlmodel import Session
 from bot.blocks.admin import report_blocks, report_text
 from bot.charts import chart_language, members_chart
 from bot.i18n import Translator
+from models.program_settings import ProgramSettings
 from models.report import Month, MonthlyReport, monthly_report
 
 CHART_FILENAME = "alumni-report-{month}.png"
@@ -27,8 +28,11 @@ class RenderedReport:
     chart_title: str
 
 
-def render_report(session: Session, *, month: Month, zone: ZoneInfo, tr: Translator) -> RenderedReport:
-    report = monthly_report(session, month=month, zone=zone)
+def render_report(
+    session: Session, *, month: Month, zone: ZoneInfo, tr: Translator, defaults: ProgramSettings
+) -> RenderedReport:
+    """The report for `month`; `defaults` is `Settings.program_defaults()` (for the goals HR set)."""
+    report = monthly_report(session, month=month, zone=zone, defaults=defaults)
     chart_tr = Translator(chart_language(tr.language))
     title = chart_tr("admin.chart.title", month=str(month))
     png = members_chart(

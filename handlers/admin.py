@@ -7,7 +7,6 @@ can be forged); a refused request changes nothing and gets a polite answer.
 from __future__ import annotations
 
 import logging
-from datetime import date
 from typing import Any
 
 from slack_bolt import Ack
@@ -81,7 +80,7 @@ def build_admin_view(svc: Services, tr: Translator) -> dict[str, Any]:
     with svc.db.session() as session:
         current = figures(session, month, zone)
         previous = figures(session, month.previous(), zone)
-        settings = get_program_settings(session)
+        settings = get_program_settings(session, defaults=svc.settings.program_defaults())
     return admin_view(current, previous, settings, available_kinds(), tr)
 
 
@@ -111,7 +110,7 @@ def send_export(svc: Services, *, user_id: str, kind: str) -> None:
     tr = svc.translator(user_id)
     try:
         with svc.db.session() as session:
-            data, count = export_csv(session, actor=svc.actor(user_id), kind=kind)
+            data, count = export_csv(session, actor=svc.actor(user_id), kind=kind, zone=svc.settings.zone)
     except DomainError as exc:
         svc.client.chat_postMessage(channel=user_id, text=error_message(exc, tr))
         return
@@ -119,7 +118,8 @@ def send_export(svc: Services, *, user_id: str, kind: str) -> None:
         svc.client,
         recipient=user_id,
         content=data,
-        filename=f"alumni-{kind}-{date.today().isoformat()}.csv",
+        # The day in the workspace zone (HR's day), not the server's.
+        filename=f"alumni-{kind}-{now().astimezone(svc.settings.zone).date().isoformat()}.csv",
         title=tr(f"admin.export.kinds.{kind}"),
         initial_comment=tr("admin.export.done", kind=tr(f"admin.export.kinds.{kind}"), count=count),
     )
@@ -132,7 +132,9 @@ def send_report(
     zone = svc.settings.zone
     month = month or last_complete_month(now(), zone)
     with svc.db.session() as session:
-        rendered = render_report(session, month=month, zone=zone, tr=tr)
+        rendered = render_report(
+            session, month=month, zone=zone, tr=tr, defaults=svc.settings.program_defaults()
+        )
         record(session, actor=actor_id, action="admin.report", target=str(month), recipient=recipient)
     posted = svc.client.chat_postMessage(channel=recipient, text=rendered.text[:3000], blocks=rendered.blocks)
     upload_file(
@@ -210,8 +212,9 @@ def register(registry: Registry) -> None:
         user_id = hr_clicker(svc, body)
         if user_id is None:
             return
+        # Pre-filled with the effective values (environment, then HR's saved ones), not built-in defaults.
         with svc.db.session() as session:
-            settings = get_program_settings(session)
+            settings = get_program_settings(session, defaults=svc.settings.program_defaults())
         svc.client.views_push(
             trigger_id=body["trigger_id"], view=settings_modal(settings, svc.translator(user_id))
         )
@@ -228,7 +231,12 @@ def register(registry: Registry) -> None:
         changes = {name: values.get(name) for name in SETTINGS_FIELDS if name in values}
         try:
             with svc.db.session() as session:
-                update_program_settings(session, actor=svc.actor(user_id), changes=changes)
+                update_program_settings(
+                    session,
+                    actor=svc.actor(user_id),
+                    changes=changes,
+                    defaults=svc.settings.program_defaults(),
+                )
         except ValidationFailed as exc:
             ack(response_action="errors", errors=field_errors(exc, tr, block_ids=input_block_ids(view)))
             return

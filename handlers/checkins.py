@@ -28,6 +28,7 @@ from bot.blocks.checkins import (
 from bot.blocks.profiles import (
     CHECKIN_CALLBACK,
     CHECKIN_OPEN_ACTION,
+    CONSENT,
     SHARE,
     SHARE_VALUE,
     WHATS_NEW,
@@ -53,6 +54,7 @@ from models.checkin import (
 )
 from models.errors import ValidationFailed
 from models.member import get_member
+from models.profile import CONSENT_VERSION, give_consent
 from models.timeutil import now
 
 log = logging.getLogger(__name__)
@@ -66,7 +68,7 @@ def home_section(services: Services, user_id: str, tr: Translator) -> list[Block
     """The member's own profile summary, last check-in date and buttons (check in, edit, reminders)."""
     with services.db.session() as session:
         member = get_member(session, slack_user_id=user_id)
-        cadence = nudge_cadence_days(session)
+        cadence = nudge_cadence_days(session, defaults=services.settings.program_defaults())
     return home_blocks(member, tr, at=now(), today=local_today(services), cadence_days=cadence)
 
 
@@ -141,8 +143,12 @@ def register(registry: Registry) -> None:
         share_values = values.get(SHARE)
         share = isinstance(share_values, list) and SHARE_VALUE in share_values
         whats_new = form_text(values, WHATS_NEW)
+        consent_values = values.get(CONSENT)
+        consents = isinstance(consent_values, list) and CONSENT_VERSION in consent_values
         try:
             with svc.db.session() as session:
+                if consents:  # same transaction: a refused check-in records no consent either
+                    give_consent(session, actor=svc.actor(user_id), **slack_facts(svc, user_id))
                 checkin, _ = record_checkin(
                     session,
                     actor=svc.actor(user_id),

@@ -169,7 +169,9 @@ def refresh_announcement(svc: Services, event_id: int) -> None:
         seq = event.rsvp_seq
         try:
             svc.client.chat_update(
-                channel=event.channel, ts=event.message_ts, **ui.announcement(event, counts, tr)
+                channel=event.channel,
+                ts=event.message_ts,
+                **ui.announcement(event, counts, tr, workspace_tz=svc.settings.timezone),
             )
         except SlackApiError as exc:
             log.warning("announcement update failed", extra={"error": exc.response.get("error")})
@@ -258,7 +260,9 @@ def _list_message(svc: Services, user_id: str, tr: Translator) -> dict[str, Any]
         counts = ev.rsvp_counts(session, event_ids=ids)
         answers = ev.answers_of(session, user_id=user_id, event_ids=ids)
     manageable = {e.id for e in events if e.id is not None and ev.can_manage(actor, e)}
-    return ui.event_list(events, counts, answers, tr, manageable=manageable, now=now())
+    return ui.event_list(
+        events, counts, answers, tr, manageable=manageable, now=now(), workspace_tz=svc.settings.timezone
+    )
 
 
 def _past_message(svc: Services, user_id: str, tr: Translator) -> dict[str, Any]:
@@ -270,7 +274,7 @@ def _past_message(svc: Services, user_id: str, tr: Translator) -> dict[str, Any]
             for e in events
             if e.id is not None and ev.can_manage(actor, e)
         }
-    return ui.past_list(events, summaries, tr, days=PAST_DAYS)
+    return ui.past_list(events, summaries, tr, days=PAST_DAYS, workspace_tz=svc.settings.timezone)
 
 
 def home_section(services: Services, user_id: str, tr: Translator) -> list[Block]:
@@ -294,7 +298,9 @@ def home_section(services: Services, user_id: str, tr: Translator) -> list[Block
         past = [
             (e, ev.feedback_summary(session, actor=actor, event_id=e.id)) for e in mine if e.id is not None
         ]
-    return ui.home_blocks(items, past, tr, can_create=actor.can_organize, now=now())
+    return ui.home_blocks(
+        items, past, tr, can_create=actor.can_organize, now=now(), workspace_tz=services.settings.timezone
+    )
 
 
 # ------------------------------------------------------------------------------------------- register
@@ -375,7 +381,10 @@ def register(registry: Registry) -> None:
             counts = ev.rsvp_counts(session, event_ids=[event_id])[event_id]
         try:
             posted = svc.client.chat_postMessage(
-                channel=channel, **ui.announcement(event, counts, svc.workspace_translator)
+                channel=channel,
+                **ui.announcement(
+                    event, counts, svc.workspace_translator, workspace_tz=svc.settings.timezone
+                ),
             )
         except SlackApiError as exc:
             error = str(exc.response.get("error") or "unknown")
@@ -444,7 +453,7 @@ def register(registry: Registry) -> None:
             return
         refresh_announcement(svc, event_id)
         for promoted in outcome.promoted:
-            _dm(svc, promoted, lambda t: ui.promoted_dm(outcome.event, t))
+            _dm(svc, promoted, lambda t: ui.promoted_dm(outcome.event, t, workspace_tz=svc.settings.timezone))
             _publish_home(svc, promoted)
         _publish_home(svc, user)
 
@@ -536,9 +545,13 @@ def register(registry: Registry) -> None:
         ack()
         refresh_announcement(svc, event_id)
         for recipient in change.notify:
-            _dm(svc, recipient, lambda t: ui.time_changed_dm(change.event, t))
+            _dm(
+                svc,
+                recipient,
+                lambda t: ui.time_changed_dm(change.event, t, workspace_tz=svc.settings.timezone),
+            )
         for promoted in change.promoted:
-            _dm(svc, promoted, lambda t: ui.promoted_dm(change.event, t))
+            _dm(svc, promoted, lambda t: ui.promoted_dm(change.event, t, workspace_tz=svc.settings.timezone))
         _dm(svc, user, lambda t: {"text": t("events.msg.updated", title=escape(change.event.title))})
         _publish_home(svc, user)
 
@@ -564,7 +577,9 @@ def register(registry: Registry) -> None:
             return
         refresh_announcement(svc, event_id)
         for recipient in result.notify:
-            _dm(svc, recipient, lambda t: ui.cancelled_dm(result.event, t))
+            _dm(
+                svc, recipient, lambda t: ui.cancelled_dm(result.event, t, workspace_tz=svc.settings.timezone)
+            )
         _tell(
             svc, body, user, tr("events.msg.cancelled_done", title=title, count=len(result.notify)), respond
         )
@@ -632,7 +647,8 @@ def register(registry: Registry) -> None:
             return
         _, (summary, event) = found
         svc.client.views_open(
-            trigger_id=str(body.get("trigger_id")), view=ui.feedback_modal(event, summary, tr)
+            trigger_id=str(body.get("trigger_id")),
+            view=ui.feedback_modal(event, summary, tr, workspace_tz=svc.settings.timezone),
         )
 
     @registry.action(RATE_ACTION)

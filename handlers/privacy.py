@@ -38,6 +38,7 @@ from bot.slack_files import upload_file
 from handlers.admin import hr_clicker
 from models.errors import DomainError, NotFound, ValidationFailed
 from models.feedback import (
+    ADDRESSED,
     Feedback,
     get_feedback,
     mark_addressed,
@@ -338,6 +339,9 @@ def register(registry: Registry) -> None:
             ack(response_action="errors", errors={"reply": error_message(exc, tr)})
             return
         ack()
+        if item.change_note and item.status != ADDRESSED:
+            # The rule is in the modal; say it once more where HR will notice: this note waits.
+            svc.client.chat_postMessage(channel=user_id, text=tr("feedback.note_not_published"))
         if item.reply and values.get("reply"):
             sender_tr = svc.translator(item.sender_user_id)
             svc.client.chat_postMessage(

@@ -53,6 +53,7 @@ from bot.blocks.referrals import (
     referrer_status_dm,
     referrer_submitted_dm,
     status_label,
+    who,
 )
 from bot.forms import error_message, field_errors, input_block_ids, state_values, text
 from bot.i18n import Translator
@@ -378,6 +379,9 @@ def register(registry: Registry) -> None:
                 referral_id = int(referral.id or 0)
         except ValidationFailed as exc:
             ack(response_action="errors", errors=_submit_errors(svc, user_id, tr, exc, block_ids))
+            duplicate = exc.errors.get(F_EMAIL)
+            if duplicate and duplicate[0] == referrals.ERR_DUPLICATE:
+                _note_second_referrer(svc, user_id, opportunity_id, text(values, F_EMAIL))
             return
         ack()
         log.info("referral submitted", extra={"referral_id": referral_id, "referrer": user_id})
@@ -524,6 +528,28 @@ def register(registry: Registry) -> None:
             return
         log.info("referral withdrawn", extra={"referral_id": referral_id, "referrer": user_id})
         _after_status_change(svc, referral_id, change_id, user_id)
+
+
+def _note_second_referrer(svc: Services, user_id: str, opportunity_id: int | None, email: str) -> None:
+    """A second member referred a candidate already referred: add it to the first referral's history in
+    HR's message and say so in its thread (the second member sees only the usual refusal)."""
+    with svc.db.session() as session:
+        referral_id = referrals.record_second_referrer(
+            session, actor=svc.actor(user_id), opportunity_id=opportunity_id, candidate_email=email
+        )
+    if referral_id is None:
+        return
+    _update_hr_message(svc, referral_id)
+    with svc.db.session() as session:
+        referral = referrals.get_referral(session, referral_id)
+    if referral.hr_channel and referral.hr_ts:
+        note = svc.workspace_translator("referrals.hr.vouched_thread", id=referral_id, who=who(user_id))
+        channel, ts = referral.hr_channel, referral.hr_ts
+        _safely(
+            "thread",
+            referral_id,
+            lambda: svc.client.chat_postMessage(channel=channel, thread_ts=ts, text=note),
+        )
 
 
 def _submit_errors(

@@ -11,9 +11,8 @@ Jobs never call Slack: they queue messages with `JobContext.enqueue`; the delive
 from __future__ import annotations
 
 import importlib
-import os
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import ModuleType
@@ -133,24 +132,26 @@ class DigestSection:
 
 @dataclass(frozen=True)
 class DigestContext:
-    """What a digest section is built from: the week [start, end) and the digest's language."""
+    """What a digest section is built from: the week [start, end) and the digest's language. In a dry run
+    a section must change nothing (the run's transaction is committed all the same)."""
 
     session: Session
     services: Services
     start: datetime
     end: datetime
     tr: Translator
+    dry_run: bool = False
 
 
-# Extra modules (comma-separated import paths) that take part like `jobs/*.py` modules: a deployment's own
-# digest sections or jobs, and the test-only sections the cross-process tests use.
+# Extra modules (`Settings.jobs_extra_modules`, from ALUMNI_JOBS_EXTRA_MODULES) take part like `jobs/*.py`
+# modules: a deployment's own digest sections or jobs, and the test-only sections the cross-process tests use.
 EXTRA_MODULES_ENV = "ALUMNI_JOBS_EXTRA_MODULES"
 # Modules that are machinery, not features (they define no jobs or sections).
 _MACHINERY = frozenset({"base", "cli", "delivery", "runner", "scheduler"})
 
 
-def feature_modules() -> list[ModuleType]:
-    """Every `jobs/*.py` module (sorted by name), then the modules named in `ALUMNI_JOBS_EXTRA_MODULES`."""
+def feature_modules(extra_modules: Sequence[str] = ()) -> list[ModuleType]:
+    """Every `jobs/*.py` module (sorted by name), then `extra_modules` (`Settings.jobs_extra_modules`)."""
     import jobs
 
     names = [
@@ -158,14 +159,13 @@ def feature_modules() -> list[ModuleType]:
         for info in sorted(pkgutil.iter_modules(jobs.__path__), key=lambda m: m.name)
         if info.name not in _MACHINERY
     ]
-    extra = [part.strip() for part in os.environ.get(EXTRA_MODULES_ENV, "").split(",") if part.strip()]
-    return [importlib.import_module(name) for name in [*names, *extra]]
+    return [importlib.import_module(name) for name in [*names, *extra_modules]]
 
 
-def discover_jobs() -> dict[str, ScheduledJob]:
+def discover_jobs(extra_modules: Sequence[str] = ()) -> dict[str, ScheduledJob]:
     """Every `SCHEDULED_JOBS` entry of the feature modules, by name (a duplicate name is a bug)."""
     found: dict[str, ScheduledJob] = {}
-    for module in feature_modules():
+    for module in feature_modules(extra_modules):
         for job in getattr(module, "SCHEDULED_JOBS", ()):
             if job.name in found:
                 raise RuntimeError(f"two scheduled jobs are named {job.name!r} (in {module.__name__})")
@@ -176,10 +176,10 @@ def discover_jobs() -> dict[str, ScheduledJob]:
 DigestSectionFn = Callable[[DigestContext], "DigestSection | None"]
 
 
-def discover_digest_sections() -> list[tuple[int, str, DigestSectionFn]]:
+def discover_digest_sections(extra_modules: Sequence[str] = ()) -> list[tuple[int, str, DigestSectionFn]]:
     """(DIGEST_ORDER, module name, digest_section) of every feature module, in digest order."""
     found = []
-    for module in feature_modules():
+    for module in feature_modules(extra_modules):
         section = getattr(module, "digest_section", None)
         if callable(section):
             found.append((int(getattr(module, "DIGEST_ORDER", 100)), module.__name__, section))

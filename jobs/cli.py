@@ -54,7 +54,7 @@ def run_jobs_command(args: argparse.Namespace, settings: Settings) -> int:
     from bot.logging_setup import configure_logging
     from bot.services import build_services
 
-    configure_logging()
+    configure_logging(settings.log_level)
     tr = Translator(settings.language)
     services = build_services(settings)
     services.db.upgrade()  # a no-op when up to date; concurrent starters upgrade once (advisory lock)
@@ -145,7 +145,7 @@ def _run(services: Any, tr: Translator, args: argparse.Namespace) -> int:
     try:
         result = run_job(services, args.name, at=at, dry_run=args.dry_run)
     except UnknownJob:
-        names = ", ".join(sorted(discover_jobs())) or "—"
+        names = ", ".join(sorted(discover_jobs(services.settings.jobs_extra_modules))) or "—"
         print(tr("jobs.cli.unknown_job", name=args.name, names=names), file=sys.stderr)
         return 2
     except Exception as exc:

@@ -13,7 +13,6 @@ An empty week posts nothing unless `ALUMNI_DIGEST_POST_EMPTY` is true.
 from __future__ import annotations
 
 import logging
-import os
 from datetime import timedelta
 
 from bot.blocks.digest import digest_blocks, digest_text
@@ -31,13 +30,7 @@ log = logging.getLogger(__name__)
 
 PURPOSE = "digest"
 DEFAULT_CRON = {"day_of_week": "mon", "hour": "9", "minute": "0"}
-POST_EMPTY_ENV = "ALUMNI_DIGEST_POST_EMPTY"
 WEEK = timedelta(days=7)
-
-
-def post_empty() -> bool:
-    """`ALUMNI_DIGEST_POST_EMPTY=true`: post a short "quiet week" digest instead of nothing."""
-    return os.environ.get(POST_EMPTY_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def digest_cron(services: Services) -> dict[str, str]:
@@ -47,7 +40,7 @@ def digest_cron(services: Services) -> dict[str, str]:
     except ImportError:  # the program settings feature is not installed
         return dict(DEFAULT_CRON)
     with services.db.session() as session:
-        settings = get_program_settings(session)
+        settings = get_program_settings(session, defaults=services.settings.program_defaults())
     return {
         "day_of_week": settings.digest_day,
         "hour": str(settings.digest_hour),
@@ -58,7 +51,7 @@ def digest_cron(services: Services) -> dict[str, str]:
 def collect_sections(ctx: DigestContext) -> list[DigestSection]:
     """Every feature's section for the week, in digest order; empty and failing sections are left out."""
     sections: list[DigestSection] = []
-    for _, module, build in discover_digest_sections():
+    for _, module, build in discover_digest_sections(ctx.services.settings.jobs_extra_modules):
         savepoint = ctx.session.begin_nested()
         try:
             result = build(ctx)
@@ -86,9 +79,11 @@ def run_digest(ctx: JobContext) -> int:
     start = end - WEEK
     with services.db.session() as session:
         sections = collect_sections(
-            DigestContext(session=session, services=services, start=start, end=end, tr=tr)
+            DigestContext(
+                session=session, services=services, start=start, end=end, tr=tr, dry_run=ctx.dry_run
+            )
         )
-        if not sections and not post_empty():
+        if not sections and not services.settings.digest_post_empty:
             log.info("empty week; no digest", extra={"period": ctx.period})
             return 0
         message = {

@@ -7,20 +7,18 @@ a second run, a second replica or a restart queues nothing new, and a cancelled 
 (cancelling also withdraws its messages still pending). The start instant is part of the key so an event
 moved to another time is reminded again for the new time.
 
-Configuration (the HR setting in the database wins over the environment, which wins over the default):
-- `ALUMNI_EVENT_REMINDER_OFFSETS`: offsets before the start, comma-separated, as minutes or with a unit
-  (`1440,60`, `24h,1h`, `2d,3h,30m`); default `24h,1h`;
-- `ALUMNI_EVENT_FEEDBACK_DELAY`: how long after the end attendees get the feedback DM (default `2h`), so the
-  organiser can mark attendance first.
+Configuration (`bot.config.Settings`; the HR setting in the database wins over the environment, which wins
+over the default):
+- `event_reminder_offsets` (`ALUMNI_EVENT_REMINDER_OFFSETS`): offsets before the start, comma-separated, as
+  minutes or with a unit (`1440,60`, `24h,1h`, `2d,3h,30m`); default `24h,1h`;
+- `event_feedback_delay` (`ALUMNI_EVENT_FEEDBACK_DELAY`): how long after the end attendees get the feedback
+  DM (default `2h`), so the organiser can mark attendance first.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import re
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from datetime import datetime, time, timedelta
 from functools import partial
 from typing import Any
@@ -28,6 +26,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from bot.blocks import events as ui
+from bot.config import DEFAULT_REMINDER_OFFSETS, Settings
 from bot.i18n import Translator, language_of
 from jobs.base import (
     DigestContext,
@@ -46,10 +45,7 @@ log = logging.getLogger(__name__)
 REMINDER_JOB = "event_reminders"
 DAY_JOB = "event_day"
 FOLLOWUP_JOB = "event_followups"
-OFFSETS_ENV = "ALUMNI_EVENT_REMINDER_OFFSETS"
-FEEDBACK_DELAY_ENV = "ALUMNI_EVENT_FEEDBACK_DELAY"
-DEFAULT_OFFSETS = (1440, 60)
-DEFAULT_FEEDBACK_DELAY = timedelta(hours=2)
+DEFAULT_OFFSETS = DEFAULT_REMINDER_OFFSETS
 REMINDER_EVERY_MINUTES = 5
 FOLLOWUP_EVERY_MINUTES = 15
 # A reminder is due from (start - offset) until the next smaller offset is due, but at most this long:
@@ -62,57 +58,14 @@ DIGEST_HORIZON = timedelta(days=28)
 DIGEST_LINES = 8
 SCOPES: tuple[str, ...] = ()
 
-_DURATION = re.compile(r"^(\d+)\s*([dhm]?)$")
-_UNIT_MINUTES = {"d": 1440, "h": 60, "m": 1, "": 1}
 
-
-def parse_duration_minutes(raw: str) -> int:
-    """`90`, `90m`, `3h`, `2d` → minutes. Raises ValueError otherwise."""
-    match = _DURATION.match(raw.strip().lower())
-    if not match:
-        raise ValueError(raw)
-    return int(match.group(1)) * _UNIT_MINUTES[match.group(2)]
-
-
-def parse_offsets(raw: str) -> tuple[int, ...]:
-    """A comma-separated list of durations → distinct positive minutes, largest first."""
-    offsets = {parse_duration_minutes(part) for part in raw.split(",") if part.strip()}
-    if not offsets or min(offsets) <= 0:
-        raise ValueError(raw)
-    return tuple(sorted(offsets, reverse=True))
-
-
-def env_offsets() -> tuple[int, ...]:
-    raw = os.environ.get(OFFSETS_ENV, "").strip()
-    if not raw:
-        return DEFAULT_OFFSETS
-    try:
-        return parse_offsets(raw)
-    except ValueError:
-        log.warning("ignoring an invalid %s; using the default", OFFSETS_ENV)
-        return DEFAULT_OFFSETS
-
-
-def reminder_offsets(session: Session) -> tuple[int, ...]:
+def reminder_offsets(session: Session, settings: Settings) -> tuple[int, ...]:
     """The offsets in force: HR's database setting, else the environment, else 24 h and 1 h."""
-    from models.program_settings import DEFAULTS, get_program_settings
+    from models.program_settings import get_program_settings
 
-    configured = get_program_settings(
-        session, defaults=replace(DEFAULTS, reminder_offsets_minutes=env_offsets())
-    )
+    configured = get_program_settings(session, defaults=settings.program_defaults())
     offsets = tuple(sorted({int(o) for o in configured.reminder_offsets_minutes if int(o) > 0}, reverse=True))
     return offsets or DEFAULT_OFFSETS
-
-
-def feedback_delay() -> timedelta:
-    raw = os.environ.get(FEEDBACK_DELAY_ENV, "").strip()
-    if not raw:
-        return DEFAULT_FEEDBACK_DELAY
-    try:
-        return timedelta(minutes=parse_duration_minutes(raw))
-    except ValueError:
-        log.warning("ignoring an invalid %s; using the default", FEEDBACK_DELAY_ENV)
-        return DEFAULT_FEEDBACK_DELAY
 
 
 def reminder_windows(offsets: tuple[int, ...]) -> list[tuple[int, timedelta]]:
@@ -183,7 +136,7 @@ def run_reminders(ctx: JobContext) -> int:
     at = ctx.scheduled_for
     queued = 0
     with ctx.services.db.session() as session:
-        for offset, window in reminder_windows(reminder_offsets(session)):
+        for offset, window in reminder_windows(reminder_offsets(session, ctx.services.settings)):
             due_until = at + timedelta(minutes=offset)
             for event in ev.events_starting_in(session, after=due_until - window, until=due_until):
                 assert event.id is not None
@@ -194,7 +147,7 @@ def run_reminders(ctx: JobContext) -> int:
                     purpose=ev.PURPOSE_REMINDER,
                     period=period_of(event, f"{offset}m"),
                     members=going,
-                    render=partial(ui.reminder_dm, event),
+                    render=partial(ui.reminder_dm, event, workspace_tz=ctx.services.settings.timezone),
                 )
     return queued
 
@@ -220,7 +173,9 @@ def run_day_reminders(ctx: JobContext) -> int:
                 purpose=ev.PURPOSE_DAY,
                 recipient=channel,
                 period=period_of(event, f"day{local_day.isoformat()}"),
-                message=ui.day_message(event, counts[event.id], tr),
+                message=ui.day_message(
+                    event, counts[event.id], tr, workspace_tz=ctx.services.settings.timezone
+                ),
             )
     return queued
 
@@ -242,7 +197,7 @@ def run_followups(ctx: JobContext) -> int:
                     period=period_of(event, "attendance"),
                     message=ui.attendance_prompt(event, _translator(ctx, organiser)),
                 )
-        delay = feedback_delay()
+        delay = ctx.services.settings.event_feedback_delay
         for event in ev.events_ending_in(session, after=at - delay - FOLLOWUP_WINDOW, until=at - delay):
             assert event.id is not None
             queued += _queue_dms(
@@ -297,7 +252,10 @@ def digest_section(ctx: DigestContext) -> DigestSection | None:
     return DigestSection(
         key="events",
         title=ctx.tr("events.digest.title"),
-        lines=[ui.digest_line(e, counts[e.id or 0], ctx.tr) for e in shown],
+        lines=[
+            ui.digest_line(e, counts[e.id or 0], ctx.tr, workspace_tz=ctx.services.settings.timezone)
+            for e in shown
+        ],
         total=len(events),
         more_hint=ctx.tr("events.digest.more_hint"),
     )

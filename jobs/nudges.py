@@ -58,7 +58,7 @@ def run_nudges(ctx: JobContext) -> int:
     at = ctx.scheduled_for
     queued = 0
     with services.db.session() as session:
-        cadence = nudge_cadence_days(session)
+        cadence = nudge_cadence_days(session, defaults=services.settings.program_defaults())
         zones = zones_at(
             eligible_time_zones(session),
             at=at,

@@ -1,5 +1,5 @@
-"""The monthly program report to ALUMNI_HR_CHANNEL (with its chart), and the quarterly "you said, we did"
-digest section.
+"""The monthly program report to ALUMNI_HR_CHANNEL (with its chart), and the "you said, we did" digest
+section (each addressed feedback's change note once, in the next weekly digest).
 
 The report is queued like every scheduled message; its chart travels in the outbox row under
 `bot.slack_files.OUTBOX_FILES_KEY` and the delivery worker uploads it into the report's thread.
@@ -8,16 +8,15 @@ The report is queued like every scheduled message; its chart travels in the outb
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
+from bot.blocks.common import SECTION_LIMIT
 from bot.mrkdwn import escape, truncate
 from bot.reporting import render_report
 from bot.slack_files import OUTBOX_FILES_KEY, outbox_file
 from jobs.base import DigestContext, DigestSection, JobContext, ScheduledJob, monthly_period
-from models.feedback import addressed_between
+from models.feedback import Feedback, mark_published, unpublished_changes
 from models.report import last_complete_month
-from models.timeutil import as_utc
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +37,9 @@ def run_monthly_report(ctx: JobContext) -> int:
     month = last_complete_month(ctx.scheduled_for, zone)
     tr = ctx.services.workspace_translator
     with ctx.services.db.session() as session:
-        rendered = render_report(session, month=month, zone=zone, tr=tr)
+        rendered = render_report(
+            session, month=month, zone=zone, tr=tr, defaults=ctx.services.settings.program_defaults()
+        )
         message = {
             "text": truncate(rendered.text, 3000),
             "blocks": rendered.blocks,
@@ -66,37 +67,30 @@ SCHEDULED_JOBS = [
 ]
 
 
-def quarter_start(instant: datetime, zone: ZoneInfo) -> datetime:
-    """The start of the quarter containing `instant` (local midnight of Jan/Apr/Jul/Oct 1st), in UTC."""
-    local = instant.astimezone(zone)
-    month = 3 * ((local.month - 1) // 3) + 1
-    return as_utc(datetime(local.year, month, 1, tzinfo=zone))
-
-
-def previous_quarter_start(start: datetime, zone: ZoneInfo) -> datetime:
-    return quarter_start(start - timedelta(days=1), zone)
-
-
 def digest_section(ctx: DigestContext) -> DigestSection | None:
-    """Once a quarter (the digest whose week contains a quarter's first day): what HR changed because of
-    members' feedback in the quarter before."""
-    zone = ctx.services.settings.zone
-    boundary = quarter_start(ctx.end - timedelta(microseconds=1), zone)
-    if not ctx.start <= boundary < ctx.end:
+    """ "You said, we did": every addressed feedback's change note, exactly once, in the next digest.
+
+    Notes are taken oldest first while they fit the section (`DIGEST_LIMIT` lines, `SECTION_LIMIT`
+    characters), and only those are marked published, in the same transaction that queues the digest; the
+    rest wait for the next week, so none is cut off or shown twice."""
+    lines: list[str] = []
+    published: list[Feedback] = []
+    used = 0
+    for item in unpublished_changes(ctx.session, limit=DIGEST_LIMIT):
+        line = ctx.tr("feedback.digest_line", note=escape(truncate(item.change_note, 300)))
+        if used + len(line) + 1 > SECTION_LIMIT:
+            break
+        lines.append(line)
+        published.append(item)
+        used += len(line) + 1
+    if not lines:
         return None
-    items = addressed_between(
-        ctx.session, start=previous_quarter_start(boundary, zone), end=boundary, limit=DIGEST_LIMIT + 1
-    )
-    if not items:
-        return None
-    lines = [
-        ctx.tr("feedback.digest_line", note=escape(truncate(i.change_note, 300)))
-        for i in items[:DIGEST_LIMIT]
-    ]
+    if not ctx.dry_run:
+        mark_published(ctx.session, published, at=ctx.end)
     return DigestSection(
         key="you_said_we_did",
         title=ctx.tr("feedback.digest_title"),
         lines=lines,
-        total=len(items),
+        total=len(lines),
         more_hint=ctx.tr("feedback.digest_hint"),
     )

@@ -22,7 +22,7 @@ def run_retention(ctx: JobContext) -> int:
     tr = ctx.services.workspace_translator
     queued = 0
     with ctx.services.db.session() as session:
-        days = get_program_settings(session).retention_days
+        days = get_program_settings(session, defaults=ctx.services.settings.program_defaults()).retention_days
         if ctx.dry_run:
             return 0
         purge_unmatched(session, older_than_days=days)

@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -67,8 +68,8 @@ def worker_id() -> str:
     return _PROCESS_ID
 
 
-def get_job(name: str) -> ScheduledJob:
-    jobs = discover_jobs()
+def get_job(name: str, extra_modules: Sequence[str] = ()) -> ScheduledJob:
+    jobs = discover_jobs(extra_modules)
     if name not in jobs:
         raise UnknownJob(name)
     return jobs[name]
@@ -89,7 +90,7 @@ def run_job(
     windows from `ctx.scheduled_for`). Messages the run queued that were due by `at` are due now, so a run
     `--at` a future instant delivers right away. A failing job is recorded as failed and re-raised.
     """
-    job = get_job(name)
+    job = get_job(name, services.settings.jobs_extra_modules)
     scheduled_for = timeutil.as_utc(at) if at is not None else timeutil.now()
     period = job.period(scheduled_for, services.settings.zone)
     ctx = JobContext(services=services, job=name, scheduled_for=scheduled_for, period=period, dry_run=dry_run)

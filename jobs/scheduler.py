@@ -89,7 +89,7 @@ class Scheduler:
     ) -> None:
         self.services = services
         self.zone = services.settings.zone
-        self.jobs = discover_jobs()
+        self.jobs = discover_jobs(services.settings.jobs_extra_modules)
         self.crons: dict[str, dict[str, str]] = {}
         self.aps = BackgroundScheduler(
             timezone=self.zone,
@@ -223,7 +223,7 @@ class Scheduler:
 def describe_jobs(services: Services) -> list[dict[str, Any]]:
     """Each job's name, description, schedule and next run (for `jobs list`)."""
     out = []
-    for name, job in sorted(discover_jobs().items()):
+    for name, job in sorted(discover_jobs(services.settings.jobs_extra_modules).items()):
         out.append(
             {
                 "name": name,

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Column, ColumnElement, Index, Text, false, or_
 from sqlalchemy.exc import SQLAlchemyError
@@ -17,6 +18,9 @@ from models.member import AVAILABILITY_FLAGS, Member, ensure_member, get_member
 from models.profile import LONG_TEXT_MAX, ProfileInput, apply_profile, validate_profile
 from models.timeutil import as_utc, now
 from models.types import UTCDateTime
+
+if TYPE_CHECKING:
+    from models.program_settings import ProgramSettings
 
 log = logging.getLogger(__name__)
 
@@ -169,15 +173,15 @@ def set_personal_digest(session: Session, *, actor: Actor, enabled: bool) -> Mem
     return member
 
 
-def nudge_cadence_days(session: Session) -> int:
-    """The nudge cadence HR set (program settings), or the default of 90 days."""
+def nudge_cadence_days(session: Session, *, defaults: ProgramSettings) -> int:
+    """The nudge cadence HR set (program settings over `defaults`, `Settings.program_defaults()`), or 90."""
     try:
         from models.program_settings import get_program_settings
     except ImportError:  # the program settings feature is optional for this one
         return DEFAULT_CADENCE_DAYS
     nested = session.begin_nested()
     try:
-        days = int(get_program_settings(session).nudge_cadence_days)
+        days = int(get_program_settings(session, defaults=defaults).nudge_cadence_days)
     except SQLAlchemyError:
         nested.rollback()
         log.warning("program settings unreadable; using the default nudge cadence")

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Column, ForeignKey, Index, Integer, Text, UniqueConstraint, func, update
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from models.actors import Actor
@@ -187,7 +189,8 @@ class FeedbackSummary:
     count: int
     average: float | None
     comments: list[str]
-    attendees: int
+    attended: int | None  # marked attended (`attended_clause`); None while attendance is not marked
+    going: int  # said Going (shown instead while attendance is not marked)
 
 
 # ----------------------------------------------------------------------------------------- validation
@@ -378,8 +381,16 @@ def members_with_answer(session: Session, *, event_id: int, answers: Sequence[st
     return list(rows)
 
 
+def attended_clause(attended: Any) -> ColumnElement[bool]:
+    """The one definition of attendance, for every figure (organiser's summary, monthly report): an RSVP
+    the organiser marked attended. Saying Going is not attending: while attendance is not marked, figures
+    say "N said Going, attendance not marked" instead of counting anyone as attended."""
+    return cast(ColumnElement[bool], attended.is_(True))
+
+
 def attendees(session: Session, *, event_id: int) -> list[Member]:
-    """Who attended: those the organiser marked, or else everyone going (RSVPs close at the start)."""
+    """Who gets the feedback question and may answer it: those the organiser marked attended, or, while
+    attendance is not marked, everyone going (RSVPs close at the start). Not a figure: see `attended_clause`."""
     event = get_event(session, event_id=event_id)
     stmt = (
         select(Member)
@@ -387,7 +398,7 @@ def attendees(session: Session, *, event_id: int) -> list[Member]:
         .where(Rsvp.event_id == event_id, col(Member.slack_user_id).is_not(None))
     )
     if event.attendance_marked_at is not None:
-        stmt = stmt.where(Rsvp.attended == True)  # noqa: E712 (SQL comparison)
+        stmt = stmt.where(attended_clause(col(Rsvp.attended)))
     else:
         stmt = stmt.where(Rsvp.answer == GOING)
     return list(session.exec(stmt.order_by(col(Rsvp.answered_at), col(Rsvp.id))))
@@ -701,9 +712,13 @@ def feedback_summary(session: Session, *, actor: Actor, event_id: int) -> Feedba
         )
     )
     ratings = [r.rating for r in rows if r.rating is not None]
+    rsvps = select(func.count()).select_from(Rsvp).where(Rsvp.event_id == event_id)
+    attended = session.exec(rsvps.where(attended_clause(col(Rsvp.attended)))).one()
+    going = session.exec(rsvps.where(Rsvp.answer == GOING)).one()
     return FeedbackSummary(
         count=len(ratings),
         average=round(sum(ratings) / len(ratings), 2) if ratings else None,
         comments=[r.comment for r in rows if r.comment],
-        attendees=len(attendees(session, event_id=event_id)),
+        attended=int(attended) if event.attendance_marked_at is not None else None,
+        going=int(going),
     )

@@ -2,16 +2,20 @@
 
 Members have a fixed column list; the other kinds export every column of their feature's table, so they
 follow the feature's model as it grows. A kind whose table does not exist in this build is "unavailable".
+
+Instants are written in the workspace time zone as `2026-12-03 18:00` (a form Excel reads as a date and
+time, unlike ISO text with `+00:00`), and their column header names the zone: `created_at (Asia/Tokyo)`.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_
+from sqlalchemy import Column, DateTime, or_
 from sqlmodel import Session, SQLModel
 
 from models.actors import Actor
@@ -61,10 +65,21 @@ def available_kinds() -> list[str]:
     return [kind for kind, table in KINDS.items() if table in SQLModel.metadata.tables]
 
 
-def _cell(value: Any) -> str:
+EXCEL_DATETIME = "%Y-%m-%d %H:%M"
+
+
+def _is_instant(column: Column[Any]) -> bool:
+    kind = column.type
+    return isinstance(getattr(kind, "impl", kind), DateTime)
+
+
+def _cell(value: Any, zone: ZoneInfo) -> str:
     if value is None:
         return ""
-    if isinstance(value, datetime | date):
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return aware.astimezone(zone).strftime(EXCEL_DATETIME)
+    if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, bool):
         return "1" if value else "0"
@@ -75,8 +90,8 @@ def _cell(value: Any) -> str:
     return text
 
 
-def export_csv(session: Session, *, actor: Actor, kind: str) -> tuple[bytes, int]:
-    """(CSV bytes with a UTF-8 BOM, number of rows). HR only; audited."""
+def export_csv(session: Session, *, actor: Actor, kind: str, zone: ZoneInfo) -> tuple[bytes, int]:
+    """(CSV bytes with a UTF-8 BOM, number of rows). HR only; audited. Instants in `zone` (the workspace's)."""
     if not actor.is_hr:
         raise PermissionDenied("not_allowed")
     if kind not in available_kinds():
@@ -98,10 +113,10 @@ def export_csv(session: Session, *, actor: Actor, kind: str) -> tuple[bytes, int
         query = table.select().order_by(*table.primary_key.columns)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
+    writer.writerow([f"{c} ({zone.key})" if _is_instant(table.c[c]) else c for c in columns])
     count = 0
     for row in session.connection().execute(query).mappings():
-        writer.writerow([_cell(row[c]) for c in columns])
+        writer.writerow([_cell(row[c], zone) for c in columns])
         count += 1
     record(session, actor=actor.user_id, action="admin.export", target=kind, rows=count)
     session.flush()

@@ -1,8 +1,9 @@
 """Alumni's voice: ideas and complaints about the program, sent to HR named or anonymously.
 
 HR answers the sender through the bot (an anonymous sender stays anonymous: HR never sees who it is), marks
-feedback addressed with a note of what changed, and the quarterly "you said, we did" digest section lists
-those notes.
+feedback addressed with a note of what changed, and the "you said, we did" section of the next weekly digest
+publishes each such note exactly once (`published_at`). A note on feedback not marked addressed waits until
+HR marks it addressed.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class Feedback(SQLModel, table=True):
     replied_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     change_note: str = Field(default="", max_length=CHANGE_MAX)  # "what we did", for the quarterly digest
     addressed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # its note went into a digest
     hr_channel: str | None = Field(default=None, max_length=64)
     hr_ts: str | None = Field(default=None, max_length=32)
     created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime, index=True)
@@ -135,21 +137,27 @@ def mark_addressed(session: Session, *, actor: Actor, feedback_id: int) -> Feedb
     return reply_to_feedback(session, actor=actor, feedback_id=feedback_id, reply="", addressed=True)
 
 
-def addressed_between(session: Session, *, start: datetime, end: datetime, limit: int = 20) -> list[Feedback]:
-    """Feedback addressed in [start, end) with a note of what changed (for "you said, we did")."""
+def unpublished_changes(session: Session, *, limit: int = 50) -> list[Feedback]:
+    """Addressed feedback whose change note has not been in a digest yet, oldest first."""
     return list(
         session.exec(
             select(Feedback)
             .where(
                 Feedback.status == ADDRESSED,
-                col(Feedback.addressed_at) >= start,
-                col(Feedback.addressed_at) < end,
                 Feedback.change_note != "",
+                col(Feedback.published_at).is_(None),
             )
-            .order_by(col(Feedback.addressed_at))
+            .order_by(col(Feedback.addressed_at), col(Feedback.id))
             .limit(limit)
         ).all()
     )
+
+
+def mark_published(session: Session, items: list[Feedback], *, at: datetime) -> None:
+    """These notes went into the digest queued in this transaction: never again."""
+    for item in items:
+        item.published_at = at
+    session.flush()
 
 
 def count_between(session: Session, *, start: datetime, end: datetime) -> int:

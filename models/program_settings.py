@@ -1,6 +1,8 @@
 """Program settings HR changes in Slack (digest day and time, nudge cadence, reminder offsets, retention,
-goals). Stored in one database row; a `None` column means "use the default". Jobs call
-`get_program_settings(session)` afresh for each run, so a change applies from the next run on.
+goals). Stored in one database row; a `None` column means "keep the default", where the defaults are what the
+environment sets (`bot.config.Settings.program_defaults()`). `get_program_settings` is the one place that
+puts the database values over those defaults; jobs call it afresh for each run, so a change applies from the
+next run on. Saving the form stores only the fields HR changed, so the environment keeps applying to the rest.
 """
 
 from __future__ import annotations
@@ -62,8 +64,9 @@ _INT_BOUNDS: dict[str, tuple[int, int]] = {
     "goal_rehires": (0, 100_000),
     "goal_events": (0, 10_000),
 }
-_MAX_OFFSETS = 5
-_MAX_OFFSET_MINUTES = 60 * 24 * 30
+# Reminder offsets: the same bounds for HR's form and ALUMNI_EVENT_REMINDER_OFFSETS (bot/config.py).
+MAX_OFFSETS = 5
+MAX_OFFSET_MINUTES = 60 * 24 * 30
 
 
 class ProgramSettingsRow(SQLModel, table=True):
@@ -89,8 +92,11 @@ def _parse_offsets(raw: str) -> tuple[int, ...]:
     return tuple(int(p) for p in raw.replace(" ", "").split(",") if p)
 
 
-def get_program_settings(session: Session, *, defaults: ProgramSettings = DEFAULTS) -> ProgramSettings:
-    """The effective settings: what HR stored, falling back to `defaults` column by column."""
+def get_program_settings(session: Session, *, defaults: ProgramSettings) -> ProgramSettings:
+    """The effective settings: what HR stored, falling back to `defaults` column by column.
+
+    `defaults` is `Settings.program_defaults()` (the environment over the built-in `DEFAULTS`); it is
+    required so that no caller can forget the environment."""
     row = session.get(ProgramSettingsRow, SETTINGS_ROW_ID)
     if row is None:
         return defaults
@@ -147,14 +153,14 @@ def validate_changes(changes: dict[str, Any]) -> dict[str, Any]:
             try:
                 offsets = _parse_offsets(text)
             except ValueError:
-                errs.add(name, "admin.errors.invalid_offsets", max=_MAX_OFFSETS)
+                errs.add(name, "admin.errors.invalid_offsets", max=MAX_OFFSETS)
                 continue
             if (
                 not offsets
-                or len(offsets) > _MAX_OFFSETS
-                or any(o <= 0 or o > _MAX_OFFSET_MINUTES for o in offsets)
+                or len(offsets) > MAX_OFFSETS
+                or any(o <= 0 or o > MAX_OFFSET_MINUTES for o in offsets)
             ):
-                errs.add(name, "admin.errors.invalid_offsets", max=_MAX_OFFSETS)
+                errs.add(name, "admin.errors.invalid_offsets", max=MAX_OFFSETS)
             else:
                 out[column] = ",".join(str(o) for o in sorted(set(offsets), reverse=True))
         else:
@@ -172,11 +178,28 @@ def validate_changes(changes: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def update_program_settings(session: Session, *, actor: Actor, changes: dict[str, Any]) -> ProgramSettings:
-    """HR changes settings. Only HR may; every change is audited. Returns the new effective settings."""
+def _as_columns(settings: ProgramSettings) -> dict[str, Any]:
+    """Effective settings in the database's column form (for comparing with submitted values)."""
+    data = asdict(settings)
+    data["reminder_offsets"] = ",".join(str(o) for o in data.pop("reminder_offsets_minutes"))
+    return data
+
+
+def update_program_settings(
+    session: Session, *, actor: Actor, changes: dict[str, Any], defaults: ProgramSettings
+) -> ProgramSettings:
+    """HR changes settings. Only HR may; every change is audited. Returns the new effective settings.
+
+    The form is pre-filled with the effective values, so a field submitted unchanged is not stored: the
+    environment (`defaults`) keeps applying to it, and only what HR actually changed goes into the row."""
     if not actor.is_hr:
         raise PermissionDenied("not_allowed")
-    columns = validate_changes(changes)
+    effective = _as_columns(get_program_settings(session, defaults=defaults))
+    columns = {
+        column: value
+        for column, value in validate_changes(changes).items()
+        if value is None or value != effective[column]
+    }
     row = session.get(ProgramSettingsRow, SETTINGS_ROW_ID)
     if row is None:
         row = ProgramSettingsRow(id=SETTINGS_ROW_ID)
@@ -196,7 +219,7 @@ def update_program_settings(session: Session, *, actor: Actor, changes: dict[str
             changed={k: {"from": before[k], "to": v} for k, v in changed.items()},
         )
     session.flush()
-    return get_program_settings(session)
+    return get_program_settings(session, defaults=defaults)
 
 
 def settings_as_form(settings: ProgramSettings) -> dict[str, str]:

@@ -43,6 +43,9 @@ WITHDRAWN = "withdrawn"
 STATUSES: tuple[str, ...] = (SUBMITTED, IN_REVIEW, INTERVIEWING, OFFER, HIRED, NOT_A_FIT, WITHDRAWN)
 # Statuses HR sets (withdrawn belongs to the referrer).
 HR_STATUSES: tuple[str, ...] = (SUBMITTED, IN_REVIEW, INTERVIEWING, OFFER, HIRED, NOT_A_FIT)
+# Not a status: a history entry saying another member tried to refer the same candidate (the referral's
+# status does not change; `from_status` keeps the status it had).
+VOUCHED = "vouched"
 # Still being worked: counted as "untouched" when HR leaves them alone.
 OPEN_STATUSES: tuple[str, ...] = (SUBMITTED, IN_REVIEW, INTERVIEWING, OFFER)
 # The referrer may withdraw until the candidate is interviewing.
@@ -281,6 +284,39 @@ def submit_referral(
     record(session, actor=actor.user_id, action="referral.submit", target=f"referral:{referral.id}")
     session.flush()
     return referral
+
+
+def record_second_referrer(
+    session: Session, *, actor: Actor, opportunity_id: int | None, candidate_email: str
+) -> int | None:
+    """After a duplicate refusal: note in the first referral's history that `actor` vouched for the same
+    candidate, so HR learns it. The second member is told nothing more than the refusal already says.
+
+    Returns the referral's id when a line was added (once per member; never for the original referrer)."""
+    email = candidate_email.strip()
+    if not email or not is_valid_email(email):
+        return None
+    key = _duplicate_key(opportunity_id, normalize_email(email))
+    referral = session.exec(select(Referral).where(Referral.duplicate_key == key)).first()
+    if referral is None or referral.id is None or referral.referrer_id == actor.user_id:
+        return None
+    already = session.exec(
+        select(ReferralStatusChange.id).where(
+            ReferralStatusChange.referral_id == referral.id,
+            ReferralStatusChange.to_status == VOUCHED,
+            ReferralStatusChange.actor_id == actor.user_id,
+        )
+    ).first()
+    if already is not None:
+        return None
+    session.add(
+        ReferralStatusChange(
+            referral_id=referral.id, actor_id=actor.user_id, from_status=referral.status, to_status=VOUCHED
+        )
+    )
+    record(session, actor=actor.user_id, action="referral.vouch", target=f"referral:{referral.id}")
+    session.flush()
+    return referral.id
 
 
 def _first_referred_at(session: Session, key: str) -> datetime | None:

@@ -10,8 +10,9 @@ Definitions (a month is [1st 00:00, next 1st 00:00) in ALUMNI_TIMEZONE):
 - check-ins, opportunities by kind, interest clicks, referrals by status: created in the month (status as of
   now); hires: referrals that moved to `hired` in the month; rehires: rehire openings marked filled by a
   member in the month;
-- events: held (not cancelled) events starting in the month; attendance: their RSVPs marked attended;
-  ratings: count and average of their feedback ratings.
+- events: held (not cancelled) events starting in the month; attendance: their RSVPs marked attended
+  (`models.event.attended_clause`, the definition the organiser's summary uses too), and how many of them
+  started without attendance ever being marked; ratings: count and average of their feedback ratings.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from sqlalchemy import Table, and_, func, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, SQLModel
 
-from models.program_settings import get_program_settings
+from models.program_settings import ProgramSettings, get_program_settings
 from models.tables import import_all
 from models.timeutil import as_utc, now
 
@@ -84,6 +85,7 @@ class Figures:
     rehires: int | None = None
     events_held: int | None = None
     event_attendance: int | None = None
+    events_unmarked: int | None = None  # held events whose attendance was never marked
     ratings_count: int | None = None
     rating_average: float | None = None
     feedback: int | None = None
@@ -249,9 +251,13 @@ def figures(session: Session, month: Month, zone: ZoneInfo) -> Figures:
         held = and_(event.c.status != "cancelled", _between(event.c.starts_at, start, end))
         out.events_held = _count(session, event, held)
         held_ids = select(event.c.id).where(held)
+        ended_unmarked = and_(event.c.ends_at <= now(), event.c.attendance_marked_at.is_(None))
+        out.events_unmarked = _count(session, event, held, ended_unmarked)
         if (rsvp := _table("event_rsvp")) is not None:
+            from models.event import attended_clause  # the events feature exists: its table does
+
             out.event_attendance = _count(
-                session, rsvp, rsvp.c.event_id.in_(held_ids), rsvp.c.attended.is_(True)
+                session, rsvp, rsvp.c.event_id.in_(held_ids), attended_clause(rsvp.c.attended)
             )
         if (fb := _table("event_feedback")) is not None:
             count, avg = (
@@ -284,7 +290,9 @@ def _year_to_date(session: Session, month: Month, zone: ZoneInfo) -> dict[str, i
         current = current.next()
 
 
-def monthly_report(session: Session, *, month: Month, zone: ZoneInfo) -> MonthlyReport:
+def monthly_report(
+    session: Session, *, month: Month, zone: ZoneInfo, defaults: ProgramSettings
+) -> MonthlyReport:
     """The report for `month`: its figures, the previous month's, 12 months of members and activity, goals."""
     current = figures(session, month, zone)
     report = MonthlyReport(month=month, current=current, previous=figures(session, month.previous(), zone))
@@ -294,7 +302,7 @@ def monthly_report(session: Session, *, month: Month, zone: ZoneInfo) -> Monthly
     for m in months:
         start, end = m.start(zone), m.end(zone)
         report.series.append((m, member_count(session, end), len(active_member_ids(session, start, end))))
-    goals = get_program_settings(session).goals()
+    goals = get_program_settings(session, defaults=defaults).goals()
     if goals:
         actual = _year_to_date(session, month, zone)
         report.goals = [GoalProgress(name, target, actual.get(name, 0)) for name, target in goals.items()]

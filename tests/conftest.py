@@ -22,6 +22,7 @@ from bot.web import wsgi_app
 from models.db import Database
 from models.timeutil import freeze
 from tests.databases import PostgresFactory, SqliteFactory, postgres_reachable
+from tests.listener_idle import IdleTrackingExecutor
 from tests.slack_requests import SlackSender
 
 SIGNING_SECRET = "test-signing-secret"
@@ -165,6 +166,7 @@ class BotHarness:
     db: Database
     url: str
     sender: SlackSender
+    listeners: IdleTrackingExecutor | None = None  # `listeners.wait_idle()`: every listener has finished
 
 
 @pytest.fixture
@@ -176,7 +178,8 @@ def bot(fake_slack: FakeSlack, db: Database) -> Iterator[BotHarness]:
 def _serve(fake: FakeSlack, database: Database, **overrides: object) -> Iterator[BotHarness]:
     settings = make_settings(fake, database, **overrides)
     services = build_services(settings, db=database)
-    app = create_app(settings, services=services)
+    listeners = IdleTrackingExecutor()
+    app = create_app(settings, services=services, listener_executor=listeners)
     server = make_server(
         "127.0.0.1", 0, wsgi_app(app, healthy=database.ping), _ThreadingWSGIServer, _QuietHandler
     )
@@ -192,7 +195,7 @@ def _serve(fake: FakeSlack, database: Database, **overrides: object) -> Iterator
             subscribed_events=fake.bot_events,
             ack_checker=fake.check_ack,
         )
-        yield BotHarness(fake, services, settings, database, url, sender)
+        yield BotHarness(fake, services, settings, database, url, sender, listeners=listeners)
     finally:
         server.shutdown()
         server.server_close()

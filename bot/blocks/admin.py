@@ -113,6 +113,12 @@ def figure_lines(current: Figures, previous: Figures, tr: Translator) -> list[tu
     if current.ratings_count is not None and current.rating_average is not None:
         label, value = out[11]
         out[11] = (label, value + " " + tr("admin.figures.ratings_count", count=current.ratings_count))
+    if current.events_unmarked:  # attendance counts marked RSVPs only: say when some events were never marked
+        label, value = out[10]
+        out[10] = (
+            label,
+            value + " " + tr("admin.figures.attendance_unmarked", events=current.events_unmarked),
+        )
     return out
 
 

@@ -65,25 +65,31 @@ ANSWER_KEYS = {
 }
 
 
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+def _zone(name: str, workspace_tz: str) -> ZoneInfo:
+    """The event's zone; an unknown one falls back to the workspace zone (ALUMNI_TIMEZONE), like every other
+    place that lacks a person's zone, not to UTC."""
+    for candidate in (name, workspace_tz):
+        try:
+            return ZoneInfo(candidate)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+    return ZoneInfo("UTC")  # only when ALUMNI_TIMEZONE itself is broken, which start-up refuses
 
 
-def fallback_time(instant: datetime, tz: str) -> str:
+def fallback_time(instant: datetime, tz: str, *, workspace_tz: str) -> str:
     """Plain text for clients that cannot render date tokens: the organiser's local time with its zone."""
-    return instant.astimezone(_zone(tz)).strftime("%Y-%m-%d %H:%M %Z")
+    return instant.astimezone(_zone(tz, workspace_tz)).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def when(event: Event) -> str:
+def when(event: Event, *, workspace_tz: str) -> str:
     """Start and end as date tokens (each viewer sees their own time zone)."""
-    start = date_token(event.starts_at, fallback=fallback_time(event.starts_at, event.tz))
+    start = date_token(
+        event.starts_at, fallback=fallback_time(event.starts_at, event.tz, workspace_tz=workspace_tz)
+    )
     short_end = event.ends_at - event.starts_at < timedelta(hours=12)
     end = date_token(
         event.ends_at,
-        fallback=fallback_time(event.ends_at, event.tz),
+        fallback=fallback_time(event.ends_at, event.tz, workspace_tz=workspace_tz),
         fmt="{time}" if short_end else "{date_short_pretty} {time}",
     )
     return f"{start} – {end}"
@@ -206,32 +212,36 @@ def calendar_buttons(event: Event, tr: Translator) -> list[Any]:
     ]
 
 
-def _details(event: Event, tr: Translator) -> list[Block]:
+def _details(event: Event, tr: Translator, *, workspace_tz: str) -> list[Block]:
     blocks: list[Block] = []
     if event.description:
         blocks.append(section(escape(event.description)))
     blocks.append(
         section(
-            f"{tr('events.announce.when_label')}\n{when(event)}\n"
+            f"{tr('events.announce.when_label')}\n{when(event, workspace_tz=workspace_tz)}\n"
             f"{tr('events.announce.where_label')}\n{where(event, tr)}"
         )
     )
     return blocks
 
 
-def announcement(event: Event, counts: Counts, tr: Translator) -> dict[str, Any]:
+def announcement(event: Event, counts: Counts, tr: Translator, *, workspace_tz: str) -> dict[str, Any]:
     """The channel announcement (`text` + `blocks`), also used for every in-place update."""
     if event.is_cancelled:
         blocks: list[Block] = [
             header(tr("events.announce.cancelled_header", title=event.title)),
             section(tr("events.announce.cancelled")),
-            context(escape(fallback_time(event.starts_at, event.tz))),
+            context(escape(fallback_time(event.starts_at, event.tz, workspace_tz=workspace_tz))),
         ]
         return {
             "text": tr("events.announce.cancelled_text", title=escape(event.title)),
             "blocks": to_dicts(blocks),
         }
-    blocks = [context(tr("events.announce.new")), header(event.title), *_details(event, tr)]
+    blocks = [
+        context(tr("events.announce.new")),
+        header(event.title),
+        *_details(event, tr, workspace_tz=workspace_tz),
+    ]
     blocks.append(context(counts_line(event, counts, tr)))
     if event.capacity is not None and counts.going >= event.capacity:
         blocks.append(context(tr("events.announce.full")))
@@ -273,6 +283,7 @@ def event_list(
     *,
     manageable: set[int],
     now: datetime,
+    workspace_tz: str,
 ) -> dict[str, Any]:
     """`/events`: upcoming events with the caller's answer (ephemeral). At most 9 events (50 blocks)."""
     blocks: list[Block] = [header(tr("events.list.title"))]
@@ -287,7 +298,9 @@ def event_list(
             else tr("events.list.no_answer")
         )
         blocks.append(divider())
-        blocks.append(section(f"*{escape(event.title)}*\n{when(event)}\n{where(event, tr)}"))
+        blocks.append(
+            section(f"*{escape(event.title)}*\n{when(event, workspace_tz=workspace_tz)}\n{where(event, tr)}")
+        )
         blocks.append(context(counts_line(event, counts.get(event.id, Counts()), tr), mine))
         buttons = rsvp_buttons(event, tr, answer=answer) + calendar_buttons(event, tr)
         if event.id in manageable:
@@ -299,14 +312,15 @@ def event_list(
 
 def summary_blocks(summary: FeedbackSummary, tr: Translator, *, comments: int = 5) -> list[Block]:
     """Average, count and the latest comments (escaped)."""
+    if summary.attended is None:  # nobody marked attendance: say so rather than count Going as attended
+        people = tr("events.home.going_unmarked", going=summary.going)
+    else:
+        people = tr("events.home.attended", attended=summary.attended)
     if summary.average is None:
-        line = tr("events.home.no_feedback", attendees=summary.attendees)
+        line = tr("events.home.no_feedback", people=people)
     else:
         line = tr(
-            "events.home.feedback_line",
-            average=f"{summary.average:.1f}",
-            count=summary.count,
-            attendees=summary.attendees,
+            "events.home.feedback_line", average=f"{summary.average:.1f}", count=summary.count, people=people
         )
     blocks: list[Block] = [context(line)]
     shown = summary.comments[-comments:]
@@ -325,6 +339,7 @@ def past_list(
     tr: Translator,
     *,
     days: int,
+    workspace_tz: str,
 ) -> dict[str, Any]:
     """`/events past`: recent events; with ratings and comments for those the caller manages."""
     blocks: list[Block] = [header(tr("events.list.past_title"))]
@@ -334,7 +349,7 @@ def past_list(
         assert event.id is not None
         title = f"~{escape(event.title)}~" if event.is_cancelled else f"*{escape(event.title)}*"
         blocks.append(divider())
-        blocks.append(section(f"{title}\n{when(event)}"))
+        blocks.append(section(f"{title}\n{when(event, workspace_tz=workspace_tz)}"))
         summary = summaries.get(event.id)
         if summary is not None and not event.is_cancelled:
             blocks.extend(summary_blocks(summary, tr))
@@ -535,9 +550,14 @@ def comment_modal(event: Event, tr: Translator, *, metadata: str) -> dict[str, A
     }
 
 
-def feedback_modal(event: Event, summary: FeedbackSummary, tr: Translator) -> dict[str, Any]:
+def feedback_modal(
+    event: Event, summary: FeedbackSummary, tr: Translator, *, workspace_tz: str
+) -> dict[str, Any]:
     """What the organiser and HR see: average and comments (a modal has room for 100 blocks)."""
-    blocks = [section(f"*{escape(event.title)}*\n{when(event)}"), *summary_blocks(summary, tr, comments=40)]
+    blocks = [
+        section(f"*{escape(event.title)}*\n{when(event, workspace_tz=workspace_tz)}"),
+        *summary_blocks(summary, tr, comments=40),
+    ]
     return {
         "type": "modal",
         "title": {"type": "plain_text", "text": truncate(tr("events.modal.feedback_title"), 24)},
@@ -563,11 +583,17 @@ def _dm(text: str, blocks: Sequence[Block]) -> dict[str, Any]:
     return {"text": text, "blocks": to_dicts(blocks)}
 
 
-def promoted_dm(event: Event, tr: Translator) -> dict[str, Any]:
+def promoted_dm(event: Event, tr: Translator, *, workspace_tz: str) -> dict[str, Any]:
     return _dm(
         tr("events.msg.promoted_text", title=escape(event.title)),
         [
-            section(tr("events.msg.promoted", title=escape(event.title), when=when(event))),
+            section(
+                tr(
+                    "events.msg.promoted",
+                    title=escape(event.title),
+                    when=when(event, workspace_tz=workspace_tz),
+                )
+            ),
             actions(
                 button(tr("events.button.not_going"), RSVP_NOT_GOING, value=str(event.id)),
                 *calendar_buttons(event, tr),
@@ -576,11 +602,17 @@ def promoted_dm(event: Event, tr: Translator) -> dict[str, Any]:
     )
 
 
-def time_changed_dm(event: Event, tr: Translator) -> dict[str, Any]:
+def time_changed_dm(event: Event, tr: Translator, *, workspace_tz: str) -> dict[str, Any]:
     return _dm(
         tr("events.msg.time_changed_text", title=escape(event.title)),
         [
-            section(tr("events.msg.time_changed", title=escape(event.title), when=when(event))),
+            section(
+                tr(
+                    "events.msg.time_changed",
+                    title=escape(event.title),
+                    when=when(event, workspace_tz=workspace_tz),
+                )
+            ),
             actions(
                 button(tr("events.button.not_going"), RSVP_NOT_GOING, value=str(event.id)),
                 *calendar_buttons(event, tr),
@@ -589,19 +621,33 @@ def time_changed_dm(event: Event, tr: Translator) -> dict[str, Any]:
     )
 
 
-def cancelled_dm(event: Event, tr: Translator) -> dict[str, Any]:
+def cancelled_dm(event: Event, tr: Translator, *, workspace_tz: str) -> dict[str, Any]:
     return _dm(
         tr("events.msg.cancelled_dm_text", title=escape(event.title)),
-        [section(tr("events.msg.cancelled_dm", title=escape(event.title), when=when(event)))],
+        [
+            section(
+                tr(
+                    "events.msg.cancelled_dm",
+                    title=escape(event.title),
+                    when=when(event, workspace_tz=workspace_tz),
+                )
+            )
+        ],
     )
 
 
-def reminder_dm(event: Event, tr: Translator) -> dict[str, Any]:
+def reminder_dm(event: Event, tr: Translator, *, workspace_tz: str) -> dict[str, Any]:
     """The 24 h / 1 h reminder to a member who is going."""
     return _dm(
         tr("events.reminder.text", title=escape(event.title)),
         [
-            section(tr("events.reminder.body", title=escape(event.title), when=when(event))),
+            section(
+                tr(
+                    "events.reminder.body",
+                    title=escape(event.title),
+                    when=when(event, workspace_tz=workspace_tz),
+                )
+            ),
             context(where(event, tr)),
             actions(
                 button(tr("events.button.not_going"), RSVP_NOT_GOING, value=str(event.id)),
@@ -611,12 +657,18 @@ def reminder_dm(event: Event, tr: Translator) -> dict[str, Any]:
     )
 
 
-def day_message(event: Event, counts: Counts, tr: Translator) -> dict[str, Any]:
+def day_message(event: Event, counts: Counts, tr: Translator, *, workspace_tz: str) -> dict[str, Any]:
     """The channel reminder on the morning of the event day."""
     return _dm(
         tr("events.reminder.day_text", title=escape(event.title)),
         [
-            section(tr("events.reminder.day_body", title=escape(event.title), when=when(event))),
+            section(
+                tr(
+                    "events.reminder.day_body",
+                    title=escape(event.title),
+                    when=when(event, workspace_tz=workspace_tz),
+                )
+            ),
             context(where(event, tr), counts_line(event, counts, tr)),
             actions(*rsvp_buttons(event, tr), *calendar_buttons(event, tr), block_id=f"event_{event.id}"),
         ],
@@ -681,6 +733,7 @@ def home_blocks(
     *,
     can_create: bool,
     now: datetime,
+    workspace_tz: str,
 ) -> list[Block]:
     """App Home "My events": what I'm going to or organise, and feedback on what I organised."""
     head: list[Block] = [header(tr("events.home.title"))]
@@ -699,7 +752,9 @@ def home_blocks(
             notes.append(tr("events.list.your_answer", answer=tr(ANSWER_KEYS[item.answer])))
         if item.answer is None:  # listed without an answer: an event they organise
             notes.append(tr("events.home.organizer_badge"))
-        blocks.append(section(f"*{escape(event.title)}*\n{when(event)}\n{where(event, tr)}"))
+        blocks.append(
+            section(f"*{escape(event.title)}*\n{when(event, workspace_tz=workspace_tz)}\n{where(event, tr)}")
+        )
         blocks.append(context(*notes))
         buttons = rsvp_buttons(event, tr, answer=item.answer)
         if item.manageable:
@@ -708,7 +763,7 @@ def home_blocks(
     if past:
         blocks.append(section(tr("events.home.past_title")))
         for event, summary in past[:3]:
-            blocks.append(section(f"*{escape(event.title)}*\n{when(event)}"))
+            blocks.append(section(f"*{escape(event.title)}*\n{when(event, workspace_tz=workspace_tz)}"))
             blocks.extend(summary_blocks(summary, tr, comments=2))
             blocks.append(
                 actions(
@@ -720,8 +775,10 @@ def home_blocks(
     return blocks
 
 
-def digest_line(event: Event, counts: Counts, tr: Translator) -> str:
-    start = date_token(event.starts_at, fallback=fallback_time(event.starts_at, event.tz))
+def digest_line(event: Event, counts: Counts, tr: Translator, *, workspace_tz: str) -> str:
+    start = date_token(
+        event.starts_at, fallback=fallback_time(event.starts_at, event.tz, workspace_tz=workspace_tz)
+    )
     if event.capacity is not None:
         return tr(
             "events.digest.line_capped",

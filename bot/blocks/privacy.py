@@ -151,9 +151,16 @@ def feedback_hr_blocks(item: Feedback, tr: Translator) -> list[dict[str, Any]]:
     ]
     if item.reply:
         blocks.append(context(tr("feedback.hr_replied", text=escape(item.reply))))
-    if item.status == ADDRESSED:
-        note = escape(item.change_note) if item.change_note else tr("common.none")
+    # Where the change note stands against the rule "published once, in the next digest, when addressed".
+    note = escape(item.change_note)
+    if item.status == ADDRESSED and not item.change_note:
+        blocks.append(context(tr("feedback.hr_addressed_no_note")))
+    elif item.status == ADDRESSED and item.published_at is None:
         blocks.append(context(tr("feedback.hr_addressed", note=note)))
+    elif item.status == ADDRESSED:
+        blocks.append(context(tr("feedback.hr_addressed_published", note=note)))
+    elif item.change_note:
+        blocks.append(context(tr("feedback.hr_note_waiting", note=note)))
     buttons = [button(tr("feedback.reply_button"), FEEDBACK_REPLY_OPEN, value=str(item.id))]
     if item.status != ADDRESSED:
         buttons.append(button(tr("feedback.addressed_button"), FEEDBACK_ADDRESSED, value=str(item.id)))

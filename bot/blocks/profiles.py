@@ -16,6 +16,7 @@ from bot.i18n import Translator
 from bot.mrkdwn import escape, link, truncate, user_mention
 from models.member import AVAILABILITY_FLAGS, VISIBILITIES, VISIBILITY_HR, Member
 from models.profile import (
+    CONSENT_VERSION,
     LONG_TEXT_MAX,
     MIN_YEAR,
     SHORT_FIELDS,
@@ -32,6 +33,8 @@ CHECKIN_OPEN_ACTION = "checkin_open"
 WHATS_NEW = "whats_new"
 SHARE = "share"
 SHARE_VALUE = "share"
+# The consent checkbox in the check-in modal; its option's value is the consent text's version.
+CONSENT = "consent"
 # Input block IDs are the domain field names (bot.forms convention).
 FIELD_BLOCKS = (
     "former_department",
@@ -130,20 +133,37 @@ def profile_modal(
                 ),
             )
         )
-        if consented:
-            share_option = {
-                "text": _plain(tr("checkins.modal.share_option")),
-                "value": SHARE_VALUE,
-                "description": _plain(tr("checkins.modal.share_description")),
+        if not consented:
+            # Consent where people check in: the welcome message's own text and version, as an optional box
+            # (ticking it records consent like the "I agree" button; the Home tab button stays).
+            blocks.append(section(tr("onboarding.welcome.data")).to_dict())
+            consent_option = {
+                "text": _plain(tr("onboarding.consent_button")),
+                "value": CONSENT_VERSION,
+                "description": _plain(tr("checkins.modal.consent_description")),
             }
             blocks.append(
-                _input(SHARE, tr("checkins.modal.share"), {"type": "checkboxes", "options": [share_option]})
+                _input(
+                    CONSENT, tr("checkins.modal.consent"), {"type": "checkboxes", "options": [consent_option]}
+                )
             )
-        else:
-            blocks.append(context(tr("checkins.modal.share_unavailable")).to_dict())
+        share_option = {
+            "text": _plain(tr("checkins.modal.share_option")),
+            "value": SHARE_VALUE,
+            "description": _plain(
+                tr(
+                    "checkins.modal.share_description"
+                    if consented
+                    else "checkins.modal.share_description_consent"
+                )
+            ),
+        }
+        blocks.append(
+            _input(SHARE, tr("checkins.modal.share"), {"type": "checkboxes", "options": [share_option]})
+        )
         blocks.append({"type": "divider"})
     blocks.append(context(tr("profiles.modal.intro")).to_dict())
-    if not consented:
+    if not consented and not checkin:
         blocks.append(context(tr("profiles.modal.not_consented")).to_dict())
     for name in ("former_department", "former_role"):
         blocks.append(

@@ -25,6 +25,7 @@ from bot.mrkdwn import date_token, escape, link, truncate, user_mention
 from models.referral import (
     HR_STATUSES,
     NOT_A_FIT,
+    VOUCHED,
     WITHDRAWN,
     OpportunityChoice,
     Referral,
@@ -265,6 +266,8 @@ def history_lines(tr: Translator, changes: Sequence[ReferralStatusChange]) -> li
         actor = who(change.actor_id)
         if change.from_status is None:
             line = tr("referrals.hr.history_submitted", when=when(change.at), who=actor)
+        elif change.to_status == VOUCHED:
+            line = tr("referrals.hr.history_vouched", when=when(change.at), who=actor)
         else:
             line = tr(
                 "referrals.hr.history_line",

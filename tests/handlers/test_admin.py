@@ -4,10 +4,16 @@ payload. Signed requests in, fake Slack out, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from sqlmodel import select
 
 from bot.app import build_registry
@@ -26,6 +32,7 @@ from bot.blocks.admin import (
 from bot.blocks.privacy import FEEDBACK_ADMIN_ACTIONS, FEEDBACK_REPLY_SUBMIT
 from bot.charts import PNG_SIGNATURE
 from bot.slack_emulator.web_api import Call, FakeSlack
+from jobs.events import reminder_offsets
 from models.actors import Actor
 from models.audit import AuditLog
 from models.db import Database
@@ -34,7 +41,7 @@ from models.feedback import OPEN, Feedback, submit_feedback
 from models.member import Member, get_member
 from models.program_settings import ProgramSettingsRow, get_program_settings
 from models.roster import RosterRecord
-from models.timeutil import now
+from models.timeutil import freeze, now
 from tests.conftest import ALICE, BOB, CAROL, HR, BotHarness, _serve
 from tests.models.test_roster import make_roster
 from tests.slack_requests import select as select_value
@@ -217,10 +224,63 @@ def test_settings_are_validated_and_stored_in_the_database(bot: BotHarness) -> N
     )
     assert good.status == 200 and not good.text.strip()
     with bot.db.session() as session:
-        settings = get_program_settings(session)
+        settings = get_program_settings(session, defaults=bot.settings.program_defaults())
     assert (settings.digest_day, settings.digest_time, settings.nudge_cadence_days) == ("fri", "08:30", 60)
     assert settings.reminder_offsets_minutes == (1440, 60) and settings.retention_days == 180
     assert settings.goals() == {"rehires": 10}
+
+
+@pytest.fixture
+def bot_with_env_offsets(fake_slack: FakeSlack, db: Database) -> Iterator[BotHarness]:
+    """The operator set ALUMNI_EVENT_REMINDER_OFFSETS=3h,15m."""
+    yield from _serve(fake_slack, db, event_reminder_offsets=(180, 15))
+
+
+def test_saving_an_unrelated_setting_keeps_the_environments_offsets(bot_with_env_offsets: BotHarness) -> None:
+    bot = bot_with_env_offsets
+    bot.sender.command("/alumni-admin", user=HR)
+    admin = bot.fake.wait_for("views.open")[0]
+    bot.sender.block_action(SETTINGS_OPEN, "settings", user=HR, view=admin.response["view"])
+    form = bot.fake.wait_for("views.push", lambda c: c.ok)[0].args["view"]
+    shown = {b["block_id"]: b["element"] for b in form["blocks"] if b["type"] == "input"}
+    assert shown["reminder_offsets_minutes"]["initial_value"] == "180,15"  # what is in force, not 1440,60
+
+    # HR changes only the retention and saves the form as Slack sends it: every field with its shown value.
+    values: dict[str, Any] = {
+        block_id: select_value(element["initial_option"]["value"])
+        if element["type"] == "static_select"
+        else element.get("initial_value", "")
+        for block_id, element in shown.items()
+    }
+    answer = bot.sender.view_submission(SETTINGS_SUBMIT, {**values, "retention_days": "400"}, user=HR)
+    assert answer.status == 200 and not answer.text.strip()
+    with bot.db.session() as session:
+        assert reminder_offsets(session, bot.settings) == (180, 15)
+        effective = get_program_settings(session, defaults=bot.settings.program_defaults())
+        assert effective.retention_days == 400
+        # Had the operator changed the environment later, that would apply too: nothing else was stored.
+        later = replace(bot.settings, event_reminder_offsets=(120,))
+        assert reminder_offsets(session, later) == (120,)
+
+
+def test_export_writes_instants_in_the_workspace_zone_for_excel(bot: BotHarness) -> None:
+    """Tokyo workspace; the server's clock is UTC. 09:00 UTC is 18:00 in Tokyo; 16:00 UTC is the next day."""
+    joined = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    freeze(datetime(2026, 12, 3, 16, 0, tzinfo=UTC))
+    with bot.db.session() as session:
+        session.add(Member(slack_user_id=BOB, display_name="Bob", consented_at=joined, created_at=joined))
+    bot.sender.block_action(export_action_id("members"), "members", user=HR)
+    complete = bot.fake.wait_for("files.completeUploadExternal")[0]
+    upload = bot.fake.uploaded_files[complete.args["files"][0]["id"]]
+    assert upload["name"] == "alumni-members-2026-12-04.csv"  # HR's date in Tokyo, not the server's
+    reader = csv.DictReader(io.StringIO(upload["bytes"].decode("utf-8-sig")))
+    rows = list(reader)
+    header = reader.fieldnames or []
+    assert "created_at (Asia/Tokyo)" in header and "consented_at (Asia/Tokyo)" in header
+    [row] = [r for r in rows if r["slack_user_id"] == BOB]
+    assert row["created_at (Asia/Tokyo)"] == "2026-12-03 18:00"
+    assert row["consented_at (Asia/Tokyo)"] == "2026-12-03 18:00"
+    assert row["joined_year"] == ""  # not an instant: no zone in its header
 
 
 def _state_fingerprint(bot: BotHarness) -> tuple[Any, ...]:

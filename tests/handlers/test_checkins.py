@@ -19,15 +19,24 @@ from bot.blocks.checkins import (
     NUDGES_OFF,
     nudge_message,
 )
-from bot.blocks.profiles import CHECKIN_CALLBACK, CHECKIN_OPEN_ACTION, PROFILE_OPEN_ACTION, SHARE, WHATS_NEW
-from bot.i18n import Translator
+from bot.blocks.profiles import (
+    CHECKIN_CALLBACK,
+    CHECKIN_OPEN_ACTION,
+    CONSENT,
+    PROFILE_OPEN_ACTION,
+    SHARE,
+    WHATS_NEW,
+)
+from bot.i18n import Translator, t
 from bot.slack_emulator.blockkit import violations
 from handlers.checkins import SHORTCUT
+from models.audit import AuditLog
 from models.checkin import CheckIn
 from models.member import get_member
+from models.profile import CONSENT_VERSION
 from models.timeutil import now
 from tests.conftest import ALICE, ALUMNI_CHANNEL, BOB, BotHarness
-from tests.handlers.test_directory import add_member, opened_view, profile_values, radio
+from tests.handlers.test_directory import add_member, opened_view, profile_values, radio, search, shown
 
 
 def checkin_values(whats_new: str = "", *, share: bool = False, **profile: Any) -> dict[str, Any]:
@@ -81,7 +90,7 @@ def test_bad_checkins_get_field_errors_and_save_nothing(bot: BotHarness) -> None
     add_member(bot, BOB, name="Bob", current_company="Acme", consent=False)
     bot.sender.shortcut(SHORTCUT, user=BOB)
     view = opened_view(bot, CHECKIN_CALLBACK)
-    assert not any(b.get("block_id") == SHARE for b in view["blocks"])  # no sharing before consent
+    assert any(b.get("block_id") == CONSENT for b in view["blocks"])  # consent offered, not yet given
     values = checkin_values("x" * 3000, current_company="Changed", joined_year="2020", left_year="2010")
     answer = bot.sender.view_submission(CHECKIN_CALLBACK, values, user=BOB, blocks=view["blocks"])
     assert answer.json["response_action"] == "errors"
@@ -95,6 +104,45 @@ def test_bad_checkins_get_field_errors_and_save_nothing(bot: BotHarness) -> None
         assert member is not None and member.current_company == "Acme" and member.last_checkin_at is None
         assert session.exec(select(CheckIn)).all() == []
     assert [c for c in bot.fake.calls_to("chat.postMessage") if c.args.get("channel") == ALUMNI_CHANNEL] == []
+
+
+def test_checkin_offers_the_welcome_consent_and_ticking_it_lists_the_member(bot: BotHarness) -> None:
+    add_member(bot, BOB, name="Bob", current_company="Acme", skills="Haskell", consent=False)
+    assert BOB not in shown(search(bot, "haskell", user=ALICE))
+    bot.sender.command("/checkin", "", user=BOB)
+    view = opened_view(bot, CHECKIN_CALLBACK)
+    assert violations("modal", view["blocks"], view) == []
+    sections = [b["text"]["text"] for b in view["blocks"] if b["type"] == "section"]
+    assert t("onboarding.welcome.data", "ja") in sections  # the welcome message's own text (Bob reads ja)
+    [consent] = [b for b in view["blocks"] if b.get("block_id") == CONSENT]
+    assert consent["optional"] and consent["element"]["type"] == "checkboxes"
+    assert [o["value"] for o in consent["element"]["options"]] == [CONSENT_VERSION]
+
+    # Ticked on a check-in that is refused: nothing is recorded, consent included.
+    refused = {**checkin_values("hi", left_year="1900"), CONSENT: [CONSENT_VERSION]}
+    answer = bot.sender.view_submission(CHECKIN_CALLBACK, refused, user=BOB, blocks=view["blocks"])
+    assert answer.json["response_action"] == "errors"
+    with bot.db.session() as session:
+        member = get_member(session, slack_user_id=BOB)
+        assert member is not None and member.consented_at is None
+
+    values = {
+        **checkin_values("Back from a year abroad", share=True, skills="Haskell"),
+        CONSENT: [CONSENT_VERSION],
+    }
+    answer = bot.sender.view_submission(CHECKIN_CALLBACK, values, user=BOB, blocks=view["blocks"])
+    assert answer.json["response_action"] == "update"
+    with bot.db.session() as session:
+        member = get_member(session, slack_user_id=BOB)
+        assert member is not None and member.has_consented and member.consent_version == CONSENT_VERSION
+        consent_audit = session.exec(select(AuditLog).where(AuditLog.action == "member.consent")).one()
+        assert consent_audit.actor == BOB  # recorded like the "I agree" button
+    assert BOB in shown(search(bot, "haskell", user=ALICE))  # listed in the directory now
+    bot.fake.wait_for("chat.postMessage", lambda c: c.args.get("channel") == ALUMNI_CHANNEL)
+
+    bot.sender.command("/checkin", "", user=BOB)  # once agreed, the box is not offered again
+    again = opened_view(bot, CHECKIN_CALLBACK, count=2)
+    assert not any(b.get("block_id") == CONSENT for b in again["blocks"])
 
 
 def test_home_shows_the_profile_last_checkin_and_buttons_that_open_the_modals(bot: BotHarness) -> None:

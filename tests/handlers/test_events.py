@@ -9,15 +9,18 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
 from bot.blocks import events as ui
+from bot.blocks.admin import figure_lines
 from bot.i18n import Translator, t
 from bot.ics import IcsEvent, build_ics, fold
 from bot.slack_emulator.web_api import Call
 from models import event as ev
 from models.actors import Actor
+from models.report import Month, figures
 from models.timeutil import freeze, now
 from tests.conftest import ALICE, ALUMNI_CHANNEL, BOB, CAROL, HR, ORGANIZER, BotHarness
 
@@ -464,6 +467,29 @@ def test_attendance_feedback_and_summary_for_organiser(bot: BotHarness) -> None:
     assert "平均 *3.0*/5" in json.dumps(past.json, ensure_ascii=False)
 
 
+def test_unmarked_attendance_is_not_counted_as_attended_anywhere(bot: BotHarness) -> None:
+    """Two said Going, nobody marked attendance: the organiser's summary and the monthly report agree."""
+    event = _create(bot, capacity={"type": "number_input", "value": "5"})
+    value = str(event.id)
+    for count, user in enumerate((ALICE, BOB), start=1):
+        _click(bot, ui.RSVP_GOING, value, user=user)
+        bot.fake.wait_for("chat.update", count=count)
+    freeze(event.ends_at + timedelta(minutes=5))
+    _click(bot, ui.ACTION_FEEDBACK_SUMMARY, value, user=ORGANIZER)
+    summary = json.dumps(bot.fake.wait_for("views.open")[0].args["view"], ensure_ascii=False)
+    assert "2 said Going, attendance not marked" in summary and "attended" not in summary.replace(
+        "not marked", ""
+    )
+    past = json.dumps(bot.sender.command("/events", "past", user=HR).json, ensure_ascii=False)  # HR, Japanese
+    assert "参加予定 2 名（出席は未記録）" in past and "出席 2 名" not in past
+    zone = bot.settings.zone
+    with bot.db.session() as session:
+        month = figures(session, Month.containing(event.starts_at, zone), zone)
+    assert (month.events_held, month.event_attendance, month.events_unmarked) == (1, 0, 1)
+    lines = dict(figure_lines(month, month, Translator("en")))
+    assert lines["Event attendance"].endswith("(events without attendance marked: 1)")
+
+
 def test_app_home_shows_my_events(bot: BotHarness) -> None:
     event = _create(bot)
     _click(bot, ui.RSVP_GOING, str(event.id), user=ALICE)
@@ -529,8 +555,23 @@ def test_an_erased_organiser_shows_as_their_pseudonym() -> None:
     assert ui.organizer_label(event) == "former-member-&lt;!here&gt;"
     event.organizer = ORGANIZER
     assert ui.organizer_label(event) == f"<@{ORGANIZER}>"
-    message = ui.announcement(event, ev.Counts(), Translator("en"))
+    message = ui.announcement(event, ev.Counts(), Translator("en"), workspace_tz="Asia/Tokyo")
     assert f"<@{ORGANIZER}>" in json.dumps(message)
+
+
+def test_an_event_with_an_unknown_zone_falls_back_to_the_workspace_zone_not_utc(bot: BotHarness) -> None:
+    event = _create(bot)
+    with bot.db.session() as session:  # a stored zone this server's tz database does not know
+        stored = session.get(ev.Event, event.id)
+        assert stored is not None
+        stored.tz = "Atlantis/Capital"
+    local = event.starts_at.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%Y-%m-%d %H:%M JST")
+    listed = json.dumps(bot.sender.command("/events", "", user=ALICE).json, ensure_ascii=False)
+    assert f"|{local}>" in listed and " UTC>" not in listed  # the plain-text fallback of the date token
+    with bot.db.session() as session:
+        stored = ev.get_event(session, event_id=event.id or 0)
+    line = ui.digest_line(stored, ev.Counts(), Translator("en"), workspace_tz=bot.settings.timezone)
+    assert f"|{local}>" in line
 
 
 def test_an_announcement_slack_refuses_is_explained_to_the_organiser(bot: BotHarness) -> None:

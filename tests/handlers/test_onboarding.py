@@ -29,14 +29,13 @@ def welcomes(bot: BotHarness, user: str) -> list[Call]:
     return [c for c in bot.fake.calls_to("chat.postMessage") if c.args.get("channel") == user and c.ok]
 
 
-def settle(bot: BotHarness, user: str, expected: int, seconds: float = 0.6) -> None:
-    """Events are handled after the ack: wait for the expected DMs, then a moment to catch extra ones."""
-    if expected:
-        bot.fake.wait_for("chat.postMessage", lambda c: c.args.get("channel") == user and c.ok, expected)
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert len(welcomes(bot, user)) <= expected
-        time.sleep(0.05)
+def settle(bot: BotHarness, user: str, expected: int) -> None:
+    """Events are handled after the ack, and the request answered only once its listener was queued: wait
+    until every listener has finished (a positive signal, not a fixed sleep a slow run could outlast), then
+    count the DMs."""
+    assert bot.listeners is not None
+    assert bot.listeners.wait_idle(timeout=30), "listeners still running after 30 s"
+    assert bot.listeners.finished > 0  # the event did reach a listener
     assert len(welcomes(bot, user)) == expected
 
 
@@ -117,7 +116,7 @@ def test_join_welcome_once_then_consent_profile_and_the_directory_finds_them(bot
 def test_unconsented_members_are_not_found(bot: BotHarness) -> None:
     bot.fake.add_user(NEWBIE, name="Sato Unagreed", locale="en-US")
     bot.sender.event(joined_channel(NEWBIE))
-    settle(bot, NEWBIE, 1, seconds=0.1)
+    settle(bot, NEWBIE, 1)
     bot.sender.block_action(PROFILE_OPEN_ACTION, "welcome", user=NEWBIE)
     view = opened_view(bot, PROFILE_CALLBACK)
     assert "agree" in json.dumps(view)  # the modal says they are not shown yet
@@ -172,4 +171,4 @@ def test_team_join_welcome_can_be_switched_off(staff_workspace: BotHarness) -> N
     bot.sender.event(team_join(NEWBIE))
     settle(bot, NEWBIE, 0)
     bot.sender.event(joined_channel(NEWBIE))
-    settle(bot, NEWBIE, 1, seconds=0.1)
+    settle(bot, NEWBIE, 1)

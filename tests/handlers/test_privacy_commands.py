@@ -187,3 +187,31 @@ def test_named_feedback_shows_the_sender_and_can_be_marked_addressed(bot: BotHar
     bot.fake.wait_for("chat.update", lambda c: c.args.get("channel") == HR_CHANNEL)
     with bot.db.session() as session:
         assert session.exec(select(Feedback)).one().status == ADDRESSED
+
+
+def test_a_note_without_addressed_waits_and_hr_is_told_so(bot: BotHarness) -> None:
+    _submit_feedback(bot, user=ALICE, text="More study sessions", anonymous=False)
+    with bot.db.session() as session:
+        feedback_id = str(session.exec(select(Feedback)).one().id)
+    bot.sender.block_action(FEEDBACK_REPLY_OPEN, feedback_id, user=HR)
+    opened = bot.fake.wait_for("views.open", lambda c: c.args["view"]["callback_id"] == FEEDBACK_REPLY_SUBMIT)
+    modal = opened[0].args["view"]
+    [note_block] = [b for b in modal["blocks"] if b.get("block_id") == "change_note"]
+    assert note_block["hint"]["text"] == t("feedback.change_hint", "ja")  # the rule, where HR writes the note
+    assert "対応済み" in note_block["hint"]["text"] and "一度だけ" in note_block["hint"]["text"]
+
+    answer = bot.sender.view_submission(
+        FEEDBACK_REPLY_SUBMIT,
+        {"reply": "Good idea, we are on it", "change_note": "Monthly study sessions", "addressed": []},
+        user=HR,
+        private_metadata=feedback_id,
+    )
+    assert answer.status == 200 and not answer.text.strip()
+    told = bot.fake.wait_for("chat.postMessage", lambda c: c.args.get("channel") == HR)
+    assert told[0].args["text"] == t("feedback.note_not_published", "ja")
+    update = bot.fake.wait_for("chat.update", lambda c: c.args.get("channel") == HR_CHANNEL)[0]
+    assert "Monthly study sessions" in json.dumps(update.args["blocks"], ensure_ascii=False)
+    assert "対応済みにするまで掲載されません" in json.dumps(update.args["blocks"], ensure_ascii=False)
+    with bot.db.session() as session:
+        item = session.exec(select(Feedback)).one()
+        assert item.status != ADDRESSED and item.change_note == "Monthly study sessions"

@@ -440,6 +440,28 @@ def test_duplicate_candidate_names_the_first_date_never_the_referrer(bot: BotHar
     assert "errors" in _submit(bot, user=CAROL).json  # ... but general twice is a duplicate
 
 
+def test_a_second_member_vouching_for_the_same_candidate_reaches_hrs_history(bot: BotHarness) -> None:
+    opportunity_id = _opportunity(bot)
+    assert _submit(bot, user=BOB, opportunity_id=opportunity_id).text == ""
+    first = _hr_post(bot)
+    answer = _submit(bot, user=ALICE, opportunity_id=opportunity_id)
+    assert "already referred" in answer.json["errors"]["candidate_email"]  # Alice learns no more than before
+    update = bot.fake.wait_for("chat.update", lambda c: c.args.get("ts") == first.response["ts"])[-1]
+    history = json.dumps(update.args["blocks"], ensure_ascii=False)
+    assert f"<@{ALICE}> も同じ候補者を紹介" in history  # HR's message, in the workspace language
+    thread = bot.fake.wait_for("chat.postMessage", lambda c: c.args.get("thread_ts") == first.response["ts"])
+    assert f"<@{ALICE}>" in thread[0].args["text"]
+    # Once per member; the original referrer retrying is not a second voice.
+    _submit(bot, user=ALICE, opportunity_id=opportunity_id)
+    _submit(bot, user=BOB, opportunity_id=opportunity_id)
+    with bot.db.session() as session:
+        [referral] = referrals.referrals_of(session, BOB)[0]
+        lines = [c.to_status for c in referrals.history(session, int(referral.id or 0))]
+    assert lines == [referrals.SUBMITTED, referrals.VOUCHED]
+    assert referral.status == referrals.SUBMITTED
+    assert [c for c in bot.fake.calls_to("chat.postMessage") if c.args.get("channel") == ALICE] == []
+
+
 def test_closed_opportunity_cannot_be_referred_to(bot: BotHarness) -> None:
     opportunity_id = _opportunity(bot)
     with bot.db.session() as session:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,9 +17,9 @@ from bot.i18n import Translator
 from bot.services import Services, build_services
 from bot.slack_emulator.blockkit import violations
 from bot.slack_emulator.web_api import FakeSlack
-from jobs.base import EXTRA_MODULES_ENV, DigestSection, cron_of, discover_jobs
+from jobs.base import DigestSection, cron_of, discover_jobs
 from jobs.delivery import deliver_due
-from jobs.digest import DEFAULT_CRON, POST_EMPTY_ENV
+from jobs.digest import DEFAULT_CRON
 from jobs.runner import run_job
 from models.audit import AuditLog
 from models.db import Database
@@ -28,7 +28,7 @@ from tests.jobs import digest_sample_other, digest_sample_section
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 MONDAY = datetime(2026, 11, 30, 9, 0, tzinfo=TOKYO)  # a digest instant (ISO week 2026-W49)
-SAMPLE_MODULES = "tests.jobs.digest_sample_section,tests.jobs.digest_sample_other"
+SAMPLE_MODULES = ("tests.jobs.digest_sample_section", "tests.jobs.digest_sample_other")
 
 
 @dataclass
@@ -83,9 +83,7 @@ def test_thirty_sections_stay_within_50_blocks_and_the_rest_are_summarised() -> 
 @pytest.fixture
 def services(fake_slack: FakeSlack, db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
     """On SQLite and PostgreSQL."""
-    monkeypatch.setenv(EXTRA_MODULES_ENV, SAMPLE_MODULES)
-    monkeypatch.delenv(POST_EMPTY_ENV, raising=False)
-    yield build_services(make_settings(fake_slack, db), db=db)
+    yield build_services(make_settings(fake_slack, db, jobs_extra_modules=SAMPLE_MODULES), db=db)
 
 
 @pytest.fixture
@@ -93,9 +91,9 @@ def sqlite_services(
     fake_slack: FakeSlack, sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Services]:
     """SQLite only, for what does not depend on the database."""
-    monkeypatch.setenv(EXTRA_MODULES_ENV, SAMPLE_MODULES)
-    monkeypatch.delenv(POST_EMPTY_ENV, raising=False)
-    yield build_services(make_settings(fake_slack, sqlite_db), db=sqlite_db)
+    yield build_services(
+        make_settings(fake_slack, sqlite_db, jobs_extra_modules=SAMPLE_MODULES), db=sqlite_db
+    )
 
 
 def seed(services: Services, action: str, titles: list[str], at: datetime) -> None:
@@ -144,8 +142,8 @@ def test_a_week_with_400_items_posts_one_digest_within_slacks_limits(
 def test_the_digest_is_in_alumni_language(
     fake_slack: FakeSlack, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(EXTRA_MODULES_ENV, SAMPLE_MODULES)
-    services = build_services(make_settings(fake_slack, db, language="en"), db=db)
+    settings = make_settings(fake_slack, db, language="en", jobs_extra_modules=SAMPLE_MODULES)
+    services = build_services(settings, db=db)
     seed(services, digest_sample_other.ACTION, ["Reunion"], MONDAY - timedelta(days=1))
     run_job(services, "digest", at=MONDAY)
     deliver_due(services)
@@ -161,7 +159,7 @@ def test_an_empty_week_posts_nothing_unless_configured(
     deliver_due(sqlite_services)
     assert digest_posts(fake_slack) == []
 
-    monkeypatch.setenv(POST_EMPTY_ENV, "true")
+    sqlite_services.settings = replace(sqlite_services.settings, digest_post_empty=True)
     run_job(sqlite_services, "digest", at=MONDAY + timedelta(days=7))
     deliver_due(sqlite_services)
     [post] = digest_posts(fake_slack)
@@ -178,7 +176,9 @@ def test_a_failing_section_is_left_out_and_the_rest_still_posts(
     def broken(ctx: Any) -> DigestSection | None:
         raise RuntimeError("feature bug")
 
-    monkeypatch.setattr(jobs.digest, "discover_digest_sections", lambda: [(0, "broken", broken), *real()])
+    monkeypatch.setattr(
+        jobs.digest, "discover_digest_sections", lambda extra: [(0, "broken", broken), *real(extra)]
+    )
     seed(sqlite_services, digest_sample_other.ACTION, ["Still here"], MONDAY - timedelta(days=1))
     run_job(sqlite_services, "digest", at=MONDAY)
     deliver_due(sqlite_services)
@@ -210,7 +210,7 @@ def test_a_failing_section_leaves_the_others_in_the_digest(
         return DigestSection(key="fine", title="Fine", lines=["x"], total=1)
 
     monkeypatch.setattr(
-        digest, "discover_digest_sections", lambda: [(1, "broken", broken), (2, "fine", fine)]
+        digest, "discover_digest_sections", lambda extra: [(1, "broken", broken), (2, "fine", fine)]
     )
     end = MONDAY
     with services.db.session() as session:

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from bot.config import ConfigError, Settings, parse_offsets
 from bot.i18n import Translator, t
 from bot.services import Services, build_services
 from bot.slack_emulator.web_api import FakeSlack
@@ -148,23 +150,25 @@ def test_a_moved_event_is_reminded_for_its_new_time(services: Services, fake_sla
     assert len(fake_slack.messages(ALICE)) == 2
 
 
-def test_offsets_come_from_the_environment(
-    services: Services, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    assert jobs_events.parse_offsets("24h, 1h") == (1440, 60)
-    assert jobs_events.parse_offsets("2d,90,30m") == (2880, 90, 30)
+def test_offsets_come_from_the_environment(services: Services, fake_slack: FakeSlack) -> None:
+    assert parse_offsets("24h, 1h") == (1440, 60)
+    assert parse_offsets("2d,90,30m") == (2880, 90, 30)
     for bad in ("", "soon", "0", "-5m"):
         with pytest.raises(ValueError):
-            jobs_events.parse_offsets(bad)
+            parse_offsets(bad)
     assert jobs_events.reminder_windows((1440, 60)) == [(1440, timedelta(hours=6)), (60, timedelta(hours=1))]
-    monkeypatch.setenv(jobs_events.OFFSETS_ENV, "3h,15m")
+    services.settings = replace(
+        services.settings,
+        event_reminder_offsets=Settings.from_env(
+            {"ALUMNI_EVENT_REMINDER_OFFSETS": "3h,15m"}, dotenv_path=None
+        ).event_reminder_offsets,
+    )
     _event(services, going=(ALICE,), maybe=())
     assert _run(services, jobs_events.REMINDER_JOB, START - timedelta(hours=24)) == 0
     assert _run(services, jobs_events.REMINDER_JOB, START - timedelta(hours=3)) == 1
     assert _run(services, jobs_events.REMINDER_JOB, START - timedelta(minutes=15)) == 1
-    monkeypatch.setenv(jobs_events.OFFSETS_ENV, "nonsense")
-    with services.db.session() as session:
-        assert jobs_events.reminder_offsets(session) == (1440, 60)
+    with pytest.raises(ConfigError, match="ALUMNI_EVENT_REMINDER_OFFSETS"):  # a typo stops start-up
+        Settings.from_env({"ALUMNI_EVENT_REMINDER_OFFSETS": "nonsense"}, dotenv_path=None)
 
 
 def test_channel_reminder_on_the_morning_of_the_event_day(services: Services, fake_slack: FakeSlack) -> None:

@@ -1,5 +1,5 @@
 """The monthly report job queues last month's report and chart for the HR channel (once per month); the chart
-goes through Slack's external upload flow; the quarterly "you said, we did" section; the retention job."""
+goes through Slack's external upload flow; the "you said, we did" digest section; the retention job."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from jobs.reports import REPORT_JOB, digest_section
 from jobs.retention import RETENTION_JOB
 from jobs.runner import run_job
 from models.actors import Actor
-from models.feedback import Feedback, reply_to_feedback, submit_feedback
+from models.feedback import Feedback, mark_addressed, reply_to_feedback, submit_feedback
 from models.member import Member
 from models.outbox import OutboxMessage
 from models.referral import Referral
@@ -73,32 +73,78 @@ def test_split_files_gives_chat_arguments_and_files() -> None:
     assert args == {"text": "t"} and files[0]["filename"] == "a.png"
 
 
-def test_you_said_we_did_appears_in_the_first_digest_of_a_quarter(bot: BotHarness) -> None:
-    freeze(datetime(2026, 9, 10, tzinfo=UTC))
+MONDAY_DIGEST = datetime(2026, 10, 5, 0, 0, tzinfo=UTC)  # Monday 09:00 in Tokyo
+
+
+def _digest_texts(bot: BotHarness) -> list[str]:
     with bot.db.session() as session:
-        item = submit_feedback(
-            session, actor=Actor(BOB), text="More evening events <b>", kind="idea", anonymous=True
+        rows = session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "digest")).all()
+        return [json.dumps(row.message()["blocks"], ensure_ascii=False) for row in rows]
+
+
+def test_you_said_we_did_publishes_every_addressed_note_once_in_the_next_digest(bot: BotHarness) -> None:
+    hr = Actor(HR, is_hr=True)
+    freeze(MONDAY_DIGEST - timedelta(days=3))
+    with bot.db.session() as session:
+        first = submit_feedback(session, actor=Actor(BOB), text="evenings <b>", kind="idea", anonymous=True)
+        reply_to_feedback(
+            session,
+            actor=hr,
+            feedback_id=first.id or 0,
+            reply="ok",
+            change_note="Evening meetups <!here>",
+            addressed=True,
         )
+        waiting = submit_feedback(session, actor=Actor(ALICE), text="study", kind="idea", anonymous=False)
+        reply_to_feedback(  # a note without "addressed": not published yet
+            session,
+            actor=hr,
+            feedback_id=waiting.id or 0,
+            reply="noted",
+            change_note="Study sessions",
+            addressed=False,
+        )
+        waiting_id = waiting.id or 0
+    freeze(None)
+    assert run_job(bot.services, "digest", at=MONDAY_DIGEST).claimed
+    [week1] = _digest_texts(bot)
+    assert "Evening meetups &lt;!here&gt;" in week1 and "Study sessions" not in week1
+
+    # Marked addressed after that digest (and after the quarter's first one): it goes into the next digest.
+    freeze(MONDAY_DIGEST + timedelta(days=2))
+    with bot.db.session() as session:
+        mark_addressed(session, actor=hr, feedback_id=waiting_id)
+    freeze(None)
+    run_job(bot.services, "digest", at=MONDAY_DIGEST + timedelta(days=7))
+    week2 = [t for t in _digest_texts(bot) if t != week1]
+    assert len(week2) == 1 and "Study sessions" in week2[0] and "Evening meetups" not in week2[0]
+
+    # Nothing new: neither note is shown a second time.
+    run_job(bot.services, "digest", at=MONDAY_DIGEST + timedelta(days=14))
+    texts = _digest_texts(bot)
+    assert sum("Evening meetups" in t for t in texts) == 1 and sum("Study sessions" in t for t in texts) == 1
+
+
+def test_a_dry_run_digest_publishes_nothing(bot: BotHarness) -> None:
+    with bot.db.session() as session:
+        item = submit_feedback(session, actor=Actor(BOB), text="x", kind="idea", anonymous=True)
         reply_to_feedback(
             session,
             actor=Actor(HR, is_hr=True),
             feedback_id=item.id or 0,
-            reply="ok",
-            change_note="Monthly evening meetups <!here>",
+            reply="",
+            change_note="Done",
             addressed=True,
         )
-        other = submit_feedback(session, actor=Actor(ALICE), text="unanswered", kind="other", anonymous=False)
-        assert other.status == "open"
-    freeze(None)
-    week_with_quarter_start = (datetime(2026, 9, 27, 15, tzinfo=UTC), datetime(2026, 10, 4, 15, tzinfo=UTC))
-    week_after = (datetime(2026, 10, 4, 15, tzinfo=UTC), datetime(2026, 10, 11, 15, tzinfo=UTC))
+    dry = run_job(bot.services, "digest", at=MONDAY_DIGEST, dry_run=True)
+    assert "Done" in json.dumps(dry.queued, ensure_ascii=False)
     with bot.db.session() as session:
+        assert session.exec(select(Feedback)).one().published_at is None
         tr = Translator("en")
-        section = digest_section(DigestContext(session, bot.services, *week_with_quarter_start, tr))
-        assert section is not None and section.title == "You said, we did"
-        assert section.lines == ["• Monthly evening meetups &lt;!here&gt;"]
-        assert digest_section(DigestContext(session, bot.services, *week_after, tr)) is None
-        assert session.exec(select(Feedback)).all()
+        section = digest_section(
+            DigestContext(session, bot.services, MONDAY_DIGEST - timedelta(days=7), MONDAY_DIGEST, tr)
+        )
+        assert section is not None and section.lines == ["• Done"] and section.title == "You said, we did"
 
 
 def test_retention_job_purges_old_candidate_data_and_queues_the_hr_message_update(bot: BotHarness) -> None:

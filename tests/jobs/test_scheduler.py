@@ -25,15 +25,16 @@ from tests.jobs import sched_sample_jobs
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 MONDAY = datetime(2026, 11, 30, 9, 0, tzinfo=TOKYO)
+SAMPLE_JOBS = ("tests.jobs.sched_sample_jobs",)
 
 
 @pytest.fixture
 def services(fake_slack: FakeSlack, db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
     """On SQLite and PostgreSQL: for the claims."""
-    monkeypatch.setenv(EXTRA_MODULES_ENV, "tests.jobs.sched_sample_jobs")
+    monkeypatch.setenv(EXTRA_MODULES_ENV, "tests.jobs.sched_sample_jobs")  # for the `alumni-bot jobs` tests
     sched_sample_jobs.FAIL["on"] = False
     sched_sample_jobs.SEEN_NOW.clear()
-    yield build_services(make_settings(fake_slack, db), db=db)
+    yield build_services(make_settings(fake_slack, db, jobs_extra_modules=SAMPLE_JOBS), db=db)
 
 
 @pytest.fixture
@@ -41,10 +42,10 @@ def sqlite_services(
     fake_slack: FakeSlack, sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Services]:
     """SQLite only: schedule arithmetic and the command line do not depend on the database."""
-    monkeypatch.setenv(EXTRA_MODULES_ENV, "tests.jobs.sched_sample_jobs")
+    monkeypatch.setenv(EXTRA_MODULES_ENV, "tests.jobs.sched_sample_jobs")  # for the `alumni-bot jobs` tests
     sched_sample_jobs.FAIL["on"] = False
     sched_sample_jobs.SEEN_NOW.clear()
-    yield build_services(make_settings(fake_slack, sqlite_db), db=sqlite_db)
+    yield build_services(make_settings(fake_slack, sqlite_db, jobs_extra_modules=SAMPLE_JOBS), db=sqlite_db)
 
 
 def runs(services: Services, job: str) -> list[JobRun]:

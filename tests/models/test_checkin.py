@@ -25,6 +25,7 @@ from models.db import Database
 from models.errors import ValidationFailed
 from models.member import Member, get_member
 from models.profile import ProfileInput, give_consent, update_profile
+from models.program_settings import DEFAULTS
 from models.timeutil import freeze
 
 ANN = Actor("UANN")
@@ -125,7 +126,7 @@ def test_who_is_due_a_nudge(db: Database) -> None:
         due = members_due_for_nudge(session, at=at, cadence_days=90, zones=["Asia/Tokyo", "Europe/London"])
         assert [d.member.slack_user_id for d in due] == ["UDUE", "ULONDON"]
         assert members_due_for_nudge(session, at=at, cadence_days=120, zones=["Asia/Tokyo"]) == []
-        assert nudge_cadence_days(session) == 90
+        assert nudge_cadence_days(session, defaults=DEFAULTS) == 90
 
 
 def test_shared_check_ins_of_the_week_and_erasure(db: Database) -> None:

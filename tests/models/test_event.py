@@ -260,7 +260,7 @@ def test_attendance_defaults_to_going_and_feedback_is_for_attendees(db: Database
         ev.record_feedback(session, actor=A, event_id=event_id, rating=4, comment="  Useful!  ")
     with db.session() as session:
         summary = ev.feedback_summary(session, actor=HR, event_id=event_id)
-    assert summary == ev.FeedbackSummary(count=1, average=4.0, comments=["Useful!"], attendees=1)
+    assert summary == ev.FeedbackSummary(count=1, average=4.0, comments=["Useful!"], attended=1, going=2)
 
 
 @pytest.mark.parametrize("capacity", [1, 3])

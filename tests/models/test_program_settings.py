@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from sqlmodel import select
 
@@ -9,14 +11,21 @@ from models.actors import Actor
 from models.audit import AuditLog
 from models.db import Database
 from models.errors import PermissionDenied, ValidationFailed
-from models.program_settings import DEFAULTS, ProgramSettings, get_program_settings, update_program_settings
+from models.program_settings import (
+    DEFAULTS,
+    ProgramSettings,
+    ProgramSettingsRow,
+    get_program_settings,
+    settings_as_form,
+    update_program_settings,
+)
 
 HR = Actor("U0HR00001", is_hr=True)
 
 
 def test_defaults_until_hr_changes_something(sqlite_db: Database) -> None:
     with sqlite_db.session() as session:
-        assert get_program_settings(session) == DEFAULTS
+        assert get_program_settings(session, defaults=DEFAULTS) == DEFAULTS
         custom = ProgramSettings(digest_day="wed", retention_days=400)
         assert get_program_settings(session, defaults=custom) == custom
 
@@ -24,10 +33,13 @@ def test_defaults_until_hr_changes_something(sqlite_db: Database) -> None:
 def test_hr_changes_are_stored_audited_and_read_afresh(db: Database) -> None:
     with db.session() as session:
         update_program_settings(
-            session, actor=HR, changes={"digest_day": "Friday", "digest_time": "7:05", "goal_rehires": "10"}
+            session,
+            actor=HR,
+            changes={"digest_day": "Friday", "digest_time": "7:05", "goal_rehires": "10"},
+            defaults=DEFAULTS,
         )
     with db.session() as session:
-        settings = get_program_settings(session)
+        settings = get_program_settings(session, defaults=DEFAULTS)
         assert (settings.digest_day, settings.digest_time, settings.digest_hour, settings.digest_minute) == (
             "fri",
             "07:05",
@@ -41,9 +53,11 @@ def test_hr_changes_are_stored_audited_and_read_afresh(db: Database) -> None:
         audit = session.exec(select(AuditLog).where(AuditLog.action == "admin.settings")).one()
         assert "goal_rehires" in audit.detail and audit.actor == HR.user_id
     with db.session() as session:
-        update_program_settings(session, actor=HR, changes={"digest_time": ""})  # empty resets to default
+        update_program_settings(
+            session, actor=HR, changes={"digest_time": ""}, defaults=DEFAULTS
+        )  # empty resets to default
     with db.session() as session:
-        assert get_program_settings(session).digest_time == DEFAULTS.digest_time
+        assert get_program_settings(session, defaults=DEFAULTS).digest_time == DEFAULTS.digest_time
 
 
 @pytest.mark.parametrize(
@@ -62,12 +76,35 @@ def test_invalid_values_are_refused_and_nothing_is_stored(
     sqlite_db: Database, changes: dict[str, str], field: str
 ) -> None:
     with sqlite_db.session() as session, pytest.raises(ValidationFailed) as exc:
-        update_program_settings(session, actor=HR, changes=changes)
+        update_program_settings(session, actor=HR, changes=changes, defaults=DEFAULTS)
     assert field in exc.value.errors
     with sqlite_db.session() as session:
-        assert get_program_settings(session) == DEFAULTS
+        assert get_program_settings(session, defaults=DEFAULTS) == DEFAULTS
 
 
 def test_members_cannot_change_settings(sqlite_db: Database) -> None:
     with sqlite_db.session() as session, pytest.raises(PermissionDenied):
-        update_program_settings(session, actor=Actor("U0ALICE01"), changes={"retention_days": "30"})
+        update_program_settings(
+            session, actor=Actor("U0ALICE01"), changes={"retention_days": "30"}, defaults=DEFAULTS
+        )
+
+
+def test_saving_one_field_keeps_the_environment_for_the_others(db: Database) -> None:
+    """The form submits every field pre-filled with the effective value; only the changed one is stored."""
+    from_env = replace(DEFAULTS, reminder_offsets_minutes=(180, 15))
+    with db.session() as session:
+        form = settings_as_form(get_program_settings(session, defaults=from_env))
+        assert form["reminder_offsets_minutes"] == "180,15"
+        update_program_settings(
+            session, actor=HR, changes={**form, "retention_days": "400"}, defaults=from_env
+        )
+    with db.session() as session:
+        row = session.get(ProgramSettingsRow, 1)
+        assert row is not None and row.retention_days == 400
+        assert (
+            row.reminder_offsets is None and row.digest_day is None
+        )  # not stored: the environment still rules
+        later_env = replace(DEFAULTS, reminder_offsets_minutes=(120,))
+        assert get_program_settings(session, defaults=later_env).reminder_offsets_minutes == (120,)
+        audit = session.exec(select(AuditLog).where(AuditLog.action == "admin.settings")).one()
+        assert "retention_days" in audit.detail and "reminder_offsets" not in audit.detail

@@ -14,7 +14,7 @@ from models.event import Event, EventFeedback, Rsvp
 from models.feedback import Feedback
 from models.member import Member
 from models.opportunity import Interest, Opportunity
-from models.program_settings import update_program_settings
+from models.program_settings import DEFAULTS, update_program_settings
 from models.referral import Referral, ReferralStatusChange
 from models.report import Month, figures, monthly_report
 
@@ -229,9 +229,10 @@ def test_report_compares_with_the_previous_month_and_tracks_goals(db: Database) 
             session,
             actor=Actor("U0HR00001", is_hr=True),
             changes={"goal_rehires": "10", "goal_members": "50"},
+            defaults=DEFAULTS,
         )
     with db.session() as session:
-        report = monthly_report(session, month=OCT, zone=ZONE)
+        report = monthly_report(session, month=OCT, zone=ZONE, defaults=DEFAULTS)
     assert report.previous.month == SEP and report.previous.checkins == expected(seeded, SEP)["checkins"]
     assert str(report.series[0][0]) == "2025-11" and str(report.series[-1][0]) == "2026-10"
     assert report.series[-1][1:] == (
