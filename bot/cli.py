@@ -60,16 +60,20 @@ def _run_socket_mode(settings: Settings, *, scheduler: bool) -> int:
 
 
 def _run_http(settings: Settings, *, port: int, scheduler: bool) -> int:
-    from bot.web import gunicorn_options, serve
+    from bot.web import serve, server_config
 
-    # The scheduler runs as its own child process: gunicorn forks its workers, and forking a process that
-    # already runs scheduler threads is unsafe. Scaling out: run web replicas with --no-scheduler and
-    # `alumni-bot jobs serve` wherever you like (JobRun claims keep every run exactly-once).
+    # The scheduler runs as its own child process: the web server starts its workers as processes of their
+    # own, and keeping scheduled jobs out of them lets web replicas scale on their own. Scaling out: run web
+    # replicas with --no-scheduler and `alumni-bot jobs serve` wherever you like (JobRun claims keep every
+    # run exactly-once).
     child = None
     if scheduler:
         child = subprocess.Popen([sys.executable, "-m", "bot.cli", "jobs", "serve"])
     try:
-        serve(_make_http_application, gunicorn_options(port))
+        serve(
+            "bot.cli:make_http_application()",
+            server_config(port, workers=settings.web_concurrency),
+        )
     finally:
         if child is not None:
             child.terminate()
@@ -80,14 +84,15 @@ def _run_http(settings: Settings, *, port: int, scheduler: bool) -> int:
     return 0
 
 
-def _make_http_application():  # type: ignore[no-untyped-def]
-    """Build the WSGI application inside a gunicorn worker."""
+def make_http_application():  # type: ignore[no-untyped-def]
+    """Build the HTTP application inside a server worker process (each builds its own app and engine)."""
     from bot.app import create_app, services_of
-    from bot.web import wsgi_app
+    from bot.web import asgi_app, wsgi_app
 
     configure_logging()
-    app = create_app(_settings())
-    return wsgi_app(app, healthy=services_of(app).db.ping)
+    settings = _settings()
+    app = create_app(settings)
+    return asgi_app(wsgi_app(app, healthy=services_of(app).db.ping), threads=settings.web_threads)
 
 
 def cmd_db(args: argparse.Namespace) -> int:

@@ -53,6 +53,9 @@ class Settings:
     port: int = 3000
     test_database_url: str = DEFAULT_TEST_DATABASE_URL
     welcome_on_team_join: bool = True
+    # HTTP mode: server processes and, in each, threads running the app (bot/web.py, README → Production).
+    web_concurrency: int = 2
+    web_threads: int = 8
 
     @classmethod
     def from_env(
@@ -72,6 +75,12 @@ class Settings:
             port = int(get("PORT", "3000") or "3000")
         except ValueError as exc:
             raise ConfigError(f"PORT must be a number, got {get('PORT')!r}.") from exc
+        web: dict[str, int] = {}
+        for name, default in (("WEB_CONCURRENCY", 2), ("WEB_THREADS", 8)):
+            try:
+                web[name] = max(1, int(get(name, str(default)) or default))
+            except ValueError as exc:
+                raise ConfigError(f"{name} must be a whole number, got {get(name)!r}.") from exc
         settings = cls(
             slack_bot_token=get("SLACK_BOT_TOKEN", "") or "",
             slack_signing_secret=get("SLACK_SIGNING_SECRET", "") or "",
@@ -90,6 +99,8 @@ class Settings:
             or DEFAULT_TEST_DATABASE_URL,
             welcome_on_team_join=(get("ALUMNI_WELCOME_ON_TEAM_JOIN", "true") or "true").lower()
             not in {"0", "false", "no", "off"},
+            web_concurrency=web["WEB_CONCURRENCY"],
+            web_threads=web["WEB_THREADS"],
         )
         settings.check_values()
         return settings
