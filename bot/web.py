@@ -38,8 +38,8 @@ HEALTH_PATH = "/healthz"
 
 # Slack's largest requests are interaction payloads that echo a whole message (at most 50 blocks) or modal
 # (at most 100 blocks) with its state. The bot's own biggest, the opportunity form with every field at its
-# limit in Japanese (URL-encoded UTF-8 is 9 bytes a character) plus the view echoed back, stays under
-# 150 KiB; 1 MiB leaves room for Slack's envelope and future forms while bounding what one request can cost.
+# limit in Japanese (URL-encoded UTF-8 is 9 bytes a character) plus the view echoed back, is about 106 KiB;
+# 1 MiB leaves room for future forms while bounding what one request can cost.
 MAX_BODY_BYTES = 1024 * 1024
 # Slack signs with a Unix time in seconds: ASCII digits, 10 of them until the year 2286. Anything else
 # (Unicode digits like "²³", 5,000-digit numbers that `int()` refuses) is not a Slack timestamp.
