@@ -129,8 +129,13 @@ def _trusted_response_url(body: Any, slack_api_url: str) -> bool:
     """False when the payload names a response URL outside Slack (only a forged payload can)."""
     from bot.listeners import is_slack_response_url
 
-    url = body.get("response_url") if isinstance(body, dict) else None
-    return not url or is_slack_response_url(str(url), slack_api_url)
+    if not isinstance(body, dict):
+        return True
+    urls = [body.get("response_url")]
+    # Modal submissions carry theirs in `response_urls` (Bolt's `respond` uses the first).
+    if isinstance(body.get("response_urls"), list):
+        urls += [u.get("response_url") for u in body["response_urls"] if isinstance(u, dict)]
+    return all(is_slack_response_url(str(url), slack_api_url) for url in urls if url)
 
 
 def _refuse_respond(*args: Any, **kwargs: Any) -> None:
@@ -179,6 +184,7 @@ def guarded(
         given = locals()
         if slack_api_url is not None and not _trusted_response_url(body, slack_api_url):
             body.pop("response_url", None)
+            body.pop("response_urls", None)
             given["respond"] = _refuse_respond
         try:
             return func(**{name: given[name] for name in wanted})
