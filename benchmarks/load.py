@@ -1,4 +1,4 @@
-"""Load benchmark: the bot in HTTP mode (production gunicorn config) against a fake Slack, vs a bare Bolt app.
+"""Load benchmark: the bot in HTTP mode (production server config) against a fake Slack, vs a bare Bolt app.
 
     .venv/bin/python -m benchmarks.load [--db sqlite,postgres] [--concurrency 1,8,32,64] [--duration 8]
                                         [--opportunities 100000] [--members 20000] [--events 500]
@@ -6,14 +6,14 @@
 What happens, per database:
 1. A fresh database is seeded (benchmarks/seed.py: bulk inserts through the feature tables).
 2. The fake Slack (tests/fake_slack.py) serves the Web API and the response_url endpoint in this process.
-3. The bot starts as production runs it: `alumni-bot run --http --no-scheduler` (gunicorn, gthread,
-   WEB_CONCURRENCY workers x WEB_THREADS threads, see bot/web.py `gunicorn_options`).
+3. The bot starts as production runs it: `alumni-bot run --http --no-scheduler` (Hypercorn,
+   WEB_CONCURRENCY worker processes x WEB_THREADS app threads, see bot/web.py `server_config`).
 4. A separate driver process (`python -m benchmarks.load drive ...`) sends Slack-signed requests from N
    threads (keep-alive connections) for `--duration` seconds per scenario and concurrency.
 5. Time to answer = until the user sees the answer: the ack body when it carries the answer, otherwise
    the fake's receipt of the app's response_url post, ephemeral message or DM to that user. The driver
    records send/ack instants, the fake records arrivals (both `time.time()` on this machine).
-6. The same scenarios run against a bare Bolt app that only acks, served by the same gunicorn config;
+6. The same scenarios run against a bare Bolt app that only acks, served by the same server config;
    the table prints our p50/p99 as a ratio to it.
 7. The weekly digest is built once on the seeded data: build time and peak Python memory (tracemalloc).
 
@@ -239,10 +239,10 @@ def drive(spec: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 # ================================================================================================
-# Servers: the bot (alumni-bot run --http) and the bare Bolt baseline, both under gunicorn
+# Servers: the bot (alumni-bot run --http) and the bare Bolt baseline, both under the same server
 
 
-def make_bare_application() -> Callable[..., Any]:
+def make_bare_application() -> Callable[..., Any]:  # the WSGI app; `make_bare_asgi` serves it
     """A Bolt app that only acks (commands answer 'ok' in the ack body), behind the same WSGI wrapper."""
     from slack_bolt import App
     from slack_sdk import WebClient
@@ -272,10 +272,19 @@ def make_bare_application() -> Callable[..., Any]:
     return wsgi_app(app, healthy=lambda: True)
 
 
-def serve_bare(port: int) -> None:
-    from bot.web import gunicorn_options, serve
+def make_bare_asgi() -> Callable[..., Any]:
+    from bot.web import asgi_app
 
-    serve(make_bare_application, gunicorn_options(port))
+    return asgi_app(make_bare_application(), threads=int(os.environ.get("WEB_THREADS", "8")))
+
+
+def serve_bare(port: int) -> None:
+    from bot.web import serve, server_config
+
+    serve(
+        "benchmarks.load:make_bare_asgi()",
+        server_config(port, workers=int(os.environ.get("WEB_CONCURRENCY", "2")), host="127.0.0.1"),
+    )
 
 
 def free_port() -> int:
@@ -791,7 +800,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
                             )
                             bare_rows[(scenario.name, concurrency)] = step.row()
             digest = measure_digest(url, fake.api_url)
-            print(f"\n--- {database}: results (bot vs bare Bolt ack-only app, same gunicorn config)")
+            print(f"\n--- {database}: results (bot vs bare Bolt ack-only app, same server config)")
             _print_table(rows + [bare_rows[k] for k in sorted(bare_rows)], bare_rows)
             print(f"  weekly digest: {digest if digest else 'no digest builder found in jobs/'}")
             results["databases"][database] = {"seed_seconds": timings, "rows": rows, "digest": digest}

@@ -10,9 +10,10 @@ from functools import cache
 from types import ModuleType
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
 
 from bot import roles
 from bot.config import Settings
@@ -98,12 +99,33 @@ def create_app(
     app._alumni_services = services  # type: ignore[attr-defined]
     app._alumni_registry = registry  # type: ignore[attr-defined]
 
+    verifier = SignatureVerifier(settings.slack_signing_secret)
+
     @app.error
-    def on_error(error: Exception, body: dict[str, Any], logger: logging.Logger) -> BoltResponse | None:
+    def on_error(error: Exception, body: dict[str, Any], request: BoltRequest) -> BoltResponse | None:
+        # Bolt also calls this when its own verification step raises (e.g. on a timestamp `int()` refuses),
+        # with a body nobody vouched for: acting on it would let anyone make the bot message any user or
+        # channel. bot/web.py refuses such requests first; this is the second lock.
+        if not _signed_by_slack(verifier, request):
+            log.warning("error on an unverified request (%s); nobody is told", type(error).__name__)
+            return None
         report_error(services, error, body)
         return None
 
     return app
+
+
+def _signed_by_slack(verifier: SignatureVerifier, request: BoltRequest) -> bool:
+    def header(name: str) -> str | None:
+        values = request.headers.get(name) or []  # Bolt keeps each header as a list of values
+        return values[0] if values else None
+
+    try:
+        return verifier.is_valid(
+            request.raw_body, header("x-slack-request-timestamp"), header("x-slack-signature")
+        )
+    except (ValueError, TypeError, OverflowError):
+        return False
 
 
 def services_of(app: App) -> Services:

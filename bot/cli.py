@@ -59,18 +59,21 @@ def _run_socket_mode(settings: Settings, *, scheduler: bool) -> int:
 
 
 def _run_http(settings: Settings, *, port: int, scheduler: bool) -> int:
-    from bot.web import gunicorn_options, serve
+    from bot.web import serve, server_config
 
-    # The scheduler runs as its own child process: gunicorn forks its workers, and forking a process that
-    # already runs scheduler threads is unsafe. Scaling out: run web replicas with --no-scheduler and
-    # `alumni-bot jobs serve` wherever you like (JobRun claims keep every run exactly-once).
+    # The scheduler runs as its own child process: the web server starts its workers as processes of their
+    # own, and keeping scheduled jobs out of them lets web replicas scale on their own. Scaling out: run web
+    # replicas with --no-scheduler and `alumni-bot jobs serve` wherever you like (JobRun claims keep every
+    # run exactly-once).
     child = None
     if scheduler:
         # -u: unbuffered, so the child's log lines appear as they happen.
         child = subprocess.Popen([sys.executable, "-u", "-m", "bot.cli", "jobs", "serve"])
     try:
-        options = gunicorn_options(port, workers=settings.web_concurrency, threads=settings.web_threads)
-        serve(_make_http_application, options)
+        serve(
+            "bot.cli:make_http_application()",
+            server_config(port, workers=settings.web_concurrency),
+        )
     finally:
         if child is not None:
             child.terminate()
@@ -81,15 +84,15 @@ def _run_http(settings: Settings, *, port: int, scheduler: bool) -> int:
     return 0
 
 
-def _make_http_application():  # type: ignore[no-untyped-def]
-    """Build the WSGI application inside a gunicorn worker."""
+def make_http_application():  # type: ignore[no-untyped-def]
+    """Build the HTTP application inside a server worker process (each builds its own app and engine)."""
     from bot.app import create_app, services_of
-    from bot.web import wsgi_app
+    from bot.web import asgi_app, wsgi_app
 
     settings = _settings()
     configure_logging(settings.log_level)
     app = create_app(settings)
-    return wsgi_app(app, healthy=services_of(app).db.ping)
+    return asgi_app(wsgi_app(app, healthy=services_of(app).db.ping), threads=settings.web_threads)
 
 
 def cmd_db(args: argparse.Namespace) -> int:

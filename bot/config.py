@@ -155,8 +155,8 @@ class Settings:
     digest_post_empty: bool = False
     jobs_extra_modules: tuple[str, ...] = ()
     # Processes.
-    web_concurrency: int = 2  # gunicorn worker processes
-    web_threads: int = 8  # threads per worker
+    web_concurrency: int = 2  # HTTP server processes (bot/web.py)
+    web_threads: int = 8  # threads running the app in each
     log_level: str = "INFO"
     metrics_port: int = 9464  # `jobs serve` metrics and health
 

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from bot.i18n import Translator, has
+from bot.mrkdwn import strip_invisible
 from models.errors import DomainError, ValidationFailed
 
 
@@ -39,8 +40,9 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 def clean_text(value: str) -> str:
     """Text without C0 control characters (tabs and newlines stay): PostgreSQL cannot store NUL, and no
-    control character means anything in a profile, a post or a referral."""
-    return _CONTROL.sub("", value)
+    control character means anything in a profile, a post or a referral. Bidi controls and other invisible
+    format characters go too (they can make a title read backwards, see `bot.mrkdwn.strip_invisible`)."""
+    return strip_invisible(_CONTROL.sub("", value))
 
 
 def _element_value(element: dict[str, Any]) -> Any:

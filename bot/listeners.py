@@ -1,7 +1,8 @@
 """Small readers for Bolt payloads, shared by the handler modules.
 
-Pure functions over the request body Slack sends (no I/O): who clicked, where, and which row a button or a
-modal's `private_metadata` names. Anything a user could forge (values, metadata) is parsed defensively.
+Functions over the request body Slack sends: who clicked, where, and which row a button or a modal's
+`private_metadata` names. Anything a user could forge (values, metadata) is parsed defensively. All are pure
+except `own_dm_message`, which asks Slack for the clicker's DM channel.
 """
 
 from __future__ import annotations
@@ -9,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 
 def user_id_of(body: Mapping[str, Any]) -> str:
@@ -55,3 +59,24 @@ def is_slack_response_url(url: str, api_url: str) -> bool:
     if parsed.scheme == "https" and parsed.hostname == "hooks.slack.com":
         return True
     return (parsed.scheme, parsed.netloc) == (api.scheme, api.netloc)
+
+
+def own_dm_message(client: WebClient, body: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(channel, ts) of the message a button was clicked in, when the bot may replace it, else None.
+
+    Only a message in the clicker's own DM with the bot qualifies (the nudges, reminders, welcome and
+    feedback requests the bot sent that member): the click's `container` is taken as a claim and checked
+    against `conversations.open`, so no payload can point an update at a message in a channel or at
+    someone else's DM.
+    """
+    container = body.get("container")
+    if not isinstance(container, dict) or container.get("type") != "message" or container.get("is_ephemeral"):
+        return None
+    channel, ts, user = container.get("channel_id"), container.get("message_ts"), user_id_of(body)
+    if not channel or not ts or not user:
+        return None
+    try:
+        dm = client.conversations_open(users=user)["channel"]["id"]
+    except (SlackApiError, KeyError, TypeError):
+        return None
+    return (str(channel), str(ts)) if dm == channel else None

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+
+# Invisible format characters that change how the text around them reads: bidi embeddings, overrides and
+# isolates (U+202A-U+202E, U+2066-U+2069; "Free laptop \u202egnp.exe" shows as "exe.png"), directional marks,
+# zero-width spaces and joiners' look-alikes, word joiner and BOM. Forms drop them on the way in
+# (bot/forms.py); rendering drops them again so rows stored before that are safe too. ZWJ (U+200D) stays:
+# emoji sequences such as family and flag emoji need it.
+INVISIBLE_FORMAT = re.compile(r"[\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
+
+
+def strip_invisible(text: str) -> str:
+    """Text without bidi controls and other invisible format characters (see `INVISIBLE_FORMAT`)."""
+    return INVISIBLE_FORMAT.sub("", text)
 
 
 def escape(text: str | None) -> str:
-    """Escape `&`, `<` and `>` (Slack's control characters), so `<!channel>` shows literally."""
+    """Escape `&`, `<` and `>` (Slack's control characters), so `<!channel>` shows literally, and drop
+    invisible bidi/format characters, so text cannot show reversed or hide what it says."""
     if not text:
         return ""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return strip_invisible(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def truncate(text: str, limit: int) -> str:

@@ -7,6 +7,7 @@ manifest test and the authorisation test can read what the app handles; Bolt off
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +24,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # Scopes every build needs: commands, posting, DMs and the locale lookup.
 BASE_SCOPES = ("commands", "chat:write", "im:write", "users:read")
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -114,13 +118,33 @@ class Registry:
         self.scopes(*scopes)
         return self._wrap(lambda app: app.event(event_type))
 
+    def _slack_api_url(self) -> str | None:
+        return self._services.settings.slack_api_url if self._services is not None else None
+
     def _wrap(self, bolt_decorator: Callable[[App], Callable[[F], Any]]) -> Callable[[F], F]:
         def decorator(func: F) -> F:
             if self.app is not None:
-                bolt_decorator(self.app)(cast(F, guarded(func, self.error_reporter)))
+                bolt_decorator(self.app)(cast(F, guarded(func, self.error_reporter, self._slack_api_url())))
             return func
 
         return decorator
+
+
+def _trusted_response_url(body: Any, slack_api_url: str) -> bool:
+    """False when the payload names a response URL outside Slack (only a forged payload can)."""
+    from bot.listeners import is_slack_response_url
+
+    if not isinstance(body, dict):
+        return True
+    urls = [body.get("response_url")]
+    # Modal submissions carry theirs in `response_urls` (Bolt's `respond` uses the first).
+    if isinstance(body.get("response_urls"), list):
+        urls += [u.get("response_url") for u in body["response_urls"] if isinstance(u, dict)]
+    return all(is_slack_response_url(str(url), slack_api_url) for url in urls if url)
+
+
+def _refuse_respond(*args: Any, **kwargs: Any) -> None:
+    log.warning("not answering on a response_url outside Slack")
 
 
 # The arguments Bolt can inject that our listeners use (see slack_bolt.kwargs_injection).
@@ -130,7 +154,9 @@ _INJECTABLE = frozenset(
 )
 
 
-def guarded(func: Callable[..., Any], reporter: ErrorReporter | None) -> Callable[..., Any]:
+def guarded(
+    func: Callable[..., Any], reporter: ErrorReporter | None, slack_api_url: str | None = None
+) -> Callable[..., Any]:
     """Run a listener so that its failure never reaches Bolt's own handling.
 
     Bolt (1.30, process_before_response=False) clears an ack already given when the listener raises
@@ -161,6 +187,10 @@ def guarded(func: Callable[..., Any], reporter: ErrorReporter | None) -> Callabl
         message: Any,
     ) -> Any:
         given = locals()
+        if slack_api_url is not None and not _trusted_response_url(body, slack_api_url):
+            body.pop("response_url", None)
+            body.pop("response_urls", None)
+            given["respond"] = _refuse_respond
         try:
             return func(**{name: given[name] for name in wanted})
         except Exception as error:  # every failure is reported; none may reach Bolt (see docstring)

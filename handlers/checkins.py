@@ -38,6 +38,7 @@ from bot.blocks.profiles import (
 from bot.forms import field_errors, input_block_ids, state_values
 from bot.forms import text as form_text
 from bot.i18n import Translator
+from bot.listeners import own_dm_message
 from bot.mrkdwn import date_token
 from bot.registry import Registry
 from bot.services import Services
@@ -73,12 +74,11 @@ def home_section(services: Services, user_id: str, tr: Translator) -> list[Block
 
 
 def _update_source_message(services: Services, body: dict[str, Any], message: dict[str, Any]) -> None:
-    """Replace the message a button was clicked in (the nudge DM); best effort."""
-    container = body.get("container") or {}
-    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
-    ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
-    if not channel or not ts or container.get("type") == "view":
+    """Replace the message a button was clicked in (the nudge DM, and only that); best effort."""
+    clicked = own_dm_message(services.client, body)
+    if clicked is None:
         return
+    channel, ts = clicked
     try:
         services.client.chat_update(channel=channel, ts=ts, **message)
     except SlackApiError as exc:

@@ -22,7 +22,7 @@ from bot.blocks import events as ui
 from bot.forms import error_message, field_errors, input_block_ids, state_values, text
 from bot.i18n import Translator
 from bot.ics import build_ics
-from bot.listeners import channel_id_of, parse_id, user_id_of
+from bot.listeners import channel_id_of, own_dm_message, parse_id, user_id_of
 from bot.mrkdwn import escape
 from bot.registry import Registry
 from bot.services import Services
@@ -672,14 +672,11 @@ def register(registry: Registry) -> None:
             return
         _, event = found
         message = ui.feedback_thanks(event, rating, tr)
-        container = _dict(body.get("container"))
         try:
             if body.get("response_url"):
                 respond(replace_original=True, **message)
-            elif container.get("channel_id") and container.get("message_ts"):
-                svc.client.chat_update(
-                    channel=str(container["channel_id"]), ts=str(container["message_ts"]), **message
-                )
+            elif (clicked := own_dm_message(svc.client, body)) is not None:  # the feedback request DM only
+                svc.client.chat_update(channel=clicked[0], ts=clicked[1], **message)
         except SlackApiError as exc:
             log.warning("feedback thanks failed", extra={"error": exc.response.get("error")})
 

@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks.onboarding import CONSENT_ACTION, consent_given_message, welcome_message
 from bot.i18n import Translator
+from bot.listeners import own_dm_message
 from bot.registry import Registry
 from bot.services import Services
 from handlers.directory import slack_facts
@@ -115,12 +116,12 @@ def register(registry: Registry) -> None:
         with svc.db.session() as session:
             member = give_consent(session, actor=svc.actor(user_id), **slack_facts(svc, user_id))
             at = member.consented_at or now()
-        container = body.get("container") or {}
-        if container.get("type") == "message" and container.get("channel_id") and container.get("message_ts"):
+        clicked = own_dm_message(svc.client, body)  # the welcome DM, never a message elsewhere
+        if clicked is not None:
             try:
                 svc.client.chat_update(
-                    channel=container["channel_id"],
-                    ts=container["message_ts"],
+                    channel=clicked[0],
+                    ts=clicked[1],
                     **consent_given_message(tr, at=at),
                 )
             except SlackApiError as exc:

@@ -52,7 +52,7 @@ from bot.blocks.opportunities import (
 )
 from bot.forms import error_message, field_errors, input_block_ids, state_values, text
 from bot.i18n import Translator
-from bot.listeners import channel_id_of, parse_id, user_id_of
+from bot.listeners import channel_id_of, own_dm_message, parse_id, user_id_of
 from bot.mrkdwn import date_token, escape
 from bot.registry import Registry
 from bot.serial import serialized
@@ -513,10 +513,11 @@ def register(registry: Registry) -> None:
         _publish_home(svc, opportunity.poster_id)
 
     def _replace_dm(body: dict[str, Any], text_: str) -> None:
-        channel = channel_id_of(body)
-        ts = (body.get("container") or {}).get("message_ts") or (body.get("message") or {}).get("ts")
-        if not channel or not ts:
+        # Only the reminder DM the poster clicked in (never a message a payload points elsewhere).
+        clicked = own_dm_message(registry.services.client, body)
+        if clicked is None:
             return
+        channel, ts = clicked
         try:
             registry.services.client.chat_update(channel=channel, ts=ts, **notice(text_))
         except SlackApiError as exc:

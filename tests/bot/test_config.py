@@ -158,9 +158,7 @@ def test_a_bad_value_of_any_variable_stops_the_cli_with_one_line(
 
 
 # `os.environ` / `getenv` outside bot/config.py would be a second source of settings (issue 12, defect 4).
-# bot/web.py: its WEB_* fallback is dead (bot/cli.py passes Settings.web_concurrency/web_threads) and is
-# being rewritten on another branch; drop it from this list after that merge.
-_ENVIRONMENT_READERS_ALLOWED = {"bot/config.py", "bot/web.py"}
+_ENVIRONMENT_READERS_ALLOWED = {"bot/config.py"}
 
 
 def test_only_the_settings_object_reads_the_environment() -> None:
