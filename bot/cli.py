@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 from dotenv import load_dotenv
 
@@ -42,11 +44,24 @@ def _run_socket_mode(settings: Settings, *, scheduler: bool) -> int:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     from bot.app import create_app, services_of
-    from jobs.scheduler import start_background
+    from bot.metrics import start_ops_listener
+    from jobs.scheduler import build_scheduler
 
     app = create_app(settings)
-    stop_scheduler = start_background(services_of(app)) if scheduler else None
+    services = services_of(app)
+    jobs = build_scheduler(services) if scheduler else None
+    if jobs is not None:
+        jobs.start()
     handler = SocketModeHandler(app, settings.slack_app_token)
+
+    def health() -> tuple[bool, dict[str, Any]]:
+        # Socket Mode serves no HTTP, so liveness is this listener: the WebSocket is up and, when this
+        # process runs the jobs, so is the scheduler (an orchestrator's HTTP probe can read it).
+        connected = bool(handler.client.is_connected())
+        ok, details = jobs.health() if jobs is not None else (True, {})
+        return connected and ok, {"socket_mode": "connected" if connected else "disconnected", **details}
+
+    listener = start_ops_listener(settings.metrics_port, db=services.db, health=health)
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())
@@ -54,8 +69,10 @@ def _run_socket_mode(settings: Settings, *, scheduler: bool) -> int:
     log.info("connected to Slack in Socket Mode")
     done.wait()
     handler.close()  # type: ignore[no-untyped-call]
-    if stop_scheduler:
-        stop_scheduler()
+    if listener is not None:
+        listener.stop()
+    if jobs is not None:
+        jobs.stop()
     return 0
 
 
@@ -68,6 +85,11 @@ def _run_http(settings: Settings, *, port: int, scheduler: bool) -> int:
     child = None
     if scheduler:
         child = subprocess.Popen([sys.executable, "-m", "bot.cli", "jobs", "serve"])
+    # After the scheduler child started (it serves its own metrics on METRICS_PORT) and before anything
+    # here imports prometheus_client: the forked web workers share one directory of metric values.
+    from bot.metrics import enable_multiprocess
+
+    metrics_dir = enable_multiprocess()
     try:
         serve(_make_http_application, gunicorn_options(port))
     finally:
@@ -77,6 +99,7 @@ def _run_http(settings: Settings, *, port: int, scheduler: bool) -> int:
                 child.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 child.kill()
+        shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
 
 

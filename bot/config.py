@@ -53,6 +53,7 @@ class Settings:
     port: int = 3000
     test_database_url: str = DEFAULT_TEST_DATABASE_URL
     welcome_on_team_join: bool = True
+    metrics_port: int = 9464
 
     @classmethod
     def from_env(
@@ -72,6 +73,10 @@ class Settings:
             port = int(get("PORT", "3000") or "3000")
         except ValueError as exc:
             raise ConfigError(f"PORT must be a number, got {get('PORT')!r}.") from exc
+        try:
+            metrics_port = int(get("METRICS_PORT", "9464") or "9464")
+        except ValueError as exc:
+            raise ConfigError(f"METRICS_PORT must be a number, got {get('METRICS_PORT')!r}.") from exc
         settings = cls(
             slack_bot_token=get("SLACK_BOT_TOKEN", "") or "",
             slack_signing_secret=get("SLACK_SIGNING_SECRET", "") or "",
@@ -90,6 +95,7 @@ class Settings:
             or DEFAULT_TEST_DATABASE_URL,
             welcome_on_team_join=(get("ALUMNI_WELCOME_ON_TEAM_JOIN", "true") or "true").lower()
             not in {"0", "false", "no", "off"},
+            metrics_port=metrics_port,
         )
         settings.check_values()
         return settings

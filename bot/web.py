@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
+from bot.metrics import metrics_endpoint
+
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
 
@@ -23,8 +25,11 @@ def wsgi_app(
 ) -> Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]]:
     """Route Slack's requests to Bolt and answer `/healthz` (200 when the database is reachable)."""
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
+    metrics = metrics_endpoint(app)  # Prometheus text format (bot/metrics.py)
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/metrics" and environ.get("REQUEST_METHOD") in {"GET", "HEAD"}:
+            return metrics(environ, start_response)
         if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") in {"GET", "HEAD"}:
             ok = healthy()
             body = json.dumps({"ok": ok, "database": "up" if ok else "down"}).encode()
