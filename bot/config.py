@@ -1,6 +1,6 @@
 """Typed settings, read once from the environment and `.env`.
 
-Every variable of DESIGN.md's table lives here and is documented in `.env.example`.
+Every variable of the README's configuration table lives here and is documented in `.env.example`.
 """
 
 from __future__ import annotations
