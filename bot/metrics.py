@@ -97,7 +97,7 @@ def _build() -> _Metrics:
     from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
     # `*_created` series (when each counter was born) double the output and no alert or graph here uses them.
-    disable_created_metrics()
+    disable_created_metrics()  # type: ignore[no-untyped-call]
     metrics = _Metrics(
         listener_latency=Histogram(
             "alumni_listener_latency_seconds",
