@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from dotenv import load_dotenv
@@ -53,14 +53,7 @@ def _run_socket_mode(settings: Settings, *, scheduler: bool) -> int:
     if jobs is not None:
         jobs.start()
     handler = SocketModeHandler(app, settings.slack_app_token)
-
-    def health() -> tuple[bool, dict[str, Any]]:
-        # Socket Mode serves no HTTP, so liveness is this listener: the WebSocket is up and, when this
-        # process runs the jobs, so is the scheduler (an orchestrator's HTTP probe can read it).
-        connected = bool(handler.client.is_connected())
-        ok, details = jobs.health() if jobs is not None else (True, {})
-        return connected and ok, {"socket_mode": "connected" if connected else "disconnected", **details}
-
+    health = socket_mode_health(handler.client.is_connected, jobs.health if jobs is not None else None)
     listener = start_ops_listener(settings.metrics_port, db=services.db, health=health)
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -74,6 +67,26 @@ def _run_socket_mode(settings: Settings, *, scheduler: bool) -> int:
     if jobs is not None:
         jobs.stop()
     return 0
+
+
+def socket_mode_health(
+    connected: Callable[[], bool], scheduler: Callable[[], tuple[bool, dict[str, Any]]] | None
+) -> Callable[[], tuple[bool, dict[str, Any]]]:
+    """Liveness in Socket Mode: the WebSocket is connected and, when this process runs them, the jobs run.
+
+    Socket Mode serves no HTTP of its own, so this is served by the ops listener on METRICS_PORT, which an
+    orchestrator's ordinary HTTP probe can read (a heartbeat file would need an exec probe, without metrics).
+    """
+
+    def health() -> tuple[bool, dict[str, Any]]:
+        is_connected = bool(connected())
+        ok, details = scheduler() if scheduler is not None else (True, {})
+        return is_connected and ok, {
+            "socket_mode": "connected" if is_connected else "disconnected",
+            **details,
+        }
+
+    return health
 
 
 def _run_http(settings: Settings, *, port: int, scheduler: bool) -> int:

@@ -29,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -186,16 +187,16 @@ def timed_listener(func: F, kind: str) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-_instrumented: set[int] = set()
+_instrumented: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
 def instrument_pool(engine: Engine) -> None:
     """Count the engine's checked-out connections and report its pool size (once per engine)."""
     from sqlalchemy import event
 
-    if id(engine) in _instrumented:
+    if engine in _instrumented:
         return
-    _instrumented.add(id(engine))
+    _instrumented.add(engine)
     metrics = _metrics()
     size = getattr(engine.pool, "size", None)
     if callable(size):

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.cli import socket_mode_health
 from bot.metrics import OpsListener, start_ops_listener
 from bot.services import Services, build_services
 from bot.slack_emulator.web_api import FakeSlack
@@ -235,6 +236,31 @@ def test_a_taken_port_does_not_stop_the_scheduler(
     second = start_ops_listener(listener.port, db=job_services.db, health=scheduler.health, host="127.0.0.1")
     assert second is None
     assert scheduler.health()[0] is True
+
+
+def test_socket_mode_healthz_follows_the_connection_and_the_scheduler(
+    job_services: Services, scheduler_listener: tuple[Scheduler, OpsListener]
+) -> None:
+    scheduler, _ = scheduler_listener
+    connected = {"now": True}
+    health = socket_mode_health(lambda: connected["now"], scheduler.health)
+    listener = start_ops_listener(0, db=job_services.db, health=health, host="127.0.0.1")
+    assert listener is not None
+    healthz = f"http://127.0.0.1:{listener.port}/healthz"
+    try:
+        status, body = get_json(healthz)
+        assert status == 200 and body["socket_mode"] == "connected" and body["scheduler"] == "running"
+
+        connected["now"] = False
+        status, body = get_json(healthz)
+        assert status == 503 and body["socket_mode"] == "disconnected"
+
+        connected["now"] = True
+        scheduler.stop()
+        status, body = get_json(healthz)
+        assert status == 503 and body["socket_mode"] == "connected" and body["scheduler"] == "stopped"
+    finally:
+        listener.stop()
 
 
 # ---------------------------------------------------------------------- the real processes
