@@ -19,7 +19,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.cli import socket_mode_health
-from bot.metrics import OpsListener, start_ops_listener
+from bot.metrics import OpsListener, _forget_dead_processes, start_ops_listener
 from bot.services import Services, build_services
 from bot.slack_emulator.web_api import FakeSlack
 from jobs.base import EXTRA_MODULES_ENV
@@ -263,6 +263,20 @@ def test_socket_mode_healthz_follows_the_connection_and_the_scheduler(
         listener.stop()
 
 
+def test_live_gauges_of_exited_workers_are_forgotten(tmp_path: Path) -> None:
+    exited = subprocess.Popen([sys.executable, "-c", "pass"])
+    exited.wait()
+    for pid in (exited.pid, os.getpid()):
+        (tmp_path / f"gauge_livesum_{pid}.db").write_bytes(b"")
+    (tmp_path / f"counter_{exited.pid}.db").write_bytes(b"")
+
+    _forget_dead_processes(tmp_path)
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [f"gauge_livesum_{os.getpid()}.db", f"counter_{exited.pid}.db"]  # a dead worker's counts stay
+    )
+
+
 # ---------------------------------------------------------------------- the real processes
 
 
@@ -333,7 +347,11 @@ def test_run_http_sums_every_workers_metrics(tmp_path: Path) -> None:
         )
         for _ in range(4):  # several scrapes, answered by either worker, agree
             assert value(scrape(metrics), "alumni_listener_latency_seconds_count", kind="command") == 6
-        assert value(scrape(metrics), "alumni_database_up") == 1
+        samples = scrape(metrics)
+        assert value(samples, "alumni_database_up") == 1
+        # Each live worker reports its own pool: the scrape sums both workers' files.
+        one_pool = Database(env["DATABASE_URL"]).engine.pool.size()  # type: ignore[attr-defined]
+        assert value(samples, "alumni_db_pool_size_connections") == 2 * one_pool
     finally:
         process.terminate()
         process.wait(timeout=30)
