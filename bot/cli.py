@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from dotenv import load_dotenv
 
@@ -41,11 +43,17 @@ def _run_socket_mode(settings: Settings, *, scheduler: bool) -> int:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     from bot.app import create_app, services_of
-    from jobs.scheduler import start_background
+    from bot.metrics import start_ops_listener
+    from jobs.scheduler import build_scheduler
 
     app = create_app(settings)
-    stop_scheduler = start_background(services_of(app)) if scheduler else None
+    services = services_of(app)
+    jobs = build_scheduler(services) if scheduler else None
+    if jobs is not None:
+        jobs.start()
     handler = SocketModeHandler(app, settings.slack_app_token)
+    health = socket_mode_health(handler.client.is_connected, jobs.health if jobs is not None else None)
+    listener = start_ops_listener(settings.metrics_port, db=services.db, health=health)
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())
@@ -53,9 +61,31 @@ def _run_socket_mode(settings: Settings, *, scheduler: bool) -> int:
     log.info("connected to Slack in Socket Mode")
     done.wait()
     handler.close()  # type: ignore[no-untyped-call]
-    if stop_scheduler:
-        stop_scheduler()
+    if listener is not None:
+        listener.stop()
+    if jobs is not None:
+        jobs.stop()
     return 0
+
+
+def socket_mode_health(
+    connected: Callable[[], bool], scheduler: Callable[[], tuple[bool, dict[str, Any]]] | None
+) -> Callable[[], tuple[bool, dict[str, Any]]]:
+    """Liveness in Socket Mode: the WebSocket is connected and, when this process runs them, the jobs run.
+
+    Socket Mode serves no HTTP of its own, so this is served by the ops listener on METRICS_PORT, which an
+    orchestrator's ordinary HTTP probe can read (a heartbeat file would need an exec probe, without metrics).
+    """
+
+    def health() -> tuple[bool, dict[str, Any]]:
+        is_connected = bool(connected())
+        ok, details = scheduler() if scheduler is not None else (True, {})
+        return is_connected and ok, {
+            "socket_mode": "connected" if is_connected else "disconnected",
+            **details,
+        }
+
+    return health
 
 
 def _run_http(settings: Settings, *, port: int, scheduler: bool) -> int:
@@ -69,6 +99,11 @@ def _run_http(settings: Settings, *, port: int, scheduler: bool) -> int:
     if scheduler:
         # -u: unbuffered, so the child's log lines appear as they happen.
         child = subprocess.Popen([sys.executable, "-u", "-m", "bot.cli", "jobs", "serve"])
+    # After the scheduler child started (it serves its own metrics on METRICS_PORT) and before anything
+    # here imports prometheus_client: the forked web workers share one directory of metric values.
+    from bot.metrics import enable_multiprocess
+
+    metrics_dir = enable_multiprocess()
     try:
         serve(
             "bot.cli:make_http_application()",
@@ -81,6 +116,7 @@ def _run_http(settings: Settings, *, port: int, scheduler: bool) -> int:
                 child.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 child.kill()
+        shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
 
 

@@ -274,3 +274,16 @@ def variable_names() -> list[str]:
     reader = _Reader({})
     Settings._read(reader)
     return sorted(reader.asked)
+
+
+def hand_to_library(name: str, value: str) -> None:
+    """Set an environment variable that a library reads itself (not one of our settings), for this process
+    and the processes it starts. Kept here so that bot/config.py stays the one place touching the
+    environment."""
+    os.environ[name] = value
+
+
+def handed_to_library(name: str) -> str | None:
+    """The value `hand_to_library` gave `name` in this process or in the process that started it (a server's
+    spawned workers inherit the environment, not module globals)."""
+    return os.environ.get(name) or None

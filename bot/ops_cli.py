@@ -6,6 +6,10 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
@@ -42,21 +46,73 @@ def operator() -> Actor:
     return Actor(user_id=f"cli:{name}"[:64], is_hr=True)
 
 
-class ProgressBar:
-    """A one-line text progress bar on a terminal (only the final line when not a TTY)."""
+class Progress:
+    """What the slow steps are doing, on stderr, only when stderr is a terminal.
 
-    def __init__(self, label: str, stream: TextIO, width: int = 30) -> None:
-        self.label, self.stream, self.width = label, stream, width
-        self.tty = stream.isatty()
+    A pipe, a file or a cron log stays quiet: only results and errors are written there. `step(label)`
+    shows the label, the detail the step reports (`update("…")`) and a live elapsed time redrawn twice a
+    second by a small thread, then a final line with the time taken. `bar(label)` counts known totals.
+    """
 
-    def __call__(self, done: int, total: int) -> None:
-        if not self.tty and done < total:
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = self.stream.isatty()
+        self._lock = threading.Lock()
+
+    def _draw(self, text: str, *, final: bool = False) -> None:
+        with self._lock:
+            # \r and "erase line" redraw in place; a final line ends with a newline and stays.
+            self.stream.write(f"\r\x1b[2K{text}" + ("\n" if final else ""))
+            self.stream.flush()
+
+    @contextmanager
+    def step(self, label: str) -> Iterator[Callable[[str], None]]:
+        if not self.enabled:
+            yield lambda _detail: None
             return
-        filled = int(self.width * done / total) if total else self.width
-        bar = "#" * filled + "-" * (self.width - filled)
-        end = "\n" if done >= total else ""
-        self.stream.write(f"\r{self.label} [{bar}] {done}/{total}{end}")
-        self.stream.flush()
+        detail = [""]
+        started = time.monotonic()
+        stop = threading.Event()
+
+        def draw(final: bool = False) -> None:
+            shown = f"{label} {detail[0]}".rstrip()
+            self._draw(f"{shown} ({time.monotonic() - started:.1f} s)", final=final)
+
+        def tick() -> None:
+            while not stop.wait(0.5):
+                draw()
+
+        def update(text: str) -> None:
+            detail[0] = text
+            draw()
+
+        draw()
+        ticker = threading.Thread(target=tick, name="cli-progress", daemon=True)
+        ticker.start()
+        try:
+            yield update
+        finally:
+            stop.set()
+            ticker.join()
+            draw(final=True)
+
+    def bar(self, label: str, width: int = 30) -> Callable[[int, int], None]:
+        """A one-line progress bar, redrawn when a whole percent is done."""
+        shown = [-1]
+
+        def update(done: int, total: int) -> None:
+            if not self.enabled:
+                return
+            percent = 100 * done // total if total else 100
+            if percent == shown[0] and done < total:
+                return
+            shown[0] = percent
+            filled = width * percent // 100
+            self._draw(
+                f"{label} [{'#' * filled}{'-' * (width - filled)}] {done}/{total}", final=done >= total
+            )
+
+        return update
 
 
 def run_ops_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -88,9 +144,13 @@ def _import(args: argparse.Namespace, settings: Settings, db: Any, tr: Translato
         print(tr("admin.import.failed", reason=error_message(exc, tr)), file=sys.stderr)
         return 1
     settings.require_credentials(socket_mode=False)
-    print(tr("admin.cli.fetching_users"), file=sys.stderr)
-    accounts = slack_accounts_by_email(make_client(settings))
-    bar = ProgressBar(tr("admin.cli.importing", total=len(parsed.rows)), sys.stderr)
+    progress = Progress()
+    with progress.step(tr("admin.cli.fetching_users")) as update:
+        accounts = slack_accounts_by_email(
+            make_client(settings),
+            on_page=lambda pages, found: update(tr("admin.cli.users_pages", pages=pages, count=found)),
+        )
+    bar = progress.bar(tr("admin.cli.importing", total=len(parsed.rows)))
     with db.session() as session:
         report = import_roster(
             session, actor=operator(), parsed=parsed, slack_accounts=accounts, progress=bar
@@ -107,7 +167,7 @@ def _export(args: argparse.Namespace, db: Any, tr: Translator, zone: ZoneInfo) -
     from models.export import export_csv
 
     try:
-        with db.session() as session:
+        with Progress().step(tr("admin.cli.exporting", kind=args.kind)), db.session() as session:
             data, count = export_csv(session, actor=operator(), kind=args.kind, zone=zone)
     except DomainError as exc:
         print(error_message(exc, tr), file=sys.stderr)
@@ -132,7 +192,7 @@ def _report(args: argparse.Namespace, settings: Settings, db: Any, tr: Translato
     except ValueError:
         print(tr("admin.cli.bad_month"), file=sys.stderr)
         return 2
-    with db.session() as session:
+    with Progress().step(tr("admin.cli.building_report", month=str(month))), db.session() as session:
         rendered = render_report(session, month=month, zone=zone, tr=tr, defaults=settings.program_defaults())
     print(rendered.text)
     chart = Path(args.chart or rendered.chart_filename)

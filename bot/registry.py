@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from slack_bolt.util.utils import get_arg_names_of_callable
 
+from bot.metrics import timed_listener
+
 if TYPE_CHECKING:
     from slack_bolt import App
 
@@ -82,30 +84,30 @@ class Registry:
         if name in self.commands:
             raise ValueError(f"command {name} registered twice")
         self.commands[name] = CommandSpec(name, description_key, usage_hint_key)
-        return self._wrap(lambda app: app.command(name))
+        return self._wrap("command", lambda app: app.command(name))
 
     def shortcut(
         self, callback_id: str, *, name_key: str, description_key: str, kind: str = "global"
     ) -> Callable[[F], F]:
         self.shortcuts[callback_id] = ShortcutSpec(callback_id, name_key, description_key, kind)
-        return self._wrap(lambda app: app.shortcut(callback_id))
+        return self._wrap("shortcut", lambda app: app.shortcut(callback_id))
 
     def action(self, action_id: str | re.Pattern[str]) -> Callable[[F], F]:
         self.actions.append(action_id)
-        return self._wrap(lambda app: app.action(action_id))
+        return self._wrap("action", lambda app: app.action(action_id))
 
     def view(self, callback_id: str) -> Callable[[F], F]:
         self.views.append(callback_id)
-        return self._wrap(lambda app: app.view_submission(callback_id))
+        return self._wrap("view", lambda app: app.view_submission(callback_id))
 
     def view_closed(self, callback_id: str) -> Callable[[F], F]:
         self.views_closed.append(callback_id)
-        return self._wrap(lambda app: app.view_closed(callback_id))
+        return self._wrap("view", lambda app: app.view_closed(callback_id))
 
     def options_source(self, action_id: str) -> Callable[[F], F]:
         """An `external_select` options source (needs the options load URL in HTTP mode)."""
         self.options.append(action_id)
-        return self._wrap(lambda app: app.options(action_id))
+        return self._wrap("options", lambda app: app.options(action_id))
 
     def event(
         self, event_type: str, *, scopes: tuple[str, ...] = (), subscription: str | None = None
@@ -116,15 +118,18 @@ class Registry:
         if name not in self.events:
             self.events.append(name)
         self.scopes(*scopes)
-        return self._wrap(lambda app: app.event(event_type))
+        return self._wrap("event", lambda app: app.event(event_type))
 
     def _slack_api_url(self) -> str | None:
         return self._services.settings.slack_api_url if self._services is not None else None
 
-    def _wrap(self, bolt_decorator: Callable[[App], Callable[[F], Any]]) -> Callable[[F], F]:
+    def _wrap(self, kind: str, bolt_decorator: Callable[[App], Callable[[F], Any]]) -> Callable[[F], F]:
+        """Register `func` with Bolt, guarded (see `guarded`) and timed for `/metrics` under `kind`."""
+
         def decorator(func: F) -> F:
             if self.app is not None:
-                bolt_decorator(self.app)(cast(F, guarded(func, self.error_reporter, self._slack_api_url())))
+                listener = timed_listener(guarded(func, self.error_reporter, self._slack_api_url()), kind)
+                bolt_decorator(self.app)(cast(F, listener))
             return func
 
         return decorator

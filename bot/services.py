@@ -43,17 +43,25 @@ def build_services(
     settings: Settings, *, client: WebClient | None = None, db: Database | None = None
 ) -> Services:
     """Build the services for one process."""
-    from bot.slack_client import make_client
+    from bot.slack_client import RateLimitCounter, make_client
 
     client = client or make_client(settings)
     # Look-ups made before a listener acks (locale, HR group) must not eat Slack's 3-second budget: a short
     # timeout and no retries; on failure they fall back (workspace language, last known HR group).
     lookups = WebClient(
-        token=client.token, base_url=client.base_url, timeout=2, retry_handlers=[], logger=client.logger
+        token=client.token,
+        base_url=client.base_url,
+        timeout=2,
+        retry_handlers=[RateLimitCounter()],
+        logger=client.logger,
     )
+    from bot.metrics import instrument_pool
+
+    database = db or Database(settings.database_url)
+    instrument_pool(database.engine)
     return Services(
         settings=settings,
-        db=db or Database(settings.database_url),
+        db=database,
         client=client,
         people=People(lookups, default_language=settings.language, default_tz=settings.timezone),
         roles=Roles(settings, lookups),

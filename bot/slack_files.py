@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -83,10 +84,16 @@ def upload_file(
     return str(file.get("id") or "")
 
 
-def slack_accounts_by_email(client: WebClient, *, page_size: int = 200) -> dict[str, SlackAccount]:
-    """Every active human user with an email, by normalised email, from one paginated users.list pass."""
+def slack_accounts_by_email(
+    client: WebClient, *, page_size: int = 200, on_page: Callable[[int, int], None] | None = None
+) -> dict[str, SlackAccount]:
+    """Every active human user with an email, by normalised email, from one paginated users.list pass.
+
+    `on_page(pages_read, accounts_found)` is called after each page (the command line shows it).
+    """
     accounts: dict[str, SlackAccount] = {}
     cursor: str | None = None
+    pages = 0
     while True:
         page = (
             client.users_list(limit=page_size, cursor=cursor)
@@ -102,6 +109,9 @@ def slack_accounts_by_email(client: WebClient, *, page_size: int = 200) -> dict[
                 continue
             name = str(profile.get("real_name") or user.get("real_name") or profile.get("display_name") or "")
             accounts[normalize_email(str(email))] = SlackAccount(user_id=str(user["id"]), name=name)
+        pages += 1
+        if on_page is not None:
+            on_page(pages, len(accounts))
         cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
         if not cursor:
             return accounts

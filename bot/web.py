@@ -27,6 +27,8 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.request.internals import parse_body
 
+from bot.metrics import metrics_endpoint
+
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
 
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"  # Prometheus text format (bot/metrics.py)
 
 # Slack's largest requests are interaction payloads that echo a whole message (at most 50 blocks) or modal
 # (at most 100 blocks) with its state. The bot's own biggest, the opportunity form with every field at its
@@ -78,7 +81,7 @@ def wsgi_app(
         return [body]
 
     # Every GET route in one place (`/metrics` and friends go here too).
-    get_routes: dict[str, WsgiApp] = {HEALTH_PATH: health}
+    get_routes: dict[str, WsgiApp] = {HEALTH_PATH: health, METRICS_PATH: metrics_endpoint(app)}
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO")

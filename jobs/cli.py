@@ -61,7 +61,7 @@ def run_jobs_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.jobs_command == "serve":
         from jobs.scheduler import serve_forever
 
-        serve_forever(services, delivery_threads=max(1, args.threads))
+        serve_forever(services, metrics_port=settings.metrics_port, delivery_threads=max(1, args.threads))
         return 0
     if args.jobs_command == "list":
         return _list(services, tr)

@@ -44,6 +44,7 @@ from urllib.error import URLError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.metrics import count_outbox
 from bot.services import Services
 from bot.slack_client import make_client
 from bot.slack_files import OUTBOX_FILES_KEY, OUTBOX_UPDATE_KEY, upload_message_files
@@ -393,11 +394,14 @@ class Deliverer:
                     channel=state.channel,
                 ),
                 claim,
+                "retried",
             )
         except _Permanent as exc:
             failure = exc.error
             log.warning("outbox: permanent failure", extra={"key": claim.dedupe_key, "error": failure})
-            self._record(lambda s: mark_failed(s, claim, error=failure, channel=state.channel), claim)
+            self._record(
+                lambda s: mark_failed(s, claim, error=failure, channel=state.channel), claim, "failed"
+            )
         except _Transient as exc:
             transient = exc.error
             attempts = claim.attempts + 1
@@ -405,7 +409,9 @@ class Deliverer:
             if attempts >= self.options.max_attempts:
                 error = f"{transient} (gave up after {attempts} attempts)"
                 log.error("outbox: giving up", extra={"key": claim.dedupe_key, "error": error})
-                self._record(lambda s: mark_failed(s, claim, error=error, channel=state.channel), claim)
+                self._record(
+                    lambda s: mark_failed(s, claim, error=error, channel=state.channel), claim, "failed"
+                )
                 return
             delay = min(self.options.backoff_cap, self.options.backoff_base * 2 ** (attempts - 1))
             not_before = now() + timedelta(seconds=delay * random.uniform(0.8, 1.2))  # noqa: S311
@@ -424,6 +430,7 @@ class Deliverer:
                     channel=state.channel,
                 ),
                 claim,
+                "retried",
             )
 
     def _deliver(self, claim: Claim, state: _RowState) -> None:
@@ -441,7 +448,7 @@ class Deliverer:
                 raise _Permanent("invalid_arguments: chat.update without ts")
             state.channel = str(target) if target else self._resolve_channel(claim.recipient)
             self._paced_update(claim, state.channel, ts, args)
-            self._record(lambda s: mark_sent(s, claim, channel=str(state.channel), ts=ts), claim)
+            self._record(lambda s: mark_sent(s, claim, channel=str(state.channel), ts=ts), claim, "sent")
             return
         if method != "chat.postMessage":
             raise _Permanent(f"invalid_arguments: unsupported method {method}")
@@ -471,7 +478,7 @@ class Deliverer:
                 "files.upload",
                 lambda: upload_message_files(self.client, channel=channel, files=files, thread_ts=ts),
             )
-        self._record(lambda s: mark_sent(s, claim, channel=channel, ts=ts), claim)
+        self._record(lambda s: mark_sent(s, claim, channel=channel, ts=ts), claim, "sent")
 
     def _still_mine(self, claim: Claim) -> bool:
         """Before a send late in a claim: refresh it, or stop if another worker took it over."""
@@ -489,12 +496,14 @@ class Deliverer:
         except _SlackError as exc:
             raise self._classify(exc) from exc
 
-    def _record(self, write: Callable[[Any], bool], claim: Claim) -> None:
+    def _record(self, write: Callable[[Any], bool], claim: Claim, outcome: str | None = None) -> None:
+        """Write a row's outcome unless another worker took the claim over; count `outcome` for /metrics."""
         with self.services.db.session() as session:
-            if not write(session):
-                log.warning(
-                    "outbox: claim was taken over; outcome not recorded", extra={"key": claim.dedupe_key}
-                )
+            recorded = write(session)
+        if not recorded:
+            log.warning("outbox: claim was taken over; outcome not recorded", extra={"key": claim.dedupe_key})
+        elif outcome is not None:
+            count_outbox(outcome)
 
     # ------------------------------------------------------------------ Slack calls
 
@@ -692,6 +701,11 @@ class DeliveryLoop:
             self._threads.append(thread)
         log.info("delivery loop started", extra={"worker": self.deliverer.worker_id, "threads": self.threads})
         return self
+
+    @property
+    def worker_threads(self) -> list[threading.Thread]:
+        """The worker threads (for the scheduler's health check)."""
+        return list(self._threads)
 
     def wake(self) -> None:
         """Deliver now rather than at the next poll (a job just queued messages)."""

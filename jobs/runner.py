@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 import models.timeutil as timeutil
+from bot.metrics import count_job_run
 from bot.services import Services
 from jobs.base import JobContext, ScheduledJob, discover_jobs
 from models.jobrun import (
@@ -108,6 +109,7 @@ def run_job(
             existing = get_run(session, job=name, period=period)
             status = existing.status if existing is not None else "claimed"
             log.info("job period already claimed", extra={"job": name, "period": period, "status": status})
+            count_job_run(name, "claimed_elsewhere")
             return RunResult(name, period, scheduled_for, False, status)
         run_id = run.id
     assert run_id is not None
@@ -119,12 +121,14 @@ def run_job(
         with services.db.session() as session:
             finish_run(session, run_id=run_id, status=STATUS_FAILED, detail=type(exc).__name__)
         log.exception("job failed", extra={"job": name, "period": period})
+        count_job_run(name, "failed")
         raise
     result = RunResult(name, period, scheduled_for, True, STATUS_DONE, ctx.queued, count)
     with services.db.session() as session:
         make_due_now(session, result.keys, due_by=scheduled_for)
         finish_run(session, run_id=run_id, status=STATUS_DONE, detail=f"queued {len(ctx.queued)}")
     log.info("job done", extra={"job": name, "period": period, "queued": len(ctx.queued)})
+    count_job_run(name, "done")
     return result
 
 

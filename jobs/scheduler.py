@@ -12,14 +12,16 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from bot.metrics import HealthCheck, count_job_run, declare_jobs, start_ops_listener
 from bot.services import Services
 from jobs.base import ScheduledJob, cron_of, discover_jobs
 from jobs.delivery import DeliveryLoop, DeliveryOptions
@@ -35,8 +37,12 @@ MISFIRE_GRACE = timedelta(minutes=5)
 REFRESH_EVERY = timedelta(minutes=5)
 # Missed periods older than this are not even recorded as skipped (bounds the search).
 SKIP_LOOKBACK = timedelta(days=8)
+# The heartbeat job proves the scheduler's loop and its thread pool still run jobs (`/healthz`).
+HEARTBEAT_EVERY = timedelta(seconds=10)
+HEARTBEAT_STALE = timedelta(seconds=60)
 _REFRESH_ID = "_refresh_schedules"
 _CATCH_UP_ID = "_catch_up"
+_HEARTBEAT_ID = "_heartbeat"
 
 
 def trigger_for(cron: dict[str, str], zone: ZoneInfo) -> CronTrigger:
@@ -113,6 +119,15 @@ class Scheduler:
                 id=_REFRESH_ID,
                 name="read schedules from the database",
             )
+        self.aps.add_job(
+            self.heartbeat,
+            "interval",
+            seconds=int(HEARTBEAT_EVERY.total_seconds()),
+            id=_HEARTBEAT_ID,
+            name="heartbeat for /healthz",
+        )
+        self.last_tick: float | None = None  # wall clock (time.time) of the last heartbeat
+        declare_jobs(self.jobs)
         self.delivery = (
             DeliveryLoop(
                 services,
@@ -126,6 +141,7 @@ class Scheduler:
 
     def start(self, *, catch_up: bool = True) -> None:
         self.aps.start()
+        self.heartbeat()  # starting counts as a tick; the heartbeat job keeps it fresh
         if catch_up:
             # In the scheduler's own thread pool, so start-up does not wait for catch-up runs.
             self.aps.add_job(self.catch_up, id=_CATCH_UP_ID, name="catch up missed runs")
@@ -138,6 +154,31 @@ class Scheduler:
         if self.delivery is not None:
             self.delivery.stop()
         log.info("scheduler stopped")
+
+    def heartbeat(self) -> None:
+        self.last_tick = time.time()
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """Healthy while APScheduler's thread runs and its heartbeat ran within HEARTBEAT_STALE.
+
+        The database is not part of it: restarting the scheduler does not bring a database back (alert on
+        `alumni_database_up` instead), while a dead or wedged scheduler thread only a restart fixes.
+        """
+        thread = getattr(self.aps, "_thread", None)
+        running = bool(self.aps.running and thread is not None and thread.is_alive())
+        since = None if self.last_tick is None else max(0.0, time.time() - self.last_tick)
+        ticking = since is not None and since <= HEARTBEAT_STALE.total_seconds()
+        delivery_threads = [] if self.delivery is None else self.delivery.worker_threads
+        delivering = all(t.is_alive() for t in delivery_threads)
+        details: dict[str, Any] = {
+            "scheduler": "running" if running else "stopped",
+            "last_tick": None
+            if self.last_tick is None
+            else datetime.fromtimestamp(self.last_tick, UTC).isoformat(timespec="seconds"),
+            "seconds_since_tick": None if since is None else round(since, 1),
+            "delivery": "off" if self.delivery is None else ("running" if delivering else "stopped"),
+        }
+        return running and ticking and delivering, details
 
     def fire(self, name: str) -> None:
         """APScheduler's callback: run the job for the fire time that is due now."""
@@ -214,6 +255,7 @@ class Scheduler:
                 detail=f"missed {count} run(s); the latest was {late} late, beyond catch-up {job.catch_up}",
             )
         if recorded:
+            count_job_run(job.name, "skipped")
             log.warning(
                 "missed runs skipped",
                 extra={"job": job.name, "period": period, "missed": count, "late": str(late)},
@@ -248,11 +290,19 @@ def start_background(services: Services, **options: Any) -> Callable[[], None]:
     return scheduler.stop
 
 
-def serve_forever(services: Services, **options: Any) -> None:
-    """Run the scheduler until SIGTERM or SIGINT (for `alumni-bot jobs serve`)."""
-    stop = start_background(services, **options)
+def serve_forever(services: Services, *, metrics_port: int | None = None, **options: Any) -> None:
+    """Run the scheduler until SIGTERM or SIGINT (for `alumni-bot jobs serve`).
+
+    With `metrics_port`, `/metrics` and `/healthz` (the scheduler's health) are served on that port.
+    """
+    scheduler = build_scheduler(services, **options)
+    scheduler.start()
+    health: HealthCheck = scheduler.health
+    listener = start_ops_listener(metrics_port, db=services.db, health=health) if metrics_port else None
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())
     done.wait()
-    stop()
+    if listener is not None:
+        listener.stop()
+    scheduler.stop()

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, Text, and_, update
+from sqlalchemy import Column, Index, Text, and_, func, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
@@ -316,6 +316,37 @@ def make_due_now(
         .values(next_attempt_at=current)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+UNFINISHED_STATUSES = (PENDING, SENDING, UNCERTAIN)
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Rows due now and not final, by status, and when the longest-waiting of them became due."""
+
+    due_by_status: dict[str, int]
+    oldest_due_at: datetime | None
+
+
+def backlog(session: Session, *, at: datetime | None = None) -> Backlog:
+    """The delivery backlog (for `/metrics`): one grouped query over the `ix_outbox_due` index.
+
+    Rows queued for later (`next_attempt_at` in the future: reminders, backoff) are not backlog yet.
+    """
+    current = at or now()
+    rows = session.execute(
+        sa_select(_T.c.status, func.count(), func.min(_T.c.next_attempt_at))
+        .where(_T.c.status.in_(UNFINISHED_STATUSES), _T.c.next_attempt_at <= current)
+        .group_by(_T.c.status)
+    ).all()
+    counts = dict.fromkeys(UNFINISHED_STATUSES, 0)
+    oldest: datetime | None = None
+    for status, count, due_at in rows:
+        counts[str(status)] = int(count)
+        if due_at is not None and (oldest is None or due_at < oldest):
+            oldest = due_at
+    return Backlog(counts, oldest)
 
 
 def statuses(session: Session, keys: Collection[str]) -> dict[str, OutboxMessage]:

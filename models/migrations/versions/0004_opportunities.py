@@ -1,7 +1,7 @@
 """opportunities: opportunity, opportunity_interest, and the generic search index
 
-Revision ID: 0003
-Revises: 0004
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-26
 
 The search index is `search_entry` (both databases) plus, on PostgreSQL, a GIN index over its `bigrams`
@@ -17,8 +17,8 @@ from sqlalchemy.dialects import postgresql
 
 import models.types
 
-revision: str = "0003"
-down_revision: str | None = "0004"
+revision: str = "0004"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

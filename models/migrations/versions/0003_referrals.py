@@ -1,7 +1,7 @@
 """referrals
 
-Revision ID: 0004
-Revises: 0006
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-11-26
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import models.types
 
-revision: str = "0004"
-down_revision: str | None = "0006"
+revision: str = "0003"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,102 @@
+"""The Alembic chain reads in file order, and a database at any revision, old ids included, reaches head."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from psycopg import sql
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+from models.db import MIGRATIONS_DIR, Database
+from models.tables import import_all
+from tests.conftest import DATABASES
+from tests.databases import PostgresFactory
+
+# Ids databases migrated before the renumbering may hold, and the revision each one means now.
+PRE_RENUMBERING_IDS = {"0006": "0002", "0004": "0003", "0003": "0004"}
+
+
+def _chain() -> list[str]:
+    """Revision ids from the first migration to head."""
+    script = ScriptDirectory.from_config(Database("sqlite://").alembic_config())
+    return [rev.revision for rev in reversed(list(script.walk_revisions()))]
+
+
+def test_revision_ids_ascend_along_the_chain_in_file_order() -> None:
+    chain = _chain()
+    assert chain == sorted(chain), f"revision ids must ascend from base to head, got {chain}"
+    files = sorted(p.name for p in (MIGRATIONS_DIR / "versions").glob("[0-9]*.py"))
+    assert [name.split("_", 1)[0] for name in files] == chain, (
+        f"files in name order {files} must follow the chain {chain} (name each file after its revision id)"
+    )
+
+
+@pytest.fixture(params=DATABASES)
+def blank_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Database]]:
+    """Makes empty (unmigrated) databases on SQLite or PostgreSQL; disposes of them afterwards."""
+    made: list[Database] = []
+    factory: PostgresFactory | None = (
+        request.getfixturevalue("postgres_factory") if request.param == "postgres" else None
+    )
+
+    def make() -> Database:
+        if factory is None:
+            url = f"sqlite:///{tmp_path / f'blank_{uuid.uuid4().hex[:8]}.db'}"
+        else:
+            name = f"alumni_blank_{uuid.uuid4().hex[:10]}"
+            factory._admin(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            factory.created.append(name)  # dropped with the factory's other databases
+            url = f"{factory.server.rpartition('/')[0]}/{name}"
+        database = Database(url)
+        made.append(database)
+        return database
+
+    yield make
+    for database in made:
+        database.dispose()
+
+
+def _version(database: Database) -> str:
+    with database.engine.connect() as conn:
+        return str(conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one())
+
+
+def _schema_diff(database: Database) -> list[object]:
+    import_all()
+    with database.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": False})
+        return list(compare_metadata(context, SQLModel.metadata))
+
+
+def test_a_database_at_every_revision_upgrades_to_head(blank_database: Callable[[], Database]) -> None:
+    chain = _chain()
+    for revision in chain:
+        database = blank_database()
+        database.upgrade(revision)
+        assert _version(database) == revision
+        database.upgrade()
+        assert _version(database) == chain[-1], f"from {revision}"
+        assert _schema_diff(database) == [], f"from {revision}: schema differs from the models"
+
+
+@pytest.mark.parametrize("old_id", sorted(PRE_RENUMBERING_IDS))
+def test_a_database_holding_a_pre_renumbering_id_upgrades_to_head(
+    blank_database: Callable[[], Database], old_id: str
+) -> None:
+    """A database migrated before the renumbering holds an old id for the schema it has."""
+    database = blank_database()
+    database.upgrade(PRE_RENUMBERING_IDS[old_id])
+    with database.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = :old"), {"old": old_id})
+
+    database.upgrade()
+
+    assert _version(database) == _chain()[-1]
+    assert _schema_diff(database) == []
