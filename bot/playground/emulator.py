@@ -396,6 +396,8 @@ class PlaygroundSlack(FakeSlack):
                 item: JsonDict = {"id": channel.id, "name": channel.name, "kind": kind}
                 if channel.is_im:
                     item["user"] = channel.user
+                elif channel.members is not None:
+                    item["members"] = list(channel.members)  # the page lists a private channel to these only
                 out.append(item)
             return out
 

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
 
     from bot.services import Services
+    from jobs.delivery import DeliveryLoop
     from jobs.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ class Playground:
     bot_url: str = field(init=False)
     _servers: list[WSGIServer] = field(default_factory=list)
     _scheduler: Scheduler | None = None
+    _delivery: DeliveryLoop | None = None
     _jobs_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self) -> Playground:
@@ -126,11 +128,14 @@ class Playground:
         )
         database = Database(self.database_url)
         database.upgrade()
+        self.services = build_services(self.settings, db=database)
         if self.demo:
             from bot.playground.demo import seed_demo
+            from handlers.opportunities import announce
 
-            seed_demo(database, self.workspace)
-        self.services = build_services(self.settings, db=database)
+            # The bot's own announcement code posts the demo's openings, as if each had just been posted.
+            for opportunity_id in seed_demo(database, self.workspace):
+                announce(self.services, opportunity_id)
         app = create_app(self.settings, services=self.services)
         bot_server, _ = serve_wsgi(wsgi_app(app, healthy=database.ping), "127.0.0.1", 0)
         self._servers.append(bot_server)
@@ -140,12 +145,16 @@ class Playground:
             self.slack, self.bot_url + EVENTS_PATH, signing_secret, commands=set(registry.commands)
         )
         self.bridge.subscribed_events = set(registry.events)
+        # The outbox delivery loop always runs (listeners queue messages too); the cron schedule only with
+        # `scheduler` (tests drive jobs from the clock panel instead). Same code as `alumni-bot run`.
+        from jobs.delivery import DeliveryLoop
+
+        self._delivery = DeliveryLoop(self.services, poll_interval=0.5, threads=2).start()
         if self.scheduler:
             from jobs.scheduler import Scheduler
 
-            # The same scheduler and delivery loop as `alumni-bot run`; no catch-up of runs "missed"
-            # before this playground existed.
-            self._scheduler = Scheduler(self.services, poll_interval=0.5, delivery_threads=2)
+            # No catch-up of runs "missed" before this playground existed.
+            self._scheduler = Scheduler(self.services, delivery=False)
             self._scheduler.start(catch_up=False)
         page_server, _ = serve_wsgi(self.wsgi, self.host, self.port)
         self._servers.append(page_server)
@@ -155,6 +164,8 @@ class Playground:
     def stop(self) -> None:
         if self._scheduler is not None:
             self._scheduler.stop()
+        if self._delivery is not None:
+            self._delivery.stop()
         for server in reversed(self._servers):
             server.shutdown()
             server.server_close()
