@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,29 @@ from bot.playground.server import LOOPBACK_HOSTS, Playground
 
 DEMO_DATABASE = "playground-demo.db"
 DATABASE = "playground.db"
+
+
+# The values `.env.example` ships with: a copy nobody filled in is "no Slack app yet".
+_UNSET = frozenset({"", "xoxb-your-bot-token", "your-signing-secret"})
+
+
+def slack_app_configured(environ: Mapping[str, str] | None = None, dotenv_path: str | None = ".env") -> bool:
+    """Whether someone started configuring a real Slack app (a bot token or a signing secret is filled in).
+
+    `scripts/run.sh` starts the playground when this is False, and the bot otherwise, so a half-filled
+    `.env` still gets `alumni-bot run`'s message naming what is missing.
+    """
+    from dotenv import dotenv_values
+
+    values = (
+        {k: v or "" for k, v in dotenv_values(dotenv_path).items()}
+        if dotenv_path and Path(dotenv_path).exists()
+        else {}
+    )
+    values.update(os.environ if environ is None else environ)
+    return any(
+        values.get(name, "").strip() not in _UNSET for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+    )
 
 
 def add_playground_parser(sub: Any) -> argparse.ArgumentParser:
@@ -64,3 +88,8 @@ def run_playground_command(args: argparse.Namespace) -> int:
     done.wait()
     playground.stop()
     return 0
+
+
+if __name__ == "__main__":
+    # `python -m bot.playground.cli configured`: exit 0 when a Slack app is configured (for scripts/run.sh).
+    sys.exit(0 if sys.argv[1:] == ["configured"] and slack_app_configured() else 1)

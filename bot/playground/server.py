@@ -17,12 +17,14 @@ JSON API (UTF-8 JSON in and out; errors answer `{"ok": false, "error": ...}` wit
   `POST /api/view_submission {user, view_id, state}`, `POST /api/view_closed {user, view_id}`,
   `POST /api/options {user, view_id?, action_id, block_id, value}`, `POST /api/home_opened {user}`,
   `POST /api/shortcut {user, callback_id}`, `POST /api/jobs/run {name, at?}`,
-  `POST /api/people {name, locale, tz}`.
+  `POST /api/people {name, locale, tz}`, `POST /api/files {user, name, content_base64, mimetype?}` (a
+  file a person uploads for a `file_input`; answers `{file: {id, name}}` to put in the submitted state).
 - `GET /files/<id>`: a file the bot uploaded (report chart, CSV export), as a download.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import mimetypes
@@ -260,6 +262,21 @@ class Playground:
         self.slack.touch()
         return {"ok": True, "id": user_id}
 
+    def upload(self, user: Any, name: Any, content_base64: Any, mimetype: Any = None) -> JsonDict:
+        """A file a person uploads (a `file_input`, e.g. the roster CSV); its id goes in the submission."""
+        if not any(p["id"] == user for p in self.slack.people()):
+            raise BadRequest("unknown user")
+        if not isinstance(name, str) or not name.strip() or not isinstance(content_base64, str):
+            raise BadRequest("name and content_base64 are required")
+        try:
+            content = base64.b64decode(content_base64, validate=True)
+        except ValueError as exc:
+            raise BadRequest("content_base64 is not base64") from exc
+        file_id = "F" + secrets.token_hex(5).upper()
+        kind = mimetype if isinstance(mimetype, str) and mimetype else mimetypes.guess_type(name)[0]
+        self.slack.add_file(file_id, content, name.strip(), kind or "application/octet-stream")
+        return {"ok": True, "file": {"id": file_id, "name": name.strip()}}
+
     # ------------------------------------------------------------------ WSGI
 
     def wsgi(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -311,6 +328,9 @@ class Playground:
             "/api/shortcut": lambda d: b.shortcut(d.get("user"), d.get("callback_id")),
             "/api/jobs/run": lambda d: self.run_job(d.get("name"), d.get("at")),
             "/api/people": lambda d: self.add_person(d.get("name"), d.get("locale"), d.get("tz")),
+            "/api/files": lambda d: self.upload(
+                d.get("user"), d.get("name"), d.get("content_base64"), d.get("mimetype")
+            ),
         }
 
     def _get_state(self, environ: WSGIEnvironment) -> JsonDict:

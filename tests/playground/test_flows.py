@@ -240,3 +240,110 @@ def test_rsvp_to_the_demo_event(demo: Client) -> None:
             and ("going" in (m["text"] + texts(m["blocks"])).lower())
         ],
     )
+
+
+def test_hr_exports_members_and_downloads_the_csv(demo: Client) -> None:
+    demo.post("/api/command", user=HR, channel=HR_CHANNEL, text="/alumni-admin")
+    admin = demo.until("the admin modal", lambda s: demo.top_view(s, HR))
+    block_id, button = find(admin["view"]["blocks"], "admin_export", value="members")
+    demo.post("/api/action", user=HR, source="view", view_id=admin["view_id"], action=click(block_id, button))
+
+    shared = demo.until(
+        "the export in HR's DM",
+        lambda s: next((m for m in s["messages"].get("DU0PLAYHR01", []) if m.get("files")), None),
+    )
+    file = shared["files"][0]
+    assert file["name"].endswith(".csv") and file["url"] == f"/files/{file['id']}"
+    assert any(f["id"] == file["id"] for f in demo.state()["files"])
+
+    status, content, headers = demo.request("GET", file["url"])
+    assert status == 200
+    assert headers["Content-Disposition"].startswith("attachment;")
+    csv_text = content.decode("utf-8-sig")
+    assert "鈴木 由紀" in csv_text  # a consented demo alumnus is in the export
+
+
+def test_someone_who_is_not_hr_is_refused_the_admin_panel(play: Client) -> None:
+    play.post("/api/command", user=ALUMNUS_EN, channel=ALUMNI_CHANNEL, text="/alumni-admin")
+    refusal = play.until(
+        "the refusal",
+        lambda s: [m for m in play.visible(s, ALUMNI_CHANNEL, ALUMNUS_EN) if m["ephemeral_to"] == ALUMNUS_EN],
+    )
+    assert "HR" in refusal[-1]["text"]
+    assert play.top_view(play.state(), ALUMNUS_EN) is None
+
+
+def test_the_clock_panel_runs_the_weekly_digest_once_per_period(demo: Client) -> None:
+    before = len(demo.state()["messages"][ALUMNI_CHANNEL])
+    ran = demo.post("/api/jobs/run", name="digest")
+    assert ran["claimed"] and ran["sent"] == ran["queued"] >= 1
+
+    digest = demo.state()["messages"][ALUMNI_CHANNEL][before:]
+    assert digest and any("インサイドセールス" in texts(m["blocks"]) + m["text"] for m in digest)
+
+    again = demo.post("/api/jobs/run", name="digest")
+    assert not again["claimed"] and again["period"] == ran["period"]
+    assert len(demo.state()["messages"][ALUMNI_CHANNEL]) == before + len(digest)
+
+
+def test_a_job_run_as_of_another_instant_uses_that_period(play: Client) -> None:
+    ran = play.post("/api/jobs/run", name="digest", at="2027-01-11T09:00")
+    assert ran["at"].startswith("2027-01-11T00:00")  # 09:00 in Asia/Tokyo, the workspace zone
+    assert ran["period"] != play.post("/api/jobs/run", name="digest")["period"]
+
+
+def test_the_app_home_opens_and_its_buttons_work(play: Client) -> None:
+    play.post("/api/home_opened", user=ALUMNUS_EN)
+    home = play.until("the Home tab", lambda s: s["home"].get(ALUMNUS_EN))
+    assert home["type"] == "home" and "Welcome" in texts(home["blocks"])
+    block_id, button = find(home["blocks"], "opportunities_open_post")
+    play.post(
+        "/api/action", user=ALUMNUS_EN, source="home", view_id=home["id"], action=click(block_id, button)
+    )
+    modal = play.until("the post modal from Home", lambda s: play.top_view(s, ALUMNUS_EN))
+    assert modal["view"]["callback_id"] == "opportunities_post_view"
+
+
+def test_a_shortcut_opens_its_modal(play: Client) -> None:
+    play.post("/api/shortcut", user=ALUMNUS_JA, callback_id="referrals_refer")
+    modal = play.until("the referral modal", lambda s: play.top_view(s, ALUMNUS_JA))
+    assert modal["view"]["callback_id"] == "referrals_submit"
+
+
+def test_hr_pushes_the_import_modal_and_closing_it_returns_to_the_admin_panel(play: Client) -> None:
+    play.post("/api/command", user=HR, channel=HR_CHANNEL, text="/alumni-admin")
+    admin = play.until("the admin modal", lambda s: play.top_view(s, HR))
+    block_id, button = find(admin["view"]["blocks"], "admin_import_open")
+    play.post("/api/action", user=HR, source="view", view_id=admin["view_id"], action=click(block_id, button))
+    stack = play.until(
+        "the pushed import modal", lambda s: len(s["views"].get(HR, [])) == 2 and s["views"][HR]
+    )
+    assert (
+        stack[0]["view_id"] == admin["view_id"] and stack[1]["view"]["callback_id"] == "admin_import_submit"
+    )
+
+    empty = play.post(
+        "/api/view_submission", user=HR, view_id=stack[1]["view_id"], state=fill(stack[1]["view"], {})
+    )
+    assert empty["response_action"] == "errors" and "file" in empty["errors"]  # a roster file is required
+    play.post("/api/view_closed", user=HR, view_id=stack[1]["view_id"])
+    assert [v["view_id"] for v in play.state()["views"][HR]] == [admin["view_id"]]
+
+
+def test_the_monthly_report_posts_its_chart_for_download(demo: Client) -> None:
+    ran = demo.post("/api/jobs/run", name="monthly_report")
+    assert ran["claimed"] and ran["failed"] == 0
+    chart = demo.until(
+        "the report chart in the HR channel",
+        lambda s: next(
+            (
+                f
+                for m in s["messages"].get(HR_CHANNEL, [])
+                for f in m.get("files", [])
+                if f["name"].endswith(".png")
+            ),
+            None,
+        ),
+    )
+    status, content, headers = demo.request("GET", chart["url"])
+    assert status == 200 and headers["Content-Type"] == "image/png" and content.startswith(b"\x89PNG")
