@@ -407,6 +407,7 @@
       a.href = f.url;
       a.setAttribute("download", f.name);
       box.appendChild(a);
+      if (f.title && f.title !== f.name) box.appendChild(el("span", "pg-file-name", f.name));
       body.appendChild(box);
     });
     if (!inThread && m.reply_count > 0) {
@@ -427,6 +428,20 @@
     return function (actionId, blockId, query) {
       return api("/api/options", { view_id: viewId, action_id: actionId, block_id: blockId, value: query });
     };
+  }
+
+  // A file picked in a file_input goes to the embedded Slack first, as Slack uploads it.
+  function upload(file) {
+    return new Promise(function (resolve) {
+      var reader = new FileReader();
+      reader.onload = function () {
+        var base64 = String(reader.result).split(",")[1] || "";
+        api("/api/files", { name: file.name, content_base64: base64, mimetype: file.type || null }).then(function (r) {
+          resolve(r && r.file ? r.file : null);
+        });
+      };
+      reader.readAsDataURL(file);
+    });
   }
 
   function renderThread() {
@@ -670,6 +685,7 @@
         return api("/api/action", { source: "view", view_id: top.view_id, action: action, state: BlockKit.collectState(bodyEl) });
       },
       onOptions: optionsFor(top.view_id),
+      onUpload: upload,
     })));
     modal.appendChild(bodyEl);
     var footer = el("div", "pg-modal-footer");
@@ -682,7 +698,10 @@
       submit.type = "button";
       submit.addEventListener("click", function () {
         submit.disabled = true;
-        api("/api/view_submission", { view_id: top.view_id, state: BlockKit.collectState(bodyEl) }).then(function (r) {
+        var pending = Array.prototype.map.call(bodyEl.querySelectorAll(".bk-file"), function (f) { return f._bkUploading; });
+        Promise.all(pending).then(function () {
+          return api("/api/view_submission", { view_id: top.view_id, state: BlockKit.collectState(bodyEl) });
+        }).then(function (r) {
           submit.disabled = false;
           if (r && r.errors) applyErrors(bodyEl, r.errors);
         });
@@ -754,7 +773,34 @@
     scrollToBottom(true);
   }
 
+  // A Slack permalink (https://<team>.slack.com/archives/<channel>/p<ts>) opens that message here,
+  // as a Slack client does, instead of leaving the page.
+  var PERMALINK = /\/archives\/([A-Z0-9]+)\/p(\d{10})(\d{6})/;
+
+  function followPermalink(ev) {
+    var a = ev.target.closest && ev.target.closest("a[href]");
+    var m = a && PERMALINK.exec(a.getAttribute("href"));
+    if (!m) return;
+    ev.preventDefault();
+    var channel = state.channels.find(function (c) { return c.id === m[1]; });
+    if (!channel || !canSee(channel)) {
+      toast(w().not_member);
+      return;
+    }
+    var ts = m[2] + "." + m[3];
+    current = { kind: "channel", id: channel.id };
+    thread = null;
+    render();
+    var target = document.querySelector("#pg-messages .pg-message[data-ts='" + ts + "']");
+    if (target) {
+      document.querySelectorAll(".pg-highlight").forEach(function (n) { n.classList.remove("pg-highlight"); });
+      target.classList.add("pg-highlight");
+      target.scrollIntoView({ block: "center" });
+    }
+  }
+
   function setup() {
+    document.addEventListener("click", followPermalink, true);
     var params = new URLSearchParams(location.search);
     if (params.get("as")) me = params.get("as");
     $("pg-person").addEventListener("change", function (ev) {

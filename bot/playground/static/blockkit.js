@@ -33,6 +33,7 @@
         errors: {}, // block_id -> message (response_action: errors)
         onAction: null, // function(action, blockId, element) for interactive elements
         onOptions: null, // async function(actionId, blockId, query) -> {options, option_groups}
+        onUpload: null, // async function(File) -> {id, name}: a file picked in a file_input
         confirm: null, // async function(confirmObject) -> bool
         now: function () {
           return Date.now();
@@ -744,6 +745,17 @@
         f.type = "file";
         if (element.filetypes) f.accept = element.filetypes.map(function (t) { return "." + t; }).join(",");
         if (element.max_files > 1) f.multiple = true;
+        f._bkFiles = [];
+        // Slack uploads what the person picks and puts the files' ids in view.state (`files`).
+        f.addEventListener("change", function () {
+          if (!ctx.onUpload) return;
+          f._bkFiles = [];
+          f._bkUploading = Promise.all(Array.prototype.map.call(f.files, function (file) {
+            return Promise.resolve(ctx.onUpload(file)).then(function (uploaded) {
+              if (uploaded) f._bkFiles.push(uploaded);
+            });
+          }));
+        });
         return f;
       }
       case "image": {
