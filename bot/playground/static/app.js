@@ -105,6 +105,7 @@
   };
 
   var state = null;
+  var started = false;
   var version = -1;
   var me = null;
   var current = null; // {kind: "channel", id} | {kind: "home"}
@@ -216,8 +217,12 @@
 
   function render() {
     if (!state) return;
-    if (!me || !person(me)) me = localStorage.getItem("playground.me") || state.me_default;
-    if (!person(me)) me = state.me_default;
+    if (!started) {
+      // First state: the ?as= person, else the one chosen last time, else the workspace's default.
+      started = true;
+      if (!me || !person(me)) me = localStorage.getItem("playground.me");
+      if (!me || !person(me)) me = state.me_default;
+    }
     document.documentElement.lang = lang();
     $("pg-banner-note").textContent = w().banner;
     $("pg-person-label").textContent = w().viewing_as;
@@ -409,6 +414,13 @@
       box.appendChild(a);
       if (f.title && f.title !== f.name) box.appendChild(el("span", "pg-file-name", f.name));
       body.appendChild(box);
+      if (/\.(png|jpe?g|gif)$/i.test(f.name)) {
+        // Slack previews shared images inline.
+        var preview = el("img", "pg-file-preview");
+        preview.src = f.url;
+        preview.alt = f.title || f.name;
+        body.appendChild(preview);
+      }
     });
     if (!inThread && m.reply_count > 0) {
       var replies = el("button", "pg-replies", w().replies(m.reply_count));
@@ -492,86 +504,43 @@
 
   // ------------------------------------------------------------------ right panel: clock, jobs, files, errors, people
 
-  function renderPanel() {
-    var panel = $("pg-panel");
-    var key = JSON.stringify([state.jobs, state.clock, state.files, state.slack_errors, me, lang(), lastJobResult]);
-    if (panel.dataset.key === key) return;
-    var asOf = panel.querySelector("#pg-as-of");
-    var keepAsOf = asOf ? asOf.value : "";
-    var addForm = panel.querySelector(".pg-add-person");
-    var keepName = addForm ? addForm.querySelector("[name=name]").value : "";
-    panel.dataset.key = key;
-    panel.textContent = "";
-    var ctx = ctxFor("message");
+  // The panel's inputs (the "as of" instant, the add-a-person form) are built once per language, so a
+  // state update never takes away what someone is typing; the lists below them are redrawn on change.
+  var panelParts = null;
 
+  function panelSkeleton() {
+    var panel = $("pg-panel");
+    panel.textContent = "";
+    var parts = { lang: lang() };
     panel.appendChild(el("h2", null, "🕒 " + w().clock));
-    var now = Date.parse(state.clock.now) / 1000;
-    var clock = el("div", "pg-clock-now", w().now + ": " + BlockKit.formatDate(now, "{date_num} {time}", ctx) + " (" + ctx.tz + ")" + (state.clock.frozen ? " " + w().frozen : ""));
-    panel.appendChild(clock);
+    parts.clock = el("div", "pg-clock-now");
+    panel.appendChild(parts.clock);
     var label = el("label", "pg-job-desc", w().as_of);
     label.style.display = "block";
-    var at = el("input", "bk-input");
-    at.type = "datetime-local";
-    at.id = "pg-as-of";
-    at.value = keepAsOf;
-    label.appendChild(at);
+    parts.at = el("input", "bk-input");
+    parts.at.type = "datetime-local";
+    parts.at.id = "pg-as-of";
+    label.appendChild(parts.at);
     panel.appendChild(label);
-
     panel.appendChild(el("h2", null, w().jobs));
-    if (lastJobResult) panel.appendChild(el("div", "pg-result pg-job-result", lastJobResult));
-    state.jobs.forEach(function (job) {
-      var box = el("div", "pg-job");
-      box.dataset.job = job.name;
-      box.appendChild(el("div", "pg-job-name", job.name));
-      box.appendChild(el("div", "pg-job-desc", job.description));
-      var when = job.schedule + (job.next_run ? " · " + w().next_run + " " + BlockKit.formatDate(Date.parse(job.next_run) / 1000, "{date_num} {time}", ctx) : "");
-      box.appendChild(el("div", "pg-job-desc", when));
-      var run = el("button", "bk-button", "▶ " + w().run);
-      run.type = "button";
-      run.addEventListener("click", function () {
-        run.disabled = true;
-        var body = { name: job.name };
-        var m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(at.value || "");
-        if (m) body.at = new Date(BlockKit.zonedToEpoch(+m[1], +m[2], +m[3], +m[4], +m[5], ctx.tz) * 1000).toISOString();
-        api("/api/jobs/run", body).then(function (r) {
-          run.disabled = false;
-          if (r && r.ok) {
-            lastJobResult = w().job_done(r);
-            panel.dataset.key = "";
-            renderPanel();
-          }
-        });
-      });
-      box.appendChild(run);
-      panel.appendChild(box);
-    });
-
+    parts.jobs = el("div", "pg-jobs");
+    panel.appendChild(parts.jobs);
     panel.appendChild(el("h2", null, "📎 " + w().files));
-    if (!state.files.length) panel.appendChild(el("div", "pg-job-desc", w().no_files));
-    state.files.slice().reverse().forEach(function (f) {
-      var row = el("div", "pg-file-row");
-      var a = el("a", "bk-link", f.title || f.name);
-      a.href = f.url;
-      a.setAttribute("download", f.name);
-      row.appendChild(a);
-      panel.appendChild(row);
-    });
-
+    parts.files = el("div", "pg-files");
+    panel.appendChild(parts.files);
     panel.appendChild(el("h2", null, "⚠ " + w().errors));
-    if (!state.slack_errors.length) panel.appendChild(el("div", "pg-job-desc", w().no_errors));
-    state.slack_errors.slice(-10).reverse().forEach(function (e) {
-      var box = el("div", "pg-errors pg-slack-error");
-      box.appendChild(el("strong", null, e.method + ": " + e.error));
-      (e.messages || []).forEach(function (m) { box.appendChild(el("div", null, m)); });
-      panel.appendChild(box);
-    });
-
+    parts.errors = el("div", "pg-error-list");
+    panel.appendChild(parts.errors);
     panel.appendChild(el("h2", null, "➕ " + w().add_person));
+    panel.appendChild(addPersonForm());
+    return parts;
+  }
+
+  function addPersonForm() {
     var form = el("form", "pg-add-person");
     var name = el("input");
     name.name = "name";
     name.placeholder = w().name;
-    name.value = keepName;
     var locale = el("select");
     locale.name = "locale";
     [["ja-JP", "日本語"], ["en-US", "English (US)"], ["en-GB", "English (UK)"]].forEach(function (pair) {
@@ -597,7 +566,75 @@
         }
       });
     });
-    panel.appendChild(form);
+    return form;
+  }
+
+  function refresh(node, data, draw) {
+    var key = JSON.stringify(data);
+    if (node.dataset.key === key) return;
+    node.dataset.key = key;
+    node.textContent = "";
+    draw(node);
+  }
+
+  function renderPanel() {
+    if (!panelParts || panelParts.lang !== lang()) panelParts = panelSkeleton();
+    var parts = panelParts;
+    var ctx = ctxFor("message");
+    var now = Date.parse(state.clock.now) / 1000;
+    parts.clock.textContent = w().now + ": " + BlockKit.formatDate(now, "{date_num} {time}", ctx) + " (" + ctx.tz + ")" + (state.clock.frozen ? " " + w().frozen : "");
+
+    refresh(parts.jobs, [state.jobs, me, lastJobResult], function (box) {
+      if (lastJobResult) box.appendChild(el("div", "pg-result pg-job-result", lastJobResult));
+      state.jobs.forEach(function (job) { box.appendChild(jobCard(job, ctx)); });
+    });
+    refresh(parts.files, [state.files], function (box) {
+      if (!state.files.length) box.appendChild(el("div", "pg-job-desc", w().no_files));
+      state.files.slice().reverse().forEach(function (f) {
+        var row = el("div", "pg-file-row");
+        var a = el("a", "bk-link", f.title || f.name);
+        a.href = f.url;
+        a.setAttribute("download", f.name);
+        row.appendChild(a);
+        box.appendChild(row);
+      });
+    });
+    refresh(parts.errors, [state.slack_errors], function (box) {
+      if (!state.slack_errors.length) box.appendChild(el("div", "pg-job-desc", w().no_errors));
+      state.slack_errors.slice(-10).reverse().forEach(function (e) {
+        var item = el("div", "pg-errors pg-slack-error");
+        item.appendChild(el("strong", null, e.method + ": " + e.error));
+        (e.messages || []).forEach(function (m) { item.appendChild(el("div", null, m)); });
+        box.appendChild(item);
+      });
+    });
+  }
+
+  function jobCard(job, ctx) {
+    var box = el("div", "pg-job");
+    box.dataset.job = job.name;
+    box.appendChild(el("div", "pg-job-name", job.name));
+    box.appendChild(el("div", "pg-job-desc", job.description));
+    var when = job.schedule + (job.next_run ? " · " + w().next_run + " " + BlockKit.formatDate(Date.parse(job.next_run) / 1000, "{date_num} {time}", ctx) : "");
+    box.appendChild(el("div", "pg-job-desc", when));
+    var run = el("button", "bk-button", "▶ " + w().run);
+    run.type = "button";
+    run.addEventListener("click", function () {
+      run.disabled = true;
+      var body = { name: job.name };
+      var m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(panelParts.at.value || "");
+      // "As of" is typed in the viewer's zone; the API takes an ISO instant.
+      if (m) body.at = new Date(BlockKit.zonedToEpoch(+m[1], +m[2], +m[3], +m[4], +m[5], ctx.tz) * 1000).toISOString();
+      api("/api/jobs/run", body).then(function (r) {
+        run.disabled = false;
+        if (r && r.ok) {
+          lastJobResult = w().job_done(r);
+          renderPanel();
+        }
+      });
+    });
+    box.appendChild(run);
+    return box;
   }
 
   function renderNotices() {

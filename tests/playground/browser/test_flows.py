@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from bot.i18n import t
+from bot.playground.server import Playground
 from bot.playground.workspace import ALUMNUS_EN, ALUMNUS_JA, HR
 from tests.playground.browser.conftest import ROOT, SHOTS
 
@@ -29,6 +30,10 @@ class SlackPage:
     def open(self, user: str) -> SlackPage:
         self.page.goto(f"{self.page.base_url}?as={user}")
         self.page.wait_for_selector("#pg-person option", state="attached")
+        # The module shares one playground: close whatever modal an earlier test left open for them.
+        if self.page.locator(".pg-modal-x").count():
+            self.page.locator(".pg-modal-x").click()
+            self.modal.wait_for(state="detached")
         return self
 
     def switch_to(self, user: str) -> None:
@@ -246,3 +251,85 @@ def test_the_readme_screenshot(slack: SlackPage) -> None:
         target.parent.mkdir(exist_ok=True)
         slack.page.screenshot(path=str(target))
     slack.shot("readme")
+
+
+def test_the_monthly_report_arrives_with_its_chart_in_a_thread(slack: SlackPage) -> None:
+    slack.open(HR)
+    slack.go("alumni-hr")
+    slack.page.locator(".pg-job[data-job='monthly_report'] button").click()
+    slack.page.locator(".pg-job-result", has_text="monthly_report").wait_for()
+    report = slack.page.locator("#pg-messages .pg-message").filter(has=slack.page.locator(".pg-replies")).last
+    report.wait_for()
+    report.locator(".pg-replies").click()
+    chart = slack.page.locator("#pg-thread .pg-file", has_text=".png")
+    chart.wait_for()
+    preview = slack.page.locator("#pg-thread .pg-file-preview")
+    preview.wait_for()
+    slack.page.wait_for_function(
+        "() => { const i = document.querySelector('#pg-thread .pg-file-preview'); return i && i.naturalWidth > 0; }"
+    )
+    with slack.page.expect_download() as download_info:
+        chart.locator("a").click()
+    assert Path(download_info.value.path()).read_bytes().startswith(b"\x89PNG")
+    slack.shot("monthly_report_thread")
+
+
+def test_a_pushed_modal_goes_back_to_the_one_below_and_keeps_field_errors_at_the_field(
+    slack: SlackPage,
+) -> None:
+    slack.open(HR)
+    slack.go("alumni-hr")
+    slack.send("/alumni-admin")
+    slack.modal.wait_for()
+    admin_title = slack.modal.locator(".pg-modal-title").inner_text()
+    slack.modal.locator("[data-action-id='admin_import_open'] button").click()
+    slack.page.locator(".pg-modal-back").wait_for()  # a second view on the stack
+    slack.modal.locator(".pg-modal-submit").click()
+    error = slack.field("file").locator(".bk-field-error")
+    error.wait_for()
+    slack.shot("admin_import_file_required")
+    slack.page.locator(".pg-modal-back").click()
+    slack.page.locator(".pg-modal-back").wait_for(state="detached")
+    assert slack.modal.locator(".pg-modal-title").inner_text() == admin_title
+
+
+def test_the_app_home_opens_and_its_button_opens_a_modal(slack: SlackPage) -> None:
+    slack.open(ALUMNUS_EN)
+    slack.go("home")
+    home = slack.page.locator(".pg-home")
+    home.wait_for()
+    assert "Welcome back" in home.inner_text()
+    assert "👋" in home.inner_text()  # :wave: drawn as Slack draws it
+    home.locator("[data-action-id='opportunities_open_post'] button").click()
+    slack.modal.wait_for()
+    assert slack.modal.get_attribute("data-callback-id") == "opportunities_post_view"
+    slack.shot("app_home")
+
+
+def test_adding_a_person_switches_to_them(slack: SlackPage) -> None:
+    slack.open(ALUMNUS_EN)
+    form = slack.page.locator(".pg-add-person")
+    form.locator("[name=name]").fill("Ada Lovelace")
+    form.locator("[name=locale]").select_option("en-GB")
+    form.locator("[name=tz]").fill("Europe/London")
+    form.get_by_role("button").click()
+    slack.page.wait_for_function(
+        "() => document.querySelector('#pg-person option:checked').textContent.includes('Ada Lovelace')"
+    )
+    # The newcomer sees the public channel and their own DM with the bot, not HR's channel.
+    assert slack.page.locator(".pg-nav[data-name='alumni']").is_visible()
+    assert slack.page.locator(".pg-nav[data-name='alumni-hr']").count() == 0
+
+
+def test_an_error_slack_answered_the_bot_is_shown_not_hidden(
+    slack: SlackPage, playground: Playground
+) -> None:
+    slack.open(ALUMNUS_EN)
+    playground.slack.record_error(
+        "chat.postMessage",
+        "invalid_blocks",
+        ["must be less than 76 characters [json-pointer:/blocks/0/text]"],
+    )
+    shown = slack.page.locator(".pg-slack-error", has_text="chat.postMessage: invalid_blocks")
+    shown.wait_for()
+    assert "must be less than 76 characters" in shown.inner_text()
