@@ -139,43 +139,58 @@
   var STYLE = /(^|[^A-Za-z0-9*_~])([*_~])(?=\S)([^\n]*?\S)\2(?![A-Za-z0-9])/;
   var STYLE_TAG = { "*": "b", _: "i", "~": "s" };
 
-  function appendStyled(parent, raw, ctx, depth) {
+  function appendStyled(parent, raw, ctx, depth, controls) {
     var rest = raw;
     while (rest) {
       var m = depth < 4 ? STYLE.exec(rest) : null;
       if (!m) {
-        appendWithControls(parent, rest, ctx);
+        appendWithControls(parent, rest, ctx, controls);
         return;
       }
       var start = m.index + m[1].length;
-      appendWithControls(parent, rest.slice(0, start), ctx);
+      appendWithControls(parent, rest.slice(0, start), ctx, controls);
       var styled = el(STYLE_TAG[m[2]]);
-      appendStyled(styled, m[3], ctx, depth + 1);
+      appendStyled(styled, m[3], ctx, depth + 1, controls);
       parent.appendChild(styled);
       rest = rest.slice(m.index + m[0].length);
     }
   }
 
-  function appendWithControls(parent, raw, ctx) {
-    var re = /<([^<>\n]+)>/g;
+  // Control sequences were swapped for placeholders (private-use characters) before styles were
+  // parsed, so a `_` or `*` inside a URL never starts italics or bold.
+  var PLACEHOLDER = /\uE000(\d+)\uE001/g;
+
+  function appendWithControls(parent, raw, ctx, controls) {
     var last = 0;
     var m;
-    while ((m = re.exec(raw)) !== null) {
+    PLACEHOLDER.lastIndex = 0;
+    while ((m = PLACEHOLDER.exec(raw)) !== null) {
       if (m.index > last) parent.appendChild(document.createTextNode(emojify(unescapeSlack(raw.slice(last, m.index)))));
-      parent.appendChild(controlNode(m[1], ctx));
+      parent.appendChild(controlNode(controls[Number(m[1])], ctx));
       last = m.index + m[0].length;
     }
     if (last < raw.length) parent.appendChild(document.createTextNode(emojify(unescapeSlack(raw.slice(last)))));
   }
 
+  function restoreControls(raw, controls) {
+    return raw.replace(PLACEHOLDER, function (whole, i) {
+      return "<" + controls[Number(i)] + ">";
+    });
+  }
+
   // Inline code spans first (their content is literal), then styles and controls.
   function appendInline(parent, raw, ctx) {
-    var parts = raw.split(/(`[^`\n]+`)/);
+    var controls = [];
+    var protectedRaw = raw.replace(/<([^<>\n]+)>/g, function (whole, inner) {
+      controls.push(inner);
+      return "\uE000" + (controls.length - 1) + "\uE001";
+    });
+    var parts = protectedRaw.split(/(`[^`\n]+`)/);
     parts.forEach(function (part) {
       if (part.length > 2 && part.charAt(0) === "`" && part.charAt(part.length - 1) === "`") {
-        parent.appendChild(el("code", "bk-code", unescapeSlack(part.slice(1, -1))));
+        parent.appendChild(el("code", "bk-code", unescapeSlack(restoreControls(part.slice(1, -1), controls))));
       } else if (part) {
-        appendStyled(parent, part, ctx, 0);
+        appendStyled(parent, part, ctx, 0, controls);
       }
     });
   }

@@ -61,7 +61,11 @@ def test_mrkdwn_is_formatted_like_slack_and_user_text_stays_literal(page: Any) -
     seen = text.inner_text()
     # Escaped control characters show as typed and never become a link; unbalanced markers stay text.
     assert "<not a link> & 5 > 3" in seen
-    assert text.locator("a").count() == 2
+    assert text.locator("a").count() == 4
+    # `_` and `*` inside a URL never start a style; a style around a link applies to it.
+    underscored = text.locator("a", has_text="under_score_link")
+    assert underscored.get_attribute("href") == "https://example.com/_a_/*b*"
+    assert text.locator("b > a").get_attribute("href") == "https://example.com/bold"
     assert "* not bold *" in seen and "snake_case_name" in seen
     assert [li.inner_text() for li in text.locator("li").all()] == ["first item", "second item with bold"]
     assert text.locator("blockquote").inner_text() == "a quoted line"
