@@ -56,6 +56,7 @@
         return r.job + ": " + r.status + " · queued " + r.queued + " · sent " + r.sent + (r.failed ? " · failed " + r.failed : "");
       },
       not_member: "You are not in this channel.",
+      slack_refused: "Slack refused what the bot sent: ",
     },
     ja: {
       banner: "Slack ワークスペースではありません。本物のボットと組み込みの Slack が、このコンピューターの中だけで動いています。",
@@ -101,6 +102,7 @@
         return r.job + ": " + r.status + " · キュー " + r.queued + " · 送信 " + r.sent + (r.failed ? " · 失敗 " + r.failed : "");
       },
       not_member: "このチャンネルのメンバーではありません。",
+      slack_refused: "ボットが送った内容を Slack が拒否しました: ",
     },
   };
 
@@ -235,6 +237,7 @@
       var ch = state.channels.find(function (c) { return c.id === current.id; });
       if (!ch || !canSee(ch)) current = { kind: "channel", id: (myDm() || {}).id };
     }
+    announceSlackErrors();
     renderPeople();
     renderSidebar();
     renderChannel();
@@ -242,6 +245,20 @@
     renderPanel();
     renderNotices();
     renderModal();
+  }
+
+  // A Web API error the bot received while this page is open is also said where the person is looking
+  // (the panel keeps the list): a refused payload must never look like "nothing happened".
+  var seenErrors = null;
+
+  function announceSlackErrors() {
+    var all = state.slack_errors || [];
+    if (seenErrors !== null && all.length > seenErrors) {
+      all.slice(seenErrors).forEach(function (e) {
+        localNotices.push({ user: me, text: w().slack_refused + e.method + ": " + e.error });
+      });
+    }
+    seenErrors = all.length;
   }
 
   function renderPeople() {
@@ -660,6 +677,7 @@
   // ------------------------------------------------------------------ modals (views.open / push / update stack)
 
   function applyErrors(root, errors) {
+    var first = null;
     root.querySelectorAll(".bk-block-input").forEach(function (block) {
       var old = block.querySelector(".bk-field-error");
       if (old) old.remove();
@@ -668,8 +686,12 @@
       if (message) {
         block.classList.add("bk-has-error");
         block.appendChild(el("div", "bk-field-error", message));
+        first = first || block;
       }
     });
+    // Like Slack, bring the first field with an error into view.
+    if (first && root.dataset.errors !== JSON.stringify(errors)) first.scrollIntoView({ block: "nearest" });
+    root.dataset.errors = JSON.stringify(errors);
   }
 
   function renderModal() {

@@ -333,3 +333,6 @@ def test_an_error_slack_answered_the_bot_is_shown_not_hidden(
     shown = slack.page.locator(".pg-slack-error", has_text="chat.postMessage: invalid_blocks")
     shown.wait_for()
     assert "must be less than 76 characters" in shown.inner_text()
+    # ...and said where the person is looking, not only in the panel.
+    notice = slack.page.locator("#pg-notices .pg-notice", has_text="chat.postMessage: invalid_blocks")
+    assert "Slack refused what the bot sent" in notice.inner_text()
