@@ -9,7 +9,8 @@ Three servers start:
 3. the playground web server: the page (`static/`) and the JSON API below, which `Bridge` turns into
    Slack-signed requests to the bot.
 
-JSON API (UTF-8 JSON in and out; errors answer `{"ok": false, "error": ...}` with HTTP 400/404):
+JSON API (UTF-8 JSON in and out; POSTs must say `Content-Type: application/json`, else 415; errors answer
+`{"ok": false, "error": ...}` with HTTP 400/404; on loopback a request naming another Host gets 403):
 - `GET /api/state?since=V[&wait=S]`: the whole client state (see `Playground.state`); when nothing
   changed since version V it answers `{"version": V, "changed": false}` (after waiting up to S ≤ 25 s).
 - `POST /api/command {user, channel, text}`, `POST /api/message {user, channel, text, thread_ts?}`,
@@ -282,6 +283,14 @@ class Playground:
     def wsgi(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
         path = environ.get("PATH_INFO", "/") or "/"
+        if not self._host_allowed(environ.get("HTTP_HOST", "")):
+            # DNS rebinding: a web page from elsewhere whose name resolves to 127.0.0.1 must not read or act.
+            return _json(start_response, {"ok": False, "error": "host_not_allowed"}, "403 Forbidden")
+        if method == "POST" and not environ.get("CONTENT_TYPE", "").startswith("application/json"):
+            # A cross-site form can POST text/plain without asking; JSON needs a CORS preflight we never grant.
+            return _json(
+                start_response, {"ok": False, "error": "json_required"}, "415 Unsupported Media Type"
+            )
         try:
             if method == "GET" and path == "/api/state":
                 return _json(start_response, self._get_state(environ))
@@ -300,6 +309,13 @@ class Playground:
             return _json(
                 start_response, {"ok": False, "error": "internal_error"}, "500 Internal Server Error"
             )
+
+    def _host_allowed(self, host: str) -> bool:
+        """On loopback only loopback names are served; with an explicit --host, any name the operator uses."""
+        if self.host not in LOOPBACK_HOSTS:
+            return True
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        return name.strip("[]") in LOOPBACK_HOSTS
 
     def _routes(self) -> dict[str, Callable[[JsonDict], JsonDict]]:
         b = self.bridge

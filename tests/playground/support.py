@@ -23,12 +23,12 @@ class Client:
         self.base = playground.url.rstrip("/")
 
     def request(
-        self, method: str, path: str, body: Any = None, raw: bytes | None = None
+        self, method: str, path: str, body: Any = None, raw: bytes | None = None, content_type: str = ""
     ) -> tuple[int, Any, dict[str, str]]:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         req = urllib.request.Request(self.base + path, data=data, method=method)
         if data is not None:
-            req.add_header("Content-Type", "application/json")
+            req.add_header("Content-Type", content_type or "application/json")
         try:
             with urllib.request.urlopen(req, timeout=60) as resp:
                 content = resp.read()

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+import urllib.error
+import urllib.request
+
+import pytest
 
 from tests.playground.support import (
     ALUMNI_CHANNEL,
@@ -124,3 +128,20 @@ def test_slack_errors_reach_the_page_instead_of_being_hidden(demo: Client) -> No
     assert ran["sent"] == 0
     errors = demo.state()["slack_errors"]
     assert {"method": "chat.postMessage", "error": "not_in_channel", "messages": []} in errors
+
+
+def test_other_web_sites_cannot_drive_the_playground(play: Client) -> None:
+    # A cross-site form can send text/plain without a CORS preflight: refused.
+    status, _answer, _ = play.request(
+        "POST",
+        "/api/message",
+        raw=json.dumps({"user": ALUMNUS_EN, "channel": ALUMNI_CHANNEL, "text": "x"}).encode(),
+        content_type="text/plain",
+    )
+    assert status == 415
+    # A page whose domain was rebound to 127.0.0.1 sends its own Host: refused.
+    req = urllib.request.Request(play.base + "/api/state", headers={"Host": "evil.example:3000"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(req, timeout=10)
+    assert refused.value.code == 403
+    assert not [m for m in play.state()["messages"].get(ALUMNI_CHANNEL, []) if m["text"] == "x"]
