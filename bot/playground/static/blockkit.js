@@ -416,7 +416,6 @@
         out.push("section needs text or fields " + where);
       }
       if (block.type === "input") {
-        if (surface === "message") out.push("input blocks are not allowed in messages " + where);
         if (!block.element || ELEMENT_TYPES.indexOf(block.element.type) < 0) {
           out.push("unsupported element type " + JSON.stringify(block.element && block.element.type) + " " + where);
         }
