@@ -145,3 +145,14 @@ def test_other_web_sites_cannot_drive_the_playground(play: Client) -> None:
         urllib.request.urlopen(req, timeout=10)
     assert refused.value.code == 403
     assert not [m for m in play.state()["messages"].get(ALUMNI_CHANNEL, []) if m["text"] == "x"]
+
+
+def test_a_command_in_the_bots_dm_is_answered_there(play: Client) -> None:
+    dm = f"D{ALUMNUS_JA}"
+    play.post("/api/command", user=ALUMNUS_JA, channel=dm, text="/alumni help")
+    answer = play.until(
+        "the help in the DM",
+        lambda s: [m for m in s["messages"].get(dm, []) if m["ephemeral_to"] == ALUMNUS_JA],
+    )
+    assert "/opportunities" in answer[-1]["text"] + json.dumps(answer[-1]["blocks"], ensure_ascii=False)
+    assert not play.state()["messages"].get(ALUMNI_CHANNEL)
