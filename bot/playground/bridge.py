@@ -142,7 +142,7 @@ class Bridge:
         trigger = self._trigger()
         self.slack.expect_trigger(trigger, user)
         response_url = self.slack.new_response_url(ResponseTarget(user=user, channel=channel, ephemeral=True))
-        channel_name = next((c["name"] for c in self.slack.channels() if c["id"] == channel), "directmessage")
+        channel_name = self._channel_name(channel)
         fields = {
             "token": "playground",
             "team_id": TEAM_ID,
@@ -291,7 +291,9 @@ class Bridge:
         return {"ok": answer.status == 200, "status": answer.status}
 
     def _channel_name(self, channel: str) -> str:
-        return next((c["name"] for c in self.slack.channels() if c["id"] == channel), "directmessage")
+        # Slack names every DM "directmessage" in command and action payloads.
+        found = next((c for c in self.slack.channels() if c["id"] == channel), None)
+        return "directmessage" if found is None or found["kind"] == "im" else str(found["name"])
 
     def _message(self, channel: str, ts: Any, user: str) -> JsonDict:
         for message in self.slack.snapshot_messages().get(channel, []):

@@ -49,7 +49,7 @@ class Client:
         assert status == 200
         return answer  # type: ignore[no-any-return]
 
-    def until(self, what: str, found: Callable[[dict[str, Any]], Any], timeout: float = 20.0) -> Any:
+    def until(self, what: str, found: Callable[[dict[str, Any]], Any], timeout: float = 30.0) -> Any:
         """Polls the state (as the page does) until `found(state)` is truthy; returns that value."""
         deadline = time.monotonic() + timeout
         while True:

@@ -145,3 +145,42 @@ def test_other_web_sites_cannot_drive_the_playground(play: Client) -> None:
         urllib.request.urlopen(req, timeout=10)
     assert refused.value.code == 403
     assert not [m for m in play.state()["messages"].get(ALUMNI_CHANNEL, []) if m["text"] == "x"]
+
+
+def test_a_command_in_the_bots_dm_is_answered_there(play: Client) -> None:
+    dm = f"D{ALUMNUS_JA}"
+    play.post("/api/command", user=ALUMNUS_JA, channel=dm, text="/alumni help")
+    answer = play.until(
+        "the help in the DM",
+        lambda s: [m for m in s["messages"].get(dm, []) if m["ephemeral_to"] == ALUMNUS_JA],
+    )
+    assert "/opportunities" in answer[-1]["text"] + json.dumps(answer[-1]["blocks"], ensure_ascii=False)
+    assert not play.state()["messages"].get(ALUMNI_CHANNEL)
+
+
+def test_thread_replies_are_counted_on_their_parent(play: Client) -> None:
+    parent = play.post(
+        "/api/message", user=ALUMNUS_EN, channel=ALUMNI_CHANNEL, text="Who is going on Friday?"
+    )
+    play.post(
+        "/api/message", user=ALUMNUS_JA, channel=ALUMNI_CHANNEL, text="行きます！", thread_ts=parent["ts"]
+    )
+    messages = {m["ts"]: m for m in play.state()["messages"][ALUMNI_CHANNEL]}
+    assert messages[parent["ts"]]["reply_count"] == 1
+    [reply] = [m for m in messages.values() if m["thread_ts"] == parent["ts"]]
+    assert reply["text"] == "行きます！" and reply["user"] == ALUMNUS_JA
+
+
+def test_an_ack_slack_would_refuse_is_shown_as_slacks_error_not_drawn(play: Client) -> None:
+    from bot.playground.bridge import Answer
+
+    too_long = {"type": "button", "action_id": "a", "text": {"type": "plain_text", "text": "x" * 76}}
+    body = {"text": "hi", "blocks": [{"type": "actions", "elements": [too_long]}]}
+    play.pg.bridge._show_ack_message(
+        ALUMNUS_EN, ALUMNI_CHANNEL, Answer(200, json.dumps(body)), where="/x (ack)"
+    )
+
+    state = play.state()
+    assert not state["messages"].get(ALUMNI_CHANNEL)
+    [error] = state["slack_errors"]
+    assert error["method"] == "/x (ack)" and error["error"] == "invalid_blocks" and error["messages"]

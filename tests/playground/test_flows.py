@@ -48,7 +48,7 @@ def test_the_japanese_alumnus_finds_a_sales_opening_and_says_interested(demo: Cl
         lambda s: [
             m
             for m in demo.visible(s, ALUMNI_CHANNEL, ALUMNUS_JA)
-            if m["ts"] > card["ts"] and m["ephemeral_to"] == ALUMNUS_JA
+            if float(m["ts"]) > float(message["ts"]) and m["ephemeral_to"] == ALUMNUS_JA
         ],
     )
     assert "興味があることをお伝えしました" in answer[-1]["text"]
