@@ -890,9 +890,5 @@
     poll();
   }
 
-  window.Playground = {
-    me: function () { return me; },
-    version: function () { return version; },
-  };
   setup();
 })();
