@@ -161,6 +161,13 @@ def cmd_ops(args: argparse.Namespace) -> int:
     return run_ops_command(args, _settings())
 
 
+def cmd_playground(args: argparse.Namespace) -> int:
+    """The bot in a browser with an embedded Slack (bot/playground/); needs no Slack credentials."""
+    from bot.playground.cli import run_playground_command
+
+    return run_playground_command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="alumni-bot", description="alumni-bot: the alumni community Slack bot"
@@ -189,6 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     for ops_parser in add_ops_parsers(sub):
         ops_parser.set_defaults(func=cmd_ops)
+
+    from bot.playground.cli import add_playground_parser
+
+    add_playground_parser(sub).set_defaults(func=cmd_playground)
     return parser
 
 

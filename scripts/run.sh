@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Set up a virtual environment (if needed), migrate the database (SQLite by default) and run the bot.
+# Set up a virtual environment (if needed) and start alumni-bot.
+# No Slack app configured yet (no .env, or .env.example's placeholders): the playground with demo data, in
+# the browser at the printed URL. Otherwise: migrate the database (SQLite by default) and run the bot.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${VENV:-.venv}"
@@ -8,4 +10,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet -e .
+if ! "$VENV/bin/python" -m bot.playground.cli configured; then
+  exec "$VENV/bin/alumni-bot" playground --demo --port "${PLAYGROUND_PORT:-3000}"
+fi
 exec "$VENV/bin/alumni-bot" run "$@"
