@@ -165,11 +165,7 @@ class Settings:
         cls, environ: Mapping[str, str] | None = None, *, dotenv_path: str | None = ".env"
     ) -> Settings:
         """Read the environment, falling back to `.env` for variables the environment does not set."""
-        values: dict[str, str] = {}
-        if dotenv_path and os.path.exists(dotenv_path):
-            values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
-        values.update(os.environ if environ is None else environ)
-        settings = cls._read(_Reader(values))
+        settings = cls._read(_Reader(environment_values(environ, dotenv_path=dotenv_path)))
         settings.check_values()
         return settings
 
@@ -287,3 +283,15 @@ def handed_to_library(name: str) -> str | None:
     """The value `hand_to_library` gave `name` in this process or in the process that started it (a server's
     spawned workers inherit the environment, not module globals)."""
     return os.environ.get(name) or None
+
+
+def environment_values(
+    environ: Mapping[str, str] | None = None, *, dotenv_path: str | None = ".env"
+) -> dict[str, str]:
+    """The raw variables: `.env`, then the environment over it (the environment wins). `Settings.from_env`
+    parses these; `alumni-bot playground` only asks whether Slack credentials are filled in at all."""
+    values: dict[str, str] = {}
+    if dotenv_path and os.path.exists(dotenv_path):
+        values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+    return values

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import sys
 import threading
@@ -12,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from bot.config import environment_values
 from bot.i18n import language_of, t
 from bot.playground.server import LOOPBACK_HOSTS, Playground
 
@@ -29,14 +29,7 @@ def slack_app_configured(environ: Mapping[str, str] | None = None, dotenv_path: 
     `scripts/run.sh` starts the playground when this is False, and the bot otherwise, so a half-filled
     `.env` still gets `alumni-bot run`'s message naming what is missing.
     """
-    from dotenv import dotenv_values
-
-    values = (
-        {k: v or "" for k, v in dotenv_values(dotenv_path).items()}
-        if dotenv_path and Path(dotenv_path).exists()
-        else {}
-    )
-    values.update(os.environ if environ is None else environ)
+    values = environment_values(environ, dotenv_path=dotenv_path)
     return any(
         values.get(name, "").strip() not in _UNSET for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
     )
@@ -65,12 +58,13 @@ def run_playground_command(args: argparse.Namespace) -> int:
     # Start-up chatter (migrations, each scheduled job) would bury the one line a newcomer needs: the URL.
     for noisy in ("alembic", "apscheduler", "jobs.scheduler", "jobs.delivery", "slack_bolt"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    lang = language_of(os.environ.get("LANG"), "en")
+    env = environment_values(dotenv_path=None)
+    lang = language_of(env.get("LANG"), "en")
     host = args.host or "127.0.0.1"
     if host not in LOOPBACK_HOSTS:
         # Only an explicit --host gets here; say loudly what it means.
         print(t("playground.exposed_warning", lang, host=host), file=sys.stderr)
-    if os.environ.get("SLACK_BOT_TOKEN", "").startswith("xoxb-"):
+    if env.get("SLACK_BOT_TOKEN", "").startswith("xoxb-"):
         print(t("playground.real_token_ignored", lang), file=sys.stderr)
     path = Path(DEMO_DATABASE if args.demo else DATABASE).resolve()
     if args.demo:

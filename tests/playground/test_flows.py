@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bot.blocks.profiles import CONSENT
+from models.profile import CONSENT_VERSION
 from tests.playground.support import (
     ALUMNI_CHANNEL,
     ALUMNUS_EN,
@@ -152,45 +154,13 @@ def test_a_referral_reaches_the_hr_channel_and_hr_moves_it_on(demo: Client) -> N
 def test_an_alumnus_agrees_to_be_listed_and_checks_in(play: Client) -> None:
     play.post("/api/command", user=ALUMNUS_JA, channel=ALUMNI_CHANNEL, text="/checkin")
     modal = play.until("the check-in modal", lambda s: play.top_view(s, ALUMNUS_JA))
-    # Not listed yet: the modal says sharing needs consent instead of offering it.
-    assert not [b for b in modal["view"]["blocks"] if b.get("block_id") == "share"]
-    assert "同意" in texts(modal["view"]["blocks"])
-
-    play.post("/api/view_closed", user=ALUMNUS_JA, view_id=modal["view_id"])
-    assert play.top_view(play.state(), ALUMNUS_JA) is None
-    play.post("/api/command", user=ALUMNUS_JA, channel=ALUMNI_CHANNEL, text="/alumni privacy")
-    privacy = play.until(
-        "the privacy panel",
-        lambda s: next(
-            (
-                m
-                for m in play.visible(s, ALUMNI_CHANNEL, ALUMNUS_JA)
-                if "privacy_consent" in texts(m["blocks"])
-            ),
-            None,
-        ),
-    )
-    block_id, button = find(privacy["blocks"], "privacy_consent")
-    play.post(
-        "/api/action",
-        user=ALUMNUS_JA,
-        source="message",
-        channel=ALUMNI_CHANNEL,
-        ts=privacy["ts"],
-        action=click(block_id, button),
-    )
-    play.until(
-        "the consent to be recorded",
-        lambda s: any(
-            "privacy_withdraw" in texts(m["blocks"]) for m in play.visible(s, ALUMNI_CHANNEL, ALUMNUS_JA)
-        ),
-    )
-
-    play.post("/api/command", user=ALUMNUS_JA, channel=ALUMNI_CHANNEL, text="/checkin")
-    modal = play.until("the check-in modal again", lambda s: play.top_view(s, ALUMNUS_JA))
+    # Not listed yet: the check-in modal itself offers the welcome message's consent (issue 12, defect 5).
+    consent = next(b for b in modal["view"]["blocks"] if b.get("block_id") == CONSENT)
+    assert [o["value"] for o in consent["element"]["options"]] == [CONSENT_VERSION]
     answers = {
         "current_company": "株式会社ミライ",
         "whats_new": "新しいチームで営業を立ち上げました。",
+        CONSENT: [CONSENT_VERSION],
         "share": ["share"],
     }
     saved = play.post(
@@ -205,6 +175,12 @@ def test_an_alumnus_agrees_to_be_listed_and_checks_in(play: Client) -> None:
             if "新しいチームで営業を立ち上げました" in m["text"] + texts(m["blocks"])
         ],
     )
+    # Listed now: the next check-in no longer asks.
+    play.post("/api/view_closed", user=ALUMNUS_JA, view_id=modal["view_id"])
+    assert play.top_view(play.state(), ALUMNUS_JA) is None
+    play.post("/api/command", user=ALUMNUS_JA, channel=ALUMNI_CHANNEL, text="/checkin")
+    again = play.until("the check-in modal again", lambda s: play.top_view(s, ALUMNUS_JA))
+    assert not [b for b in again["view"]["blocks"] if b.get("block_id") == CONSENT]
 
 
 def test_rsvp_to_the_demo_event(demo: Client) -> None:
@@ -245,7 +221,7 @@ def test_rsvp_to_the_demo_event(demo: Client) -> None:
 def test_hr_exports_members_and_downloads_the_csv(demo: Client) -> None:
     demo.post("/api/command", user=HR, channel=HR_CHANNEL, text="/alumni-admin")
     admin = demo.until("the admin modal", lambda s: demo.top_view(s, HR))
-    block_id, button = find(admin["view"]["blocks"], "admin_export", value="members")
+    block_id, button = find(admin["view"]["blocks"], "admin_export_members", value="members")
     demo.post("/api/action", user=HR, source="view", view_id=admin["view_id"], action=click(block_id, button))
 
     shared = demo.until(

@@ -25,8 +25,8 @@ def seen(monkeypatch: pytest.MonkeyPatch) -> Seen:
     calls: Seen = []
     original = bot.registry.guarded
 
-    def recording(func: Callable[..., Any], reporter: Any) -> Callable[..., Any]:
-        inner = original(func, reporter)
+    def recording(func: Callable[..., Any], *args: Any) -> Callable[..., Any]:
+        inner = original(func, *args)
 
         @functools.wraps(inner)  # Bolt reads the argument names through __wrapped__
         def listener(**kwargs: Any) -> Any:

@@ -211,7 +211,7 @@ def test_hr_opens_the_admin_panel_exports_members_and_downloads_the_csv(slack: S
     slack.send("/alumni-admin")
     slack.modal.wait_for()
     slack.shot("admin_panel")
-    slack.modal.locator("[data-action-id='admin_export'] button").first.click()
+    slack.modal.locator("[data-action-id='admin_export_members'] button").first.click()
     slack.modal.locator(".pg-modal-x").click()
     slack.go("dm")
     shared = slack.page.locator(".pg-message .pg-file", has_text=".csv").last.locator("a")
