@@ -211,11 +211,14 @@ def test_hr_opens_the_admin_panel_exports_members_and_downloads_the_csv(slack: S
     slack.send("/alumni-admin")
     slack.modal.wait_for()
     slack.shot("admin_panel")
-    slack.modal.locator("[data-action-id='admin_export_members'] button").first.click()
+    # The click has reached the bot (and been acked) before the modal closes; the CSV then arrives in the DM
+    # through the outbox, which may take a few seconds on a busy machine.
+    with slack.page.expect_response(lambda response: "/api/action" in response.url):
+        slack.modal.locator("[data-action-id='admin_export_members'] button").first.click()
     slack.modal.locator(".pg-modal-x").click()
     slack.go("dm")
     shared = slack.page.locator(".pg-message .pg-file", has_text=".csv").last.locator("a")
-    shared.wait_for()
+    shared.wait_for(timeout=60_000)
     with slack.page.expect_download() as download_info:
         shared.click()
     download = download_info.value
