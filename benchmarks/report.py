@@ -8,7 +8,8 @@ One run, in this order (progress goes to stderr, the Markdown document to stdout
    and the bare Bolt app (`process_before_response=True`, ack only: the true floor), same server config.
 2. `benchmarks.worker_memory`: RSS of a freshly started web worker vs a bare Bolt worker.
 3. `benchmarks.hr_ops` 10,000 rows: roster import, first run and re-run (SQLite and PostgreSQL).
-4. `benchmarks.delivery_throughput` (PostgreSQL): outbox fan-out vs the fake's workspace limit, duplicates.
+4. `benchmarks.blocks_build`: a 19-block answer built with slack_sdk model objects vs plain dicts.
+5. `benchmarks.delivery_throughput` (PostgreSQL): outbox fan-out vs the fake's workspace limit, duplicates.
 
 Not run by the test suite: it measures time.
 """
@@ -252,6 +253,12 @@ Weekly digest on the seeded data: {digest}.
 |---|---:|---:|---:|
 {roster_lines}
 
+## Building a 19-block answer (`benchmarks.blocks_build`)
+
+```
+{results["blocks"]}
+```
+
 ## Outbox delivery (`benchmarks.delivery_throughput --db postgres`)
 
 ```
@@ -264,6 +271,7 @@ Weekly digest on the seeded data: {digest}.
 .venv/bin/python -m benchmarks.load --db sqlite,postgres --concurrency 1,8,32,64 --duration 8
 .venv/bin/python -m benchmarks.worker_memory
 .venv/bin/python -m benchmarks.hr_ops 10000
+.venv/bin/python -m benchmarks.blocks_build
 .venv/bin/python -m benchmarks.delivery_throughput --db postgres
 ```
 """
@@ -289,6 +297,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("== roster import", flush=True)
         results["roster_rows"] = 1000 if args.quick else 10_000
         results["roster"] = run_roster(results["roster_rows"])
+        print("== Block Kit building", flush=True)
+        results["blocks"] = subprocess.run(
+            [sys.executable, "-m", "benchmarks.blocks_build"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        ).stdout.strip()
         print("== outbox delivery", flush=True)
         results["delivery"] = run_delivery(300 if args.quick else 2000)
     minutes = (dt.datetime.now(dt.UTC) - begin).total_seconds() / 60
