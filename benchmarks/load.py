@@ -5,7 +5,7 @@
 
 What happens, per database:
 1. A fresh database is seeded (benchmarks/seed.py: bulk inserts through the feature tables).
-2. The fake Slack (tests/fake_slack.py) serves the Web API and the response_url endpoint in this process.
+2. The fake Slack (bot/slack_emulator/web_api.py) serves the Web API and the response_url endpoint in this process.
 3. The bot starts as production runs it: `alumni-bot run --http --no-scheduler` (Hypercorn,
    WEB_CONCURRENCY worker processes x WEB_THREADS app threads, see bot/web.py `server_config`).
 4. A separate driver process (`python -m benchmarks.load drive ...`) sends Slack-signed requests from N
@@ -243,7 +243,11 @@ def drive(spec: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def make_bare_application() -> Callable[..., Any]:  # the WSGI app; `make_bare_asgi` serves it
-    """A Bolt app that only acks (commands answer 'ok' in the ack body), behind the same WSGI wrapper."""
+    """A Bolt app that only acks (commands answer 'ok' in the ack body), behind the same WSGI wrapper.
+
+    `process_before_response=True` makes it the true floor: with False, Bolt's thread runner answers only
+    when it sees the ack, polling for it every 10 ms (issue 14).
+    """
     from slack_bolt import App
     from slack_sdk import WebClient
 
@@ -255,7 +259,7 @@ def make_bare_application() -> Callable[..., Any]:  # the WSGI app; `make_bare_a
         signing_secret=SIGNING_SECRET,
         token_verification_enabled=False,
         request_verification_enabled=True,
-        process_before_response=False,
+        process_before_response=True,
     )
 
     def ack_text(ack: Any) -> None:

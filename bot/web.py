@@ -80,8 +80,17 @@ def wsgi_app(
         )
         return [body]
 
+    scrape: list[WsgiApp] = []
+
+    def metrics(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        # Built on the first scrape: the benchmarks' bare Bolt app (benchmarks/load.py) has no services and
+        # is never scraped, and a worker that is never scraped pays nothing for it.
+        if not scrape:
+            scrape.append(metrics_endpoint(app))
+        return scrape[0](environ, start_response)
+
     # Every GET route in one place (`/metrics` and friends go here too).
-    get_routes: dict[str, WsgiApp] = {HEALTH_PATH: health, METRICS_PATH: metrics_endpoint(app)}
+    get_routes: dict[str, WsgiApp] = {HEALTH_PATH: health, METRICS_PATH: metrics}
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO")

@@ -7,8 +7,9 @@
   before it is sent again, the worker looks for its key with `conversations.history`
   (`include_all_metadata`) and records the message it finds instead of posting twice.
 - 429: the method pauses for `Retry-After` and the row goes back to the queue (a 429 is not the row's
-  fault: it does not count as an attempt). After a 429 the worker keeps under the rate Slack accepted (what
-  it sent in the second before the 429, less 10 %) and probes upward slowly. Posts to one conversation are
+  fault: it does not count as an attempt). After a 429 the worker keeps to the rate Slack accepted (what it
+  sent in the second before the 429, each call counted until a second after its answer) and probes past it
+  only after a minute without a 429. Posts to one conversation are
   paced at about one a second. Its Slack client has no automatic retries: the outbox schedules them.
 - 5xx, timeouts and dropped connections: retried with exponential backoff, at most `max_attempts` times.
 - Permanent errors (`channel_not_found`, `is_archived`, `messages_tab_disabled`, `not_in_channel` after one
@@ -34,7 +35,6 @@ import random
 import threading
 import time
 import weakref
-from collections import deque
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -162,13 +162,26 @@ class _SlackError(Exception):
         self.error = error
 
 
+class _Slot:
+    """One call in the pacer's window: stamped when it leaves, re-stamped when its answer comes back."""
+
+    __slots__ = ("at",)
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+
+
 class _MethodPacer:
     """Client-side pacing of one Web API method.
 
-    Waits out `Retry-After`. After a 429 that followed a fast second (at least MIN_SAMPLE calls), the number
-    of calls in any one second is capped a little under what Slack accepted in that second (the ceiling),
-    and the cap is raised by one every `probe_every` seconds while the worker is saturating it, up to just
-    under the ceiling; after `CEILING_TTL` without a 429 it may probe past it (Slack may allow more again).
+    Waits out `Retry-After` (exactly: the pause is the time lost). After a 429 that followed a fast second
+    (at least MIN_SAMPLE calls), the number of calls in any one second is capped at what Slack accepted in
+    that second (the ceiling). Slack counts a call when it arrives, which is after it left here; so a call
+    stays in the window until one second after its answer came back (`done`), which bounds what Slack can
+    have seen in any second by what the window holds. Counting calls only when they left, a cap of even
+    ceiling - 1 drew a 429 every few seconds under load, each costing a whole Retry-After (issue 14: 0.90x).
+    After `CEILING_TTL` without a 429 the cap is raised by one every `probe_every` seconds (Slack may allow
+    more again).
     """
 
     MIN_SAMPLE = 10  # calls in the second before a 429 needed to learn a rate from it
@@ -176,7 +189,7 @@ class _MethodPacer:
 
     def __init__(self, probe_every: float = 5.0) -> None:
         self._lock = threading.Lock()
-        self._sent: deque[float] = deque()
+        self._sent: list[_Slot] = []
         self.limit: int | None = None
         self.ceiling: int | None = None
         self._ceiling_at = 0.0
@@ -189,46 +202,58 @@ class _MethodPacer:
         with self._lock:
             return max(0.0, self.paused_until - time.monotonic())
 
-    def acquire(self, sleep: Callable[[float], bool], *, reserve: bool = True) -> None:
-        """Wait until a call may go out, then count it (unless `reserve` is False).
+    def acquire(self, sleep: Callable[[float], bool], *, reserve: bool = True) -> _Slot | None:
+        """Wait until a call may go out, then count it (unless `reserve` is False); `done` the slot after.
 
         `sleep(s)` returns False when the worker is stopping.
         """
         while True:
             with self._lock:
                 current = time.monotonic()
-                while self._sent and self._sent[0] <= current - 1.0:
-                    self._sent.popleft()
+                self._sent = [slot for slot in self._sent if slot.at > current - 1.0]
                 wait = self.paused_until - current
                 if wait <= 0 and self.limit is not None and len(self._sent) >= self.limit:
                     if self._may_probe(current):
                         self.limit += 1
                         self._adjusted_at = current
                     else:
-                        wait = self._sent[0] + 1.0 - current + 0.001
+                        wait = min(slot.at for slot in self._sent) + 1.0 - current + 0.001
                 if wait <= 0:
-                    if reserve:
-                        self._sent.append(current)
-                    return
+                    if not reserve:
+                        return None
+                    slot = _Slot(current)
+                    self._sent.append(slot)
+                    return slot
             if not sleep(wait):
-                return
+                return None
+
+    def done(self, slot: _Slot | None) -> None:
+        """The call's answer came back: Slack counted it at some point before now."""
+        if slot is not None:
+            with self._lock:
+                slot.at = max(slot.at, time.monotonic())
 
     def _may_probe(self, current: float) -> bool:
         if self.limit is None or current - self._adjusted_at < self._probe_every:
             return False
-        below_ceiling = self.ceiling is None or self.limit + 1 < self.ceiling
+        below_ceiling = self.ceiling is None or self.limit < self.ceiling
         return below_ceiling or current - self._ceiling_at > self.CEILING_TTL
 
-    def rate_limited(self, retry_after: float) -> None:
+    def rate_limited(self, retry_after: float, slot: _Slot | None = None) -> None:
+        """A 429 for the call in `slot`: pause for `retry_after` seconds and learn the rate Slack allows."""
         with self._lock:
             current = time.monotonic()
             self.rate_limited_count += 1
+            if slot is not None and slot not in self._sent and self.limit is not None:
+                # A call already in flight when an earlier 429 paused us: it was counted among what Slack
+                # accepted in that second, and was not.
+                self.limit = self.ceiling = max(1, self.limit - 1)
             self.paused_until = max(self.paused_until, current + retry_after)
-            accepted = sum(1 for t in self._sent if t > current - 1.0) - 1  # the refused call was counted
+            accepted = sum(1 for s in self._sent if s is not slot and s.at > current - 1.0)
             if accepted >= self.MIN_SAMPLE:
                 # We were sending fast: Slack's limit is about what it accepted in the last second.
                 self.ceiling, self._ceiling_at = accepted, current
-                self.limit = max(1, int(accepted * 0.95))
+                self.limit = accepted
             # Otherwise the 429 says nothing about our rate (a burst by someone else, a per-minute limit,
             # a storm): pausing for Retry-After is the whole answer, the learned cap stays as it was.
             self._adjusted_at = current + retry_after
@@ -263,13 +288,15 @@ class _ConversationPacer:
 
 
 def _retry_after(headers: Any) -> float:
+    """Seconds Slack asked us to wait (its `Retry-After` header, honoured as given); 1 s when absent."""
     for name, value in dict(headers or {}).items():
         if str(name).lower() == "retry-after":
             raw = value[0] if isinstance(value, list) and value else value
             try:
-                return max(1.0, float(raw))
+                seconds = float(raw)
             except (TypeError, ValueError):
                 return 1.0
+            return seconds if seconds >= 0 else 1.0
     return 1.0
 
 
@@ -525,23 +552,27 @@ class Deliverer:
     def _invoke(self, method: str, call: Callable[[], Any], *, maybe_delivered: bool = False) -> Any:
         """Pace `method`, run `call`, translate failures into _RateLimited / _Transient / _SlackError."""
         pacer = self._pacer(method)
-        pacer.acquire(self._sleep)
+        slot = pacer.acquire(self._sleep)
         try:
-            return call()
+            result = call()
+            pacer.done(slot)
+            return result
         except SlackApiError as exc:
             status = int(getattr(exc.response, "status_code", 0) or 0)
             data = exc.response.data if isinstance(exc.response.data, dict) else {}
             error = str(data.get("error") or f"http_{status}")
             if status == 429 or error == "ratelimited":
                 retry_after = _retry_after(exc.response.headers)
-                pacer.rate_limited(retry_after)
+                pacer.rate_limited(retry_after, slot)
                 raise _RateLimited(method, retry_after) from exc
+            pacer.done(slot)
             if status >= 500 or error in TRANSIENT_ERRORS:
                 raise _Transient(error, maybe_delivered=maybe_delivered) from exc
             if status != 200:
                 raise _Transient(error, maybe_delivered=False) from exc
             raise _SlackError(error) from exc
         except (URLError, OSError, http.client.HTTPException) as exc:
+            pacer.done(slot)  # it may have reached Slack at any moment until now
             reason = exc.reason if isinstance(exc, URLError) else exc
             refused = isinstance(reason, ConnectionRefusedError)
             raise _Transient(

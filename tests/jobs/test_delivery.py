@@ -26,6 +26,8 @@ from jobs.delivery import (
     SCOPES,
     Deliverer,
     DeliveryOptions,
+    _MethodPacer,
+    _retry_after,
     deliver_due,
     deliverer_for,
 )
@@ -339,3 +341,42 @@ def test_files_are_uploaded_into_the_thread_after_one_post(
     completed = [c for c in fake_slack.calls_to("files.completeUploadExternal") if c.ok]
     assert len(completed) == 1
     assert completed[0].args.get("thread_ts") == state[key].ts
+
+
+def test_after_a_429_the_pacer_keeps_to_what_slack_accepted() -> None:
+    """Slack accepted 50 calls in a second and refused the 51st: the worker keeps sending 50 a second (not
+    0.90x of it, issue 14), without probing back into the 429 for a minute; a call that was already in
+    flight and refused too was not among the accepted ones."""
+    pacer = _MethodPacer()
+    slots = [pacer.acquire(lambda seconds: True) for _ in range(53)]
+    for slot in slots[:50]:
+        pacer.done(slot)
+    pacer.rate_limited(1.0, slots[50])
+    assert (pacer.limit, pacer.ceiling) == (52, 52)  # calls 52 and 53 are still in flight
+    pacer.rate_limited(1.0, slots[51])
+    pacer.rate_limited(1.0, slots[52])
+    assert (pacer.limit, pacer.ceiling) == (50, 50)
+    pacer._adjusted_at -= 30  # well past the probe interval, inside the ceiling's minute
+    assert not pacer._may_probe(time.monotonic())
+
+
+def test_a_call_counts_against_the_rate_until_a_second_after_its_answer() -> None:
+    """Slack counts a call when it arrives: the window must not free a slot a slow call still holds there."""
+    pacer = _MethodPacer()
+    pacer.limit = pacer.ceiling = 1
+    pacer._ceiling_at = time.monotonic()
+    slot = pacer.acquire(lambda seconds: True)
+    assert slot is not None
+    slot.at -= 0.9  # sent 0.9 s ago, its answer only arrives now
+    pacer.done(slot)
+    waits: list[float] = []
+    pacer.acquire(lambda seconds: bool(waits.append(seconds)))
+    assert waits and waits[0] > 0.9
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"), [("1", 1.0), ("2", 2.0), ("0.5", 0.5), ("0", 0.0), ("x", 1.0)]
+)
+def test_retry_after_is_honoured_as_given(header: str, seconds: float) -> None:
+    assert _retry_after({"Retry-After": header}) == seconds
+    assert _retry_after({}) == 1.0

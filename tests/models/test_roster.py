@@ -13,7 +13,7 @@ from sqlmodel import Session, SQLModel, select
 from models.actors import Actor
 from models.db import Database
 from models.errors import DomainError, PermissionDenied
-from models.member import Member, get_member
+from models.member import Member, get_member, refresh_search_text
 from models.roster import (
     RosterRecord,
     SlackAccount,
@@ -216,6 +216,49 @@ def test_import_counts_reimport_changes_nothing_and_member_edits_survive(db: Dat
         assert bob.former_department == "Bob's own words"
         assert carol.former_department == "㈱本社 営業3部 (新)"  # untouched by the member: follows HR
         assert alice.former_department == "Design"
+
+
+def test_bulk_first_import_writes_the_rows_the_orm_would(db: Database) -> None:
+    """New members and records are written in bulk, with every column as a Member/RosterRecord object gives it."""
+    fixture = make_roster(20)
+    moment = now().replace(microsecond=0)
+    freeze(moment)
+    try:
+        with db.session() as session:
+            import_roster(
+                session, actor=HR_ACTOR, parsed=parse_roster(fixture.data), slack_accounts=fixture.accounts
+            )
+    finally:
+        freeze(None)
+    with db.session() as session:
+        imported = get_member(session, slack_user_id="UR0000001")
+        assert imported is not None and imported.id is not None
+        expected = Member(
+            slack_user_id="UR0000001",
+            display_name=fixture.accounts["leaver0001@example.co.jp"].name,
+            email="leaver0001@example.co.jp",
+            source="roster",
+            former_department="㈱本社 営業1部",
+            joined_year=2001,
+            left_year=2020,
+            created_at=moment,
+            updated_at=moment,
+        )
+        refresh_search_text(expected)
+        columns = [c for c in Member.model_fields if c != "id"]
+        assert {c: getattr(imported, c) for c in columns} == {c: getattr(expected, c) for c in columns}
+        linked = session.exec(
+            select(RosterRecord).where(RosterRecord.email == "leaver0001@example.co.jp")
+        ).one()
+        assert (linked.member_id, linked.matched_at, linked.first_imported_at) == (
+            imported.id,
+            moment,
+            moment,
+        )
+        waiting = session.exec(
+            select(RosterRecord).where(RosterRecord.email == "leaver0006@example.co.jp")
+        ).one()
+        assert (waiting.member_id, waiting.matched_at, waiting.name) == (None, None, "山田 花子6①")
 
 
 def test_unmatched_rows_link_on_join_or_are_purged_after_retention(db: Database) -> None:
