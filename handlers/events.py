@@ -139,6 +139,14 @@ def _save_for_event(
         return None
 
 
+def _tapped_at(action: dict[str, Any]) -> datetime | None:
+    """When the member tapped: the action's `action_ts` (Slack's clock), None when absent or unreadable."""
+    try:
+        return datetime.fromtimestamp(float(str(action.get("action_ts"))), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
 def _get_event(session: Session, event_id: int) -> ev.Event:
     return ev.get_event(session, event_id=event_id)
 
@@ -409,14 +417,15 @@ def register(registry: Registry) -> None:
         _publish_home(svc, user)
 
     def on_rsvp(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        ack()
+        # The seat is decided before the ack (in arrival order); everything the member sees follows it.
         svc = registry.services
         user = _user(body)
         tr = svc.translator(user)
         event_id = _event_id(action.get("value"))
         answer = ui.RSVP_ACTIONS.get(str(action.get("action_id")))
         if event_id is None or answer is None:
-            _tell(svc, body, user, tr("errors.not_found"), respond)
+            ack()
+            registry.after_ack(body, lambda: _tell(svc, body, user, tr("errors.not_found"), respond))
             return
         person = svc.people.get(user)
         try:
@@ -429,15 +438,27 @@ def register(registry: Registry) -> None:
                     display_name=person.name,
                     locale=person.language,
                     tz=person.tz,
+                    tapped_at=_tapped_at(action),
                 )
-                title = outcome.event.title
                 position = 0
                 if outcome.answer == ev.WAITLIST:
                     waitlist = ev.user_ids_with_answer(session, event_id=event_id, answers=[ev.WAITLIST])
                     position = waitlist.index(user) + 1 if user in waitlist else len(waitlist)
         except DomainError as exc:
-            _tell(svc, body, user, error_message(exc, tr), respond)
+            refusal = error_message(exc, tr)  # `exc` is unbound once the except block ends
+            ack()
+            registry.after_ack(body, lambda: _tell(svc, body, user, refusal, respond))
             return
+        ack()
+        registry.after_ack(body, lambda: _after_rsvp(svc, body, respond, outcome, position))
+
+    def _after_rsvp(
+        svc: Services, body: dict[str, Any], respond: Respond, outcome: ev.RsvpOutcome, position: int
+    ) -> None:
+        """What follows a decided RSVP: the clicker's answer, the announcement, promoted members, Home."""
+        user = _user(body)
+        tr = svc.translator(user)
+        event_id, title = outcome.event.id or 0, outcome.event.title
         answer_text = tr(ui.ANSWER_KEYS[outcome.answer])
         container = _dict(body.get("container"))
         if container.get("is_ephemeral") and body.get("response_url"):
