@@ -381,6 +381,10 @@ def register(registry: Registry) -> None:
             ack(response_action="errors", errors=_view_errors(exc, tr, view, problems, ui.FIELD_TITLE))
             return
         ack()
+        registry.after_ack(body, lambda: _announce_new(svc, user, event, event_id))
+
+    def _announce_new(svc: Services, user: str, event: ev.Event, event_id: int) -> None:
+        """After a created event's ack: the announcement, the organiser's DM and Home."""
         channel = svc.settings.alumni_channel
         if not channel:
             _dm(svc, user, lambda t: {"text": t("events.msg.created_no_channel", title=escape(event.title))})
@@ -564,6 +568,10 @@ def register(registry: Registry) -> None:
             return
         event_id, change = saved
         ack()
+        registry.after_ack(body, lambda: _after_edit(svc, user, event_id, change))
+
+    def _after_edit(svc: Services, user: str, event_id: int, change: ev.EventChange) -> None:
+        """After a saved edit's ack: the announcement, DMs to those affected, the organiser's DM and Home."""
         refresh_announcement(svc, event_id)
         for recipient in change.notify:
             _dm(

@@ -352,23 +352,28 @@ def register(registry: Registry) -> None:
             return
         ack()
         assert saved_id is not None
-        if editing is None:
-            announce(svc, saved_id)
-            if new_rehire:
-                # HR gets a private list of members open to return; the members are never told.
-                notify_rehire_matches(svc, hr_user_id=user_id, title=title, skills=skills)
-        else:
-            refresh_announcement(svc, saved_id)
-            _publish_home(svc, user_id)
+
+        def follow_up() -> None:
+            if editing is None:
+                announce(svc, saved_id)
+                if new_rehire:
+                    # HR gets a private list of members open to return; the members are never told.
+                    notify_rehire_matches(svc, hr_user_id=user_id, title=title, skills=skills)
+            else:
+                refresh_announcement(svc, saved_id)
+                _publish_home(svc, user_id)
+
+        registry.after_ack(body, follow_up)
 
     @registry.action(ACTION_INTERESTED)
     def on_interested(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
+        # Decided before the ack (arrival order); the DMs and the announcement follow after it.
         svc = registry.services
         user_id = _user(body)
         tr = svc.translator(user_id)
         opportunity_id = _opportunity_id(_value(body))
         if opportunity_id is None:
+            ack()
             return
         try:
             with svc.db.session() as session:
@@ -382,8 +387,17 @@ def register(registry: Registry) -> None:
                     else None
                 )
         except DomainError as exc:
-            _tell(svc, body, user_id, error_message(exc, tr))
+            refusal = error_message(exc, tr)
+            ack()
+            registry.after_ack(body, lambda: _tell(svc, body, user_id, refusal))
             return
+        ack()
+        registry.after_ack(body, lambda: _after_interest(svc, body, result, profile))
+
+    def _after_interest(svc: Services, body: dict[str, Any], result: Any, profile: Any) -> None:
+        """What follows recorded interest: the poster's DM, the member's confirmation, the announcement."""
+        user_id = _user(body)
+        tr = svc.translator(user_id)
         opportunity = result.opportunity
         if not result.created:
             _tell(svc, body, user_id, tr("opportunities.interest.already", title=escape(opportunity.title)))
@@ -397,7 +411,7 @@ def register(registry: Registry) -> None:
         except SlackApiError as exc:
             log.warning("could not tell a poster about interest", extra={"error": exc.response.get("error")})
         _tell(svc, body, user_id, tr("opportunities.interest.passed_on", title=escape(opportunity.title)))
-        refresh_announcement(svc, opportunity_id)
+        refresh_announcement(svc, opportunity.id or 0)
 
     def _managed_or_refuse(body: dict[str, Any]) -> tuple[opps.Opportunity, Any] | None:
         """The post when the clicker is its poster or HR; otherwise a private refusal and None."""

@@ -385,7 +385,7 @@ def register(registry: Registry) -> None:
             return
         ack()
         log.info("referral submitted", extra={"referral_id": referral_id, "referrer": user_id})
-        route_referral(svc, referral_id)
+        registry.after_ack(body, lambda: route_referral(svc, referral_id))
 
     @registry.action(STATUS_ACTION_PATTERN)
     def on_status_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
@@ -461,7 +461,7 @@ def register(registry: Registry) -> None:
             "referral status changed",
             extra={"referral_id": referral_id, "to_status": to_status, "actor": user_id},
         )
-        _after_status_change(svc, referral_id, change_id, user_id)
+        registry.after_ack(body, lambda: _after_status_change(svc, referral_id, change_id, user_id))
 
     @registry.action(ASSIGN_ACTION)
     def on_assign(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
