@@ -55,7 +55,7 @@ from bot.i18n import Translator
 from bot.listeners import channel_id_of, own_dm_message, parse_id, user_id_of
 from bot.mrkdwn import date_token, escape
 from bot.registry import Registry
-from bot.serial import serialized
+from bot.serial import newest_render_wins
 from bot.services import Services
 from handlers.directory import notify_rehire_matches
 from models import opportunity as opps
@@ -125,25 +125,32 @@ def _publish_home(services: Services, user_id: str) -> None:
 
 
 def refresh_announcement(services: Services, opportunity_id: int) -> bool:
-    """Re-render a post's announcement in place (`chat.update`). False when it has none or Slack refused."""
-    # Read, render and send under one lock: otherwise a slower refresh could overwrite a newer status.
-    with serialized(f"opportunity:{opportunity_id}"):
-        with services.db.session() as session:
-            opportunity = opps.get_opportunity(session, opportunity_id)
-            count = opps.interest_count(session, opportunity_id)
+    """Re-render a post's announcement in place (`chat.update`). False when it has none or Slack refused.
+
+    The newest render wins even across processes (bot.serial): a slower refresh never leaves an older
+    status or interest count showing.
+    """
+
+    def read(session: Session) -> tuple[str, str, dict[str, Any]] | None:
+        opportunity = opps.get_opportunity(session, opportunity_id)
         if not opportunity.has_announcement:
-            return False
+            return None
+        count = opps.interest_count(session, opportunity_id)
         message = announcement_message(
             opportunity, services.workspace_translator, zone=services.settings.zone, interest_count=count
         )
+        return str(opportunity.channel_id), str(opportunity.message_ts), message
+
+    def send(announcement: tuple[str, str, dict[str, Any]]) -> bool:
+        channel, ts, message = announcement
         try:
-            services.client.chat_update(
-                channel=str(opportunity.channel_id), ts=str(opportunity.message_ts), **message
-            )
+            services.client.chat_update(channel=channel, ts=ts, **message)
         except SlackApiError as exc:
             log.warning("could not update an announcement", extra={"error": exc.response.get("error")})
             return False
         return True
+
+    return newest_render_wins(services.db, opps.Opportunity, opportunity_id, read, send)
 
 
 def announce(services: Services, opportunity_id: int) -> None:
