@@ -6,8 +6,6 @@ import importlib
 import logging
 import pkgutil
 from concurrent.futures import Executor, ThreadPoolExecutor
-from functools import cache
-from types import ModuleType
 from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
@@ -17,6 +15,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot import roles
 from bot.config import Settings
+from bot.features import feature_modules
 from bot.i18n import t
 from bot.listeners import is_slack_response_url
 from bot.registry import Registry
@@ -24,22 +23,6 @@ from bot.services import Services, build_services
 from models.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
-
-
-@cache
-def handler_modules() -> tuple[ModuleType, ...]:
-    """Every module in `handlers/` that has `register(registry)` (one per feature, discovered by name).
-
-    Cached: `/alumni` and the Home tab ask on every request, and the folder does not change while running.
-    """
-    import handlers
-
-    modules: list[ModuleType] = []
-    for info in sorted(pkgutil.iter_modules(handlers.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"handlers.{info.name}")
-        if hasattr(module, "register"):
-            modules.append(module)
-    return tuple(modules)
 
 
 def job_scopes() -> set[str]:
@@ -56,11 +39,11 @@ def job_scopes() -> set[str]:
 def build_registry(
     app: App | None = None, services: Services | None = None, executor: Executor | None = None
 ) -> Registry:
-    """Register every handler module on a fresh registry (with no app: for the manifest)."""
+    """Register every feature (bot.features) on a fresh registry (with no app: for the manifest)."""
     registry = Registry(app=app, _services=services, executor=executor)
     if services is not None:
         registry.error_reporter = lambda error, body, mode: report_error(services, error, body, mode)
-    for module in handler_modules():
+    for module in feature_modules():
         module.register(registry)
     registry.scopes(*job_scopes())
     registry.scopes(*roles.SCOPES)  # every listener resolves roles, HR possibly by user group
