@@ -454,15 +454,19 @@ def register(registry: Registry) -> None:
             registry.after_ack(body, lambda: _tell(svc, body, user, refusal, respond))
             return
         ack()
-        registry.after_ack(body, lambda: _after_rsvp(svc, body, respond, outcome, position))
+        # The clicker's own answer goes at once (one call); the rest waits its turn in the bounded pool,
+        # where other members' Home publishes would otherwise delay it (benchmarks.load, RSVP at c=32).
+        _answer_rsvp(svc, body, respond, outcome, position)
+        if outcome.changed:
+            registry.after_ack(body, lambda: _after_rsvp(svc, user, event_id, outcome))
 
-    def _after_rsvp(
+    def _answer_rsvp(
         svc: Services, body: dict[str, Any], respond: Respond, outcome: ev.RsvpOutcome, position: int
     ) -> None:
-        """What follows a decided RSVP: the clicker's answer, the announcement, promoted members, Home."""
+        """Tell the clicker what their tap did."""
         user = _user(body)
         tr = svc.translator(user)
-        event_id, title = outcome.event.id or 0, outcome.event.title
+        title = outcome.event.title
         answer_text = tr(ui.ANSWER_KEYS[outcome.answer])
         container = _dict(body.get("container"))
         if container.get("is_ephemeral") and body.get("response_url"):
@@ -474,8 +478,9 @@ def register(registry: Registry) -> None:
         elif container.get("type") != "view":
             key = "events.msg.rsvp_saved" if outcome.changed else "events.msg.rsvp_unchanged"
             _tell(svc, body, user, tr(key, answer=answer_text, title=escape(title)), respond)
-        if not outcome.changed:
-            return
+
+    def _after_rsvp(svc: Services, user: str, event_id: int, outcome: ev.RsvpOutcome) -> None:
+        """What follows a changed RSVP: the announcement, promoted members, Home tabs."""
         refresh_announcement(svc, event_id)
         for promoted in outcome.promoted:
             _dm(svc, promoted, lambda t: ui.promoted_dm(outcome.event, t, workspace_tz=svc.settings.timezone))
