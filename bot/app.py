@@ -5,9 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 import pkgutil
-from concurrent.futures import Executor
-from functools import cache
-from types import ModuleType
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
@@ -17,6 +15,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot import roles
 from bot.config import Settings
+from bot.features import feature_modules
 from bot.i18n import t
 from bot.listeners import is_slack_response_url
 from bot.registry import Registry
@@ -24,22 +23,6 @@ from bot.services import Services, build_services
 from models.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
-
-
-@cache
-def handler_modules() -> tuple[ModuleType, ...]:
-    """Every module in `handlers/` that has `register(registry)` (one per feature, discovered by name).
-
-    Cached: `/alumni` and the Home tab ask on every request, and the folder does not change while running.
-    """
-    import handlers
-
-    modules: list[ModuleType] = []
-    for info in sorted(pkgutil.iter_modules(handlers.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"handlers.{info.name}")
-        if hasattr(module, "register"):
-            modules.append(module)
-    return tuple(modules)
 
 
 def job_scopes() -> set[str]:
@@ -53,12 +36,14 @@ def job_scopes() -> set[str]:
     return scopes
 
 
-def build_registry(app: App | None = None, services: Services | None = None) -> Registry:
-    """Register every handler module on a fresh registry (with no app: for the manifest)."""
-    registry = Registry(app=app, _services=services)
+def build_registry(
+    app: App | None = None, services: Services | None = None, executor: Executor | None = None
+) -> Registry:
+    """Register every feature (bot.features) on a fresh registry (with no app: for the manifest)."""
+    registry = Registry(app=app, _services=services, executor=executor)
     if services is not None:
         registry.error_reporter = lambda error, body, mode: report_error(services, error, body, mode)
-    for module in handler_modules():
+    for module in feature_modules():
         module.register(registry)
     registry.scopes(*job_scopes())
     registry.scopes(*roles.SCOPES)  # every listener resolves roles, HR possibly by user group
@@ -80,9 +65,14 @@ def create_app(
 ) -> App:
     """Build the Bolt App with request verification on and every listener registered.
 
-    `listener_executor` runs listeners after the ack (Bolt's default pool when None; tests pass one that
-    tells when every listener has finished)."""
+    Listeners decide before they ack (`process_before_response=True`: Bolt runs each listener in the
+    request's thread and answers Slack when it returns), so two taps are decided in the order they arrived;
+    slow follow-up work goes to `listener_executor` through `Registry.after_ack` (a bounded pool of 5 when
+    None; tests pass one that tells when every listener and its follow-up work has finished).
+    """
     services = services or build_services(settings, client=client)
+    if listener_executor is None:
+        listener_executor = ThreadPoolExecutor(max_workers=5, thread_name_prefix="after-ack")
     app = App(
         token=settings.slack_bot_token,
         signing_secret=settings.slack_signing_secret,
@@ -90,12 +80,13 @@ def create_app(
         request_verification_enabled=True,
         # No auth.test at start-up: the app must start (and answer /healthz) even when Slack is unreachable.
         token_verification_enabled=False,
-        process_before_response=False,
+        # Decide before the ack, in arrival order (see the docstring and Registry.after_ack).
+        process_before_response=True,
         # Bolt copies the root level into its own logger; at DEBUG it would log payloads (personal data).
         logger=_bolt_logger(),
         listener_executor=listener_executor,
     )
-    registry = build_registry(app, services)
+    registry = build_registry(app, services, listener_executor)
     app._alumni_services = services  # type: ignore[attr-defined]
     app._alumni_registry = registry  # type: ignore[attr-defined]
 

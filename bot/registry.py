@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -66,6 +67,9 @@ class Registry:
     events: list[str] = field(default_factory=list)
     bot_scopes: set[str] = field(default_factory=lambda: set(BASE_SCOPES))
     error_reporter: ErrorReporter | None = None
+    # The bounded pool follow-up work runs on after the ack (the app's listener executor, which Bolt's own
+    # lazy listeners use too); None (manifest mode, unit tests) runs the work at once, in the caller.
+    executor: Executor | None = None
 
     @property
     def services(self) -> Services:
@@ -73,6 +77,30 @@ class Registry:
         if self._services is None:
             raise RuntimeError("registry built without services (manifest mode)")
         return self._services
+
+    def after_ack(self, body: dict[str, Any], work: Callable[[], Any]) -> None:
+        """Run slow follow-up work (announcement refresh, DMs, Home publish) once the listener has decided.
+
+        The app runs with `process_before_response=True`: a listener's decision is made before its ack, in
+        the request's own thread, so taps are decided in arrival order; the HTTP answer leaves when the
+        listener returns, so anything slow goes here instead and never delays it. The work is submitted
+        before the listener returns (tests' idle signal counts it); a failure is logged and told to the user
+        in their language, never raised (there is no HTTP answer left to spoil).
+        """
+
+        def run() -> None:
+            try:
+                work()
+            except Exception as error:  # reported to the user; nothing may escape a pool thread silently
+                if self.error_reporter is None:
+                    log.exception("follow-up work failed")
+                else:
+                    self.error_reporter(error, body, None)
+
+        if self.executor is None:
+            run()
+        else:
+            self.executor.submit(run)
 
     def scopes(self, *scopes: str) -> None:
         """Declare bot scopes a feature needs (they go into the manifest)."""
@@ -118,21 +146,35 @@ class Registry:
         if name not in self.events:
             self.events.append(name)
         self.scopes(*scopes)
-        return self._wrap("event", lambda app: app.event(event_type))
+        return self._wrap("event", lambda app: app.event(event_type), after_ack=True)
 
     def _slack_api_url(self) -> str | None:
         return self._services.settings.slack_api_url if self._services is not None else None
 
-    def _wrap(self, kind: str, bolt_decorator: Callable[[App], Callable[[F], Any]]) -> Callable[[F], F]:
-        """Register `func` with Bolt, guarded (see `guarded`) and timed for `/metrics` under `kind`."""
+    def _wrap(
+        self, kind: str, bolt_decorator: Callable[[App], Callable[..., Any]], *, after_ack: bool = False
+    ) -> Callable[[F], F]:
+        """Register `func` with Bolt, guarded (see `guarded`) and timed for `/metrics` under `kind`.
+
+        `after_ack`: the whole listener is follow-up work (Events API: Slack only needs the 200, and every
+        event listener's work is a DM or a Home publish), so it runs as a Bolt lazy listener on the listener
+        executor after an immediate ack.
+        """
 
         def decorator(func: F) -> F:
             if self.app is not None:
                 listener = timed_listener(guarded(func, self.error_reporter, self._slack_api_url()), kind)
-                bolt_decorator(self.app)(cast(F, listener))
+                if after_ack:
+                    bolt_decorator(self.app)(_ack_only, listener)
+                else:
+                    bolt_decorator(self.app)(cast(F, listener))
             return func
 
         return decorator
+
+
+def _ack_only(ack: Any) -> None:
+    ack()
 
 
 def _trusted_response_url(body: Any, slack_api_url: str) -> bool:
@@ -164,8 +206,8 @@ def guarded(
 ) -> Callable[..., Any]:
     """Run a listener so that its failure never reaches Bolt's own handling.
 
-    Bolt (1.30, process_before_response=False) clears an ack already given when the listener raises
-    afterwards, so Slack would get a 404 instead of the ack. The guard reports the error to the user
+    Bolt (1.30, `listener/thread_runner.py`) turns a listener's exception into a 500 to Slack, replacing an
+    ack already given (with process_before_response=False it even clears it: a 404). The guard reports the error to the user
     (`reporter`) and, when the listener had not acked yet, acks itself: a command gets the translated
     message in its ack, other requests an empty ack and the message through `reporter`.
     """

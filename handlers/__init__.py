@@ -1,5 +1,5 @@
 """Thin Bolt listeners, one module per feature, each with `register(registry)`.
 
-`bot.app` discovers every module here that defines `register`; a listener acks, parses the payload,
+`bot.features` lists every module here (explicitly); a listener decides, acks, parses the payload,
 calls one domain operation in one session, renders with `bot/` builders and answers. No SQL here.
 """

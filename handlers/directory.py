@@ -47,10 +47,10 @@ Subcommand = Callable[[Services, Ack, dict[str, Any], str], None]
 
 def subcommands() -> dict[str, Subcommand]:
     """Every `/alumni` subcommand contributed by handler modules."""
-    from bot.app import handler_modules
+    from bot.features import feature_modules
 
     found: dict[str, Subcommand] = {}
-    for module in handler_modules():
+    for module in feature_modules():
         found.update(getattr(module, "ALUMNI_SUBCOMMANDS", {}))
     return found
 

@@ -139,6 +139,14 @@ def _save_for_event(
         return None
 
 
+def _tapped_at(action: dict[str, Any]) -> datetime | None:
+    """When the member tapped: the action's `action_ts` (Slack's clock), None when absent or unreadable."""
+    try:
+        return datetime.fromtimestamp(float(str(action.get("action_ts"))), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
 def _get_event(session: Session, event_id: int) -> ev.Event:
     return ev.get_event(session, event_id=event_id)
 
@@ -373,6 +381,10 @@ def register(registry: Registry) -> None:
             ack(response_action="errors", errors=_view_errors(exc, tr, view, problems, ui.FIELD_TITLE))
             return
         ack()
+        registry.after_ack(body, lambda: _announce_new(svc, user, event, event_id))
+
+    def _announce_new(svc: Services, user: str, event: ev.Event, event_id: int) -> None:
+        """After a created event's ack: the announcement, the organiser's DM and Home."""
         channel = svc.settings.alumni_channel
         if not channel:
             _dm(svc, user, lambda t: {"text": t("events.msg.created_no_channel", title=escape(event.title))})
@@ -409,14 +421,15 @@ def register(registry: Registry) -> None:
         _publish_home(svc, user)
 
     def on_rsvp(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        ack()
+        # The seat is decided before the ack (in arrival order); everything the member sees follows it.
         svc = registry.services
         user = _user(body)
         tr = svc.translator(user)
         event_id = _event_id(action.get("value"))
         answer = ui.RSVP_ACTIONS.get(str(action.get("action_id")))
         if event_id is None or answer is None:
-            _tell(svc, body, user, tr("errors.not_found"), respond)
+            ack()
+            registry.after_ack(body, lambda: _tell(svc, body, user, tr("errors.not_found"), respond))
             return
         person = svc.people.get(user)
         try:
@@ -429,15 +442,31 @@ def register(registry: Registry) -> None:
                     display_name=person.name,
                     locale=person.language,
                     tz=person.tz,
+                    tapped_at=_tapped_at(action),
                 )
-                title = outcome.event.title
                 position = 0
                 if outcome.answer == ev.WAITLIST:
                     waitlist = ev.user_ids_with_answer(session, event_id=event_id, answers=[ev.WAITLIST])
                     position = waitlist.index(user) + 1 if user in waitlist else len(waitlist)
         except DomainError as exc:
-            _tell(svc, body, user, error_message(exc, tr), respond)
+            refusal = error_message(exc, tr)  # `exc` is unbound once the except block ends
+            ack()
+            registry.after_ack(body, lambda: _tell(svc, body, user, refusal, respond))
             return
+        ack()
+        # The clicker's own answer goes at once (one call); the rest waits its turn in the bounded pool,
+        # where other members' Home publishes would otherwise delay it (benchmarks.load, RSVP at c=32).
+        _answer_rsvp(svc, body, respond, outcome, position)
+        if outcome.changed:
+            registry.after_ack(body, lambda: _after_rsvp(svc, user, event_id, outcome))
+
+    def _answer_rsvp(
+        svc: Services, body: dict[str, Any], respond: Respond, outcome: ev.RsvpOutcome, position: int
+    ) -> None:
+        """Tell the clicker what their tap did."""
+        user = _user(body)
+        tr = svc.translator(user)
+        title = outcome.event.title
         answer_text = tr(ui.ANSWER_KEYS[outcome.answer])
         container = _dict(body.get("container"))
         if container.get("is_ephemeral") and body.get("response_url"):
@@ -449,8 +478,9 @@ def register(registry: Registry) -> None:
         elif container.get("type") != "view":
             key = "events.msg.rsvp_saved" if outcome.changed else "events.msg.rsvp_unchanged"
             _tell(svc, body, user, tr(key, answer=answer_text, title=escape(title)), respond)
-        if not outcome.changed:
-            return
+
+    def _after_rsvp(svc: Services, user: str, event_id: int, outcome: ev.RsvpOutcome) -> None:
+        """What follows a changed RSVP: the announcement, promoted members, Home tabs."""
         refresh_announcement(svc, event_id)
         for promoted in outcome.promoted:
             _dm(svc, promoted, lambda t: ui.promoted_dm(outcome.event, t, workspace_tz=svc.settings.timezone))
@@ -543,6 +573,10 @@ def register(registry: Registry) -> None:
             return
         event_id, change = saved
         ack()
+        registry.after_ack(body, lambda: _after_edit(svc, user, event_id, change))
+
+    def _after_edit(svc: Services, user: str, event_id: int, change: ev.EventChange) -> None:
+        """After a saved edit's ack: the announcement, DMs to those affected, the organiser's DM and Home."""
         refresh_announcement(svc, event_id)
         for recipient in change.notify:
             _dm(

@@ -21,9 +21,9 @@ log = logging.getLogger(__name__)
 
 
 def _sections() -> list[Any]:
-    from bot.app import handler_modules
+    from bot.features import feature_modules
 
-    modules = [m for m in handler_modules() if hasattr(m, "home_section")]
+    modules = [m for m in feature_modules() if hasattr(m, "home_section")]
     return sorted(modules, key=lambda m: getattr(m, "HOME_ORDER", 100))
 
 

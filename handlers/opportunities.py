@@ -55,7 +55,7 @@ from bot.i18n import Translator
 from bot.listeners import channel_id_of, own_dm_message, parse_id, user_id_of
 from bot.mrkdwn import date_token, escape
 from bot.registry import Registry
-from bot.serial import serialized
+from bot.serial import newest_render_wins
 from bot.services import Services
 from handlers.directory import notify_rehire_matches
 from models import opportunity as opps
@@ -125,25 +125,32 @@ def _publish_home(services: Services, user_id: str) -> None:
 
 
 def refresh_announcement(services: Services, opportunity_id: int) -> bool:
-    """Re-render a post's announcement in place (`chat.update`). False when it has none or Slack refused."""
-    # Read, render and send under one lock: otherwise a slower refresh could overwrite a newer status.
-    with serialized(f"opportunity:{opportunity_id}"):
-        with services.db.session() as session:
-            opportunity = opps.get_opportunity(session, opportunity_id)
-            count = opps.interest_count(session, opportunity_id)
+    """Re-render a post's announcement in place (`chat.update`). False when it has none or Slack refused.
+
+    The newest render wins even across processes (bot.serial): a slower refresh never leaves an older
+    status or interest count showing.
+    """
+
+    def read(session: Session) -> tuple[str, str, dict[str, Any]] | None:
+        opportunity = opps.get_opportunity(session, opportunity_id)
         if not opportunity.has_announcement:
-            return False
+            return None
+        count = opps.interest_count(session, opportunity_id)
         message = announcement_message(
             opportunity, services.workspace_translator, zone=services.settings.zone, interest_count=count
         )
+        return str(opportunity.channel_id), str(opportunity.message_ts), message
+
+    def send(announcement: tuple[str, str, dict[str, Any]]) -> bool:
+        channel, ts, message = announcement
         try:
-            services.client.chat_update(
-                channel=str(opportunity.channel_id), ts=str(opportunity.message_ts), **message
-            )
+            services.client.chat_update(channel=channel, ts=ts, **message)
         except SlackApiError as exc:
             log.warning("could not update an announcement", extra={"error": exc.response.get("error")})
             return False
         return True
+
+    return newest_render_wins(services.db, opps.Opportunity, opportunity_id, read, send)
 
 
 def announce(services: Services, opportunity_id: int) -> None:
@@ -352,23 +359,28 @@ def register(registry: Registry) -> None:
             return
         ack()
         assert saved_id is not None
-        if editing is None:
-            announce(svc, saved_id)
-            if new_rehire:
-                # HR gets a private list of members open to return; the members are never told.
-                notify_rehire_matches(svc, hr_user_id=user_id, title=title, skills=skills)
-        else:
-            refresh_announcement(svc, saved_id)
-            _publish_home(svc, user_id)
+
+        def follow_up() -> None:
+            if editing is None:
+                announce(svc, saved_id)
+                if new_rehire:
+                    # HR gets a private list of members open to return; the members are never told.
+                    notify_rehire_matches(svc, hr_user_id=user_id, title=title, skills=skills)
+            else:
+                refresh_announcement(svc, saved_id)
+                _publish_home(svc, user_id)
+
+        registry.after_ack(body, follow_up)
 
     @registry.action(ACTION_INTERESTED)
     def on_interested(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
+        # Decided before the ack (arrival order); the DMs and the announcement follow after it.
         svc = registry.services
         user_id = _user(body)
         tr = svc.translator(user_id)
         opportunity_id = _opportunity_id(_value(body))
         if opportunity_id is None:
+            ack()
             return
         try:
             with svc.db.session() as session:
@@ -382,8 +394,17 @@ def register(registry: Registry) -> None:
                     else None
                 )
         except DomainError as exc:
-            _tell(svc, body, user_id, error_message(exc, tr))
+            refusal = error_message(exc, tr)
+            ack()
+            registry.after_ack(body, lambda: _tell(svc, body, user_id, refusal))
             return
+        ack()
+        registry.after_ack(body, lambda: _after_interest(svc, body, result, profile))
+
+    def _after_interest(svc: Services, body: dict[str, Any], result: Any, profile: Any) -> None:
+        """What follows recorded interest: the poster's DM, the member's confirmation, the announcement."""
+        user_id = _user(body)
+        tr = svc.translator(user_id)
         opportunity = result.opportunity
         if not result.created:
             _tell(svc, body, user_id, tr("opportunities.interest.already", title=escape(opportunity.title)))
@@ -397,7 +418,7 @@ def register(registry: Registry) -> None:
         except SlackApiError as exc:
             log.warning("could not tell a poster about interest", extra={"error": exc.response.get("error")})
         _tell(svc, body, user_id, tr("opportunities.interest.passed_on", title=escape(opportunity.title)))
-        refresh_announcement(svc, opportunity_id)
+        refresh_announcement(svc, opportunity.id or 0)
 
     def _managed_or_refuse(body: dict[str, Any]) -> tuple[opps.Opportunity, Any] | None:
         """The post when the clicker is its poster or HR; otherwise a private refusal and None."""

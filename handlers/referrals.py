@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -17,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from slack_bolt import Ack, Respond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import ButtonElement
+from sqlmodel import Session
 
 from bot.blocks.opportunities import add_announcement_buttons
 from bot.blocks.referrals import (
@@ -60,6 +60,7 @@ from bot.i18n import Translator
 from bot.listeners import channel_id_of, parse_id, user_id_of
 from bot.mrkdwn import escape, user_mention
 from bot.registry import Registry
+from bot.serial import newest_render_wins
 from bot.services import Services
 from models import referral as referrals
 from models.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
@@ -89,14 +90,6 @@ HOME_ORDER = 30
 MINE_LIMIT = 20
 HOME_LIMIT = 5
 UNTOUCHED_LIMIT = 8
-
-# chat.update calls for one referral go out one at a time (in this process), so the HR message ends on
-# the newest state even when two HR clicks race. A fixed pool: a referral always maps to the same lock.
-_UPDATE_LOCKS = tuple(threading.Lock() for _ in range(64))
-
-
-def _lock_for(referral_id: int) -> threading.Lock:
-    return _UPDATE_LOCKS[referral_id % len(_UPDATE_LOCKS)]
 
 
 # -- small helpers --------------------------------------------------------------------------------
@@ -210,16 +203,25 @@ def home_section(services: Services, user_id: str, tr: Translator) -> list[dict[
 
 
 def _update_hr_message(svc: Services, referral_id: int) -> None:
-    with _lock_for(referral_id):
-        with svc.db.session() as session:
-            referral = referrals.get_referral(session, referral_id)
-            title = _title_of(session, referral)
-            changes = referrals.history(session, referral_id)
+    """Re-render the HR card; the newest render wins even across processes (bot.serial)."""
+
+    def read(session: Session) -> tuple[str, str, dict[str, Any]] | None:
+        referral = referrals.get_referral(session, referral_id)
         if not referral.hr_channel or not referral.hr_ts:
-            return
+            return None
+        title = _title_of(session, referral)
+        changes = referrals.history(session, referral_id)
         message = hr_message(svc.workspace_translator, referral, opportunity_title=title, changes=changes)
-        channel, ts = referral.hr_channel, referral.hr_ts
-        _safely("chat.update", referral_id, lambda: svc.client.chat_update(channel=channel, ts=ts, **message))
+        return referral.hr_channel, referral.hr_ts, message
+
+    def send(card: tuple[str, str, dict[str, Any]]) -> bool:
+        channel, ts, message = card
+        sent = _safely(
+            "chat.update", referral_id, lambda: svc.client.chat_update(channel=channel, ts=ts, **message)
+        )
+        return sent is not None
+
+    newest_render_wins(svc.db, referrals.Referral, referral_id, read, send)
 
 
 def route_referral(svc: Services, referral_id: int) -> None:
@@ -385,7 +387,7 @@ def register(registry: Registry) -> None:
             return
         ack()
         log.info("referral submitted", extra={"referral_id": referral_id, "referrer": user_id})
-        route_referral(svc, referral_id)
+        registry.after_ack(body, lambda: route_referral(svc, referral_id))
 
     @registry.action(STATUS_ACTION_PATTERN)
     def on_status_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
@@ -461,7 +463,7 @@ def register(registry: Registry) -> None:
             "referral status changed",
             extra={"referral_id": referral_id, "to_status": to_status, "actor": user_id},
         )
-        _after_status_change(svc, referral_id, change_id, user_id)
+        registry.after_ack(body, lambda: _after_status_change(svc, referral_id, change_id, user_id))
 
     @registry.action(ASSIGN_ACTION)
     def on_assign(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:

@@ -518,6 +518,15 @@ def _promote(session: Session, event: Event) -> list[str]:
     return promoted
 
 
+# Two taps decided out of order are at most a few seconds apart: Slack waits 3 s for each answer.
+STALE_TAP_WINDOW = timedelta(seconds=10)
+
+
+def _decided_out_of_order(tapped_at: datetime, answered_at: datetime) -> bool:
+    """True when this tap is older than the answer already stored from a later tap of the same member."""
+    return timedelta(0) < answered_at - tapped_at <= STALE_TAP_WINDOW
+
+
 def rsvp(
     session: Session,
     *,
@@ -527,10 +536,14 @@ def rsvp(
     display_name: str | None = None,
     locale: str | None = None,
     tz: str | None = None,
+    tapped_at: datetime | None = None,
 ) -> RsvpOutcome:
     """Record or change the actor's answer. Idempotent; a full event puts new "going" answers on the waitlist.
 
-    RSVPs close when the event starts, so "going at start time" is the going list afterwards.
+    RSVPs close when the event starts, so "going at start time" is the going list afterwards. `tapped_at`
+    is when the member tapped (Slack's `action_ts`, capped at now): a tap older than the answer already
+    stored is stale (two taps of one member decided out of order) and changes nothing, so the member's last
+    tap always stands, across threads and processes.
     """
     if answer not in ANSWERS:
         raise DomainError("events.errors.invalid_answer", field="answer")
@@ -545,6 +558,9 @@ def rsvp(
     assert member.id is not None and event.id is not None
     row = session.exec(select(Rsvp).where(Rsvp.event_id == event.id, Rsvp.member_id == member.id)).first()
     previous = row.answer if row is not None else None
+    tapped_at = min(tapped_at, now()) if tapped_at is not None else now()
+    if row is not None and previous is not None and _decided_out_of_order(tapped_at, row.answered_at):
+        return RsvpOutcome(event, previous, changed=False)
     if answer == GOING and previous in (GOING, WAITLIST):
         return RsvpOutcome(event, previous or GOING, changed=False)
     if answer != GOING and previous == answer:
@@ -555,7 +571,7 @@ def rsvp(
     if answer == GOING and event.capacity is not None and _going_count(session, event.id) >= event.capacity:
         new_answer = WAITLIST
     row.answer = new_answer
-    row.answered_at = now()
+    row.answered_at = tapped_at
     row.waitlisted_at = now() if new_answer == WAITLIST else None
     session.add(row)
     session.flush()

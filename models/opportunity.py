@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint, case, func
+from sqlalchemy import Column, Index, Integer, Text, UniqueConstraint, case, func
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from models import search, validation
@@ -87,6 +87,8 @@ class Opportunity(SQLModel, table=True):
     filled_by_member_id: int | None = Field(default=None, foreign_key="member.id")
     channel_id: str | None = Field(default=None, max_length=32)
     message_ts: str | None = Field(default=None, max_length=32)
+    # Bumped by each render of the announcement (models.render): the newest render wins across processes.
+    render_seq: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     permalink: str | None = Field(default=None, max_length=500)
 
     @property

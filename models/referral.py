@@ -99,6 +99,8 @@ class Referral(SQLModel, table=True):
     duplicate_key: str | None = Field(default=None, max_length=300, unique=True)
     hr_channel: str | None = Field(default=None, max_length=64)
     hr_ts: str | None = Field(default=None, max_length=32)
+    # Bumped by each render of the HR card (models.render): the newest render wins across processes.
+    render_seq: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
     # Last time HR did something with it (status change or owner); the 7-day flag counts from here.
