@@ -75,8 +75,26 @@ def own_dm_message(client: WebClient, body: Mapping[str, Any]) -> tuple[str, str
     channel, ts, user = container.get("channel_id"), container.get("message_ts"), user_id_of(body)
     if not channel or not ts or not user:
         return None
+    return (str(channel), str(ts)) if dm_channel_of(client, str(user)) == channel else None
+
+
+# The bot's DM with a member never changes id, so one `conversations.open` per member and workspace is
+# enough; keyed by API URL and token so that two workspaces (or two test fakes) never share an entry.
+_DM_CHANNELS: dict[tuple[str, str, str], str] = {}
+_DM_CHANNELS_MAX = 50_000
+
+
+def dm_channel_of(client: WebClient, user: str) -> str | None:
+    """The id of the bot's DM with `user` (opened if needed, remembered), or None when Slack refuses."""
+    key = (client.base_url, client.token or "", user)
+    cached = _DM_CHANNELS.get(key)
+    if cached is not None:
+        return cached
     try:
-        dm = client.conversations_open(users=user)["channel"]["id"]
+        channel = str(client.conversations_open(users=user)["channel"]["id"])
     except (SlackApiError, KeyError, TypeError):
         return None
-    return (str(channel), str(ts)) if dm == channel else None
+    if len(_DM_CHANNELS) >= _DM_CHANNELS_MAX:
+        _DM_CHANNELS.clear()
+    _DM_CHANNELS[key] = channel
+    return channel

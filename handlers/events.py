@@ -22,7 +22,7 @@ from bot.blocks import events as ui
 from bot.forms import error_message, field_errors, input_block_ids, state_values, text
 from bot.i18n import Translator
 from bot.ics import build_ics
-from bot.listeners import channel_id_of, own_dm_message, parse_id, user_id_of
+from bot.listeners import channel_id_of, dm_channel_of, own_dm_message, parse_id, user_id_of
 from bot.mrkdwn import escape
 from bot.registry import Registry
 from bot.services import Services
@@ -505,8 +505,11 @@ def register(registry: Registry) -> None:
             return
         _, event = found
         content = build_ics(ui.ics_event(event, stamp=now()))
+        dm = dm_channel_of(svc.client, user)
+        if dm is None:
+            _tell(svc, body, user, tr("events.msg.ics_failed"), respond)
+            return
         try:
-            dm = svc.client.conversations_open(users=user)["channel"]["id"]
             svc.client.files_upload_v2(
                 channel=dm,
                 content=content,
