@@ -5,10 +5,11 @@ from __future__ import annotations
 import importlib
 import logging
 import pkgutil
+from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
@@ -18,7 +19,7 @@ from bot.config import Settings
 from bot.features import feature_modules
 from bot.i18n import t
 from bot.listeners import is_slack_response_url
-from bot.registry import Registry
+from bot.registry import SERVICES_KEY, Registry
 from bot.services import Services, build_services
 from models.db import DatabaseUnavailable
 
@@ -44,7 +45,10 @@ def build_registry(
     if services is not None:
         registry.error_reporter = lambda error, body, mode: report_error(services, error, body, mode)
     for module in feature_modules():
-        module.register(registry)
+        if hasattr(module, "FEATURE"):
+            registry.add(module.FEATURE)
+        else:  # not yet rebuilt (issue 14): the module registers its closures itself
+            module.register(registry)
     registry.scopes(*job_scopes())
     registry.scopes(*roles.SCOPES)  # every listener resolves roles, HR possibly by user group
     return registry
@@ -86,6 +90,13 @@ def create_app(
         logger=_bolt_logger(),
         listener_executor=listener_executor,
     )
+
+    @app.middleware
+    def provide_services(context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:
+        # The one way services reach listeners (see bot.kit): Bolt's context, read by Registry's guard.
+        context[SERVICES_KEY] = services
+        return next()
+
     registry = build_registry(app, services, listener_executor)
     app._alumni_services = services  # type: ignore[attr-defined]
     app._alumni_registry = registry  # type: ignore[attr-defined]

@@ -21,6 +21,7 @@ from bot.metrics import timed_listener
 if TYPE_CHECKING:
     from slack_bolt import App
 
+    from bot.kit import Feature
     from bot.services import Services
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -102,6 +103,39 @@ class Registry:
         else:
             self.executor.submit(run)
 
+    def add(self, feature: Feature) -> None:
+        """Register every listener of `feature` and its scopes (see `bot.kit`)."""
+        self.scopes(*feature.scopes)
+        for item in feature.listeners:
+            if item.kind == "command":
+                assert isinstance(item.key, str) and item.description_key is not None
+                decorator = self.command(
+                    item.key, description_key=item.description_key, usage_hint_key=item.usage_hint_key
+                )
+            elif item.kind == "shortcut":
+                assert isinstance(item.key, str) and item.name_key and item.description_key
+                decorator = self.shortcut(
+                    item.key,
+                    name_key=item.name_key,
+                    description_key=item.description_key,
+                    kind=item.shortcut_kind,
+                )
+            elif item.kind == "action":
+                decorator = self.action(item.key)
+            elif item.kind == "view":
+                assert isinstance(item.key, str)
+                decorator = self.view(item.key)
+            elif item.kind == "view_closed":
+                assert isinstance(item.key, str)
+                decorator = self.view_closed(item.key)
+            elif item.kind == "options":
+                assert isinstance(item.key, str)
+                decorator = self.options_source(item.key)
+            else:
+                assert isinstance(item.key, str)
+                decorator = self.event(item.key, scopes=item.scopes, subscription=item.subscription)
+            decorator(item.func)
+
     def scopes(self, *scopes: str) -> None:
         """Declare bot scopes a feature needs (they go into the manifest)."""
         self.bot_scopes.update(scopes)
@@ -163,7 +197,9 @@ class Registry:
 
         def decorator(func: F) -> F:
             if self.app is not None:
-                listener = timed_listener(guarded(func, self.error_reporter, self._slack_api_url()), kind)
+                listener = timed_listener(
+                    guarded(func, self.error_reporter, self._slack_api_url(), self.after_ack), kind
+                )
                 if after_ack:
                     bolt_decorator(self.app)(_ack_only, listener)
                 else:
@@ -190,19 +226,31 @@ def _trusted_response_url(body: Any, slack_api_url: str) -> bool:
     return all(is_slack_response_url(str(url), slack_api_url) for url in urls if url)
 
 
+def _run_now(work: Callable[[], Any]) -> None:
+    work()
+
+
 def _refuse_respond(*args: Any, **kwargs: Any) -> None:
     log.warning("not answering on a response_url outside Slack")
 
 
-# The arguments Bolt can inject that our listeners use (see slack_bolt.kwargs_injection).
-_INJECTABLE = frozenset(
+# The arguments Bolt can inject that our listeners use (see slack_bolt.kwargs_injection), plus ours
+# (`services` from the context, `later` for work after the ack: see bot.kit).
+_BOLT_ARGS = frozenset(
     {"ack", "body", "payload", "context", "client", "respond", "say", "logger", "request"}
     | {"command", "action", "view", "event", "options", "shortcut", "message"}
 )
+_INJECTABLE = _BOLT_ARGS | {"services", "later"}
+
+# The key of our services in Bolt's context (set by the one global middleware in bot/app.py).
+SERVICES_KEY = "alumni_services"
 
 
 def guarded(
-    func: Callable[..., Any], reporter: ErrorReporter | None, slack_api_url: str | None = None
+    func: Callable[..., Any],
+    reporter: ErrorReporter | None,
+    slack_api_url: str | None = None,
+    after_ack: Callable[[dict[str, Any], Callable[[], Any]], None] | None = None,
 ) -> Callable[..., Any]:
     """Run a listener so that its failure never reaches Bolt's own handling.
 
@@ -212,7 +260,7 @@ def guarded(
     message in its ack, other requests an empty ack and the message through `reporter`.
     """
     wanted = get_arg_names_of_callable(func)
-    if reporter is None or not set(wanted) <= _INJECTABLE:
+    if not set(wanted) <= _INJECTABLE:
         return func
 
     def listener(
@@ -234,6 +282,8 @@ def guarded(
         message: Any,
     ) -> Any:
         given = locals()
+        given["services"] = context.get(SERVICES_KEY) if context is not None else None
+        given["later"] = (lambda work: after_ack(body, work)) if after_ack is not None else _run_now
         if slack_api_url is not None and not _trusted_response_url(body, slack_api_url):
             body.pop("response_url", None)
             body.pop("response_urls", None)
@@ -241,6 +291,8 @@ def guarded(
         try:
             return func(**{name: given[name] for name in wanted})
         except Exception as error:  # every failure is reported; none may reach Bolt (see docstring)
+            if reporter is None:
+                raise
             acked = getattr(ack, "response", None) is not None
             if acked or body.get("type") == "view_submission":
                 # A view submission that failed before its ack keeps Bolt's 500: Slack then shows its

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from slack_sdk import WebClient
 
@@ -32,6 +33,12 @@ class Services:
 
     def actor(self, user_id: str) -> Actor:
         return self.roles.actor(user_id)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Services:
+        # Bolt deep-copies the context for lazy listeners (slack_bolt.context.BoltContext.to_copyable) and
+        # drops what it cannot copy. The services are shared by the whole process (engine, clients, caches),
+        # so a "copy" is the same object.
+        return self
 
     @property
     def workspace_translator(self) -> Translator:

@@ -38,12 +38,12 @@ from bot.blocks.profiles import (
 from bot.forms import field_errors, input_block_ids, state_values
 from bot.forms import text as form_text
 from bot.i18n import Translator
+from bot.kit import local_today, publish_home
 from bot.listeners import own_dm_message
 from bot.mrkdwn import date_token
+from bot.profiles import open_profile_modal, slack_facts
 from bot.registry import Registry
 from bot.services import Services
-from handlers.directory import local_today, open_profile_modal, slack_facts
-from handlers.home import publish_home
 from models.checkin import (
     SNOOZE_DAYS,
     nudge_cadence_days,

@@ -190,7 +190,7 @@ def refresh_announcement(svc: Services, event_id: int) -> None:
 
 
 def _publish_home(svc: Services, user_id: str) -> None:
-    from handlers.home import publish_home
+    from bot.kit import publish_home
 
     try:
         publish_home(svc, user_id)

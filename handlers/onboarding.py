@@ -17,11 +17,11 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks.onboarding import CONSENT_ACTION, consent_given_message, welcome_message
 from bot.i18n import Translator
+from bot.kit import publish_home
 from bot.listeners import own_dm_message
+from bot.profiles import slack_facts
 from bot.registry import Registry
 from bot.services import Services
-from handlers.directory import slack_facts
-from handlers.home import publish_home
 from models.db import DatabaseUnavailable
 from models.profile import claim_welcome, give_consent, release_welcome
 from models.timeutil import now

@@ -54,10 +54,10 @@ from bot.forms import error_message, field_errors, input_block_ids, state_values
 from bot.i18n import Translator
 from bot.listeners import channel_id_of, own_dm_message, parse_id, user_id_of
 from bot.mrkdwn import date_token, escape
+from bot.profiles import notify_rehire_matches
 from bot.registry import Registry
 from bot.serial import newest_render_wins
 from bot.services import Services
-from handlers.directory import notify_rehire_matches
 from models import opportunity as opps
 from models.actors import Actor
 from models.errors import DomainError, ValidationFailed
@@ -117,7 +117,7 @@ class _PostChange(Protocol):
 
 def _publish_home(services: Services, user_id: str) -> None:
     try:
-        from handlers.home import publish_home
+        from bot.kit import publish_home
 
         publish_home(services, user_id)
     except Exception:  # the Home tab refreshes on next open anyway

@@ -30,12 +30,12 @@ from bot.blocks.privacy import (
 )
 from bot.forms import error_message, field_errors, input_block_ids, state_values
 from bot.i18n import Translator
+from bot.kit import hr_clicker
 from bot.listeners import is_slack_response_url, parse_id, user_id_of
 from bot.mrkdwn import escape
 from bot.registry import Registry
 from bot.services import Services
 from bot.slack_files import upload_file
-from handlers.admin import hr_clicker
 from models.errors import DomainError, NotFound, ValidationFailed
 from models.feedback import (
     ADDRESSED,
@@ -85,7 +85,7 @@ def _answer(
 
 def _refresh_home(svc: Services, user_id: str) -> None:
     try:
-        from handlers.home import publish_home
+        from bot.kit import publish_home
 
         publish_home(svc, user_id)
     except SlackApiError:

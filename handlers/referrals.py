@@ -147,7 +147,7 @@ def _tell(svc: Services, body: dict[str, Any], respond: Respond | None, text_: s
 
 
 def _publish_home(svc: Services, *user_ids: str) -> None:
-    from handlers.home import publish_home
+    from bot.kit import publish_home
 
     for user_id in dict.fromkeys(u for u in user_ids if is_slack_user(u)):
         _safely("views.publish", None, lambda u=user_id: publish_home(svc, u))  # type: ignore[misc]

@@ -239,7 +239,7 @@ def admin_view(
     return {
         "type": "modal",
         "callback_id": ADMIN_VIEW,
-        "title": modal_title(tr("admin.view.title")).to_dict(),
+        "title": modal_title(tr("admin.view.title")),
         "close": _plain(tr("common.close")),
         "blocks": to_dicts(blocks),
     }
@@ -249,11 +249,11 @@ def import_modal(tr: Translator) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": IMPORT_SUBMIT,
-        "title": modal_title(tr("admin.import.title")).to_dict(),
+        "title": modal_title(tr("admin.import.title")),
         "submit": _plain(tr("admin.import.submit")),
         "close": _plain(tr("common.cancel")),
         "blocks": [
-            section(tr("admin.import.help")).to_dict(),
+            section(tr("admin.import.help")),
             {
                 "type": "input",
                 "block_id": IMPORT_FILE,
@@ -310,7 +310,7 @@ def settings_modal(settings: ProgramSettings, tr: Translator) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": SETTINGS_SUBMIT,
-        "title": modal_title(tr("admin.settings.title")).to_dict(),
+        "title": modal_title(tr("admin.settings.title")),
         "submit": _plain(tr("common.save")),
         "close": _plain(tr("common.cancel")),
         "blocks": blocks,

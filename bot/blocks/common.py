@@ -1,21 +1,15 @@
-"""Shared Block Kit pieces built on `slack_sdk.models.blocks` (which validates lengths)."""
+"""Shared Block Kit pieces, built as plain dicts.
+
+Dicts are what the Web API takes, and they cost microseconds where slack_sdk's model objects cost about a
+millisecond for a 19-block answer (BENCHMARKS.md). The shapes are checked where it matters, in the tests: the
+fake Slack (`bot.slack_emulator`) applies Slack's documented limits and parses every payload with slack_sdk's
+models as a second check. The helpers here enforce the length limits Slack would refuse.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    Block,
-    ButtonElement,
-    ContextBlock,
-    DividerBlock,
-    HeaderBlock,
-    MarkdownTextObject,
-    PlainTextObject,
-    SectionBlock,
-)
 
 from bot.mrkdwn import truncate
 
@@ -24,24 +18,40 @@ MESSAGE_BLOCK_LIMIT = 50
 VIEW_BLOCK_LIMIT = 100
 MODAL_TITLE_LIMIT = 24
 
+# A Block Kit block or element as the Web API takes it.
+BlockDict = dict[str, Any]
 
-def header(text: str) -> HeaderBlock:
-    return HeaderBlock(text=PlainTextObject(text=truncate(text, 150), emoji=True))
+
+def plain(text: str, limit: int = 3000) -> BlockDict:
+    """A `plain_text` object (emoji on), cut to `limit` characters."""
+    return {"type": "plain_text", "text": truncate(text, limit), "emoji": True}
 
 
-def section(mrkdwn: str, *, block_id: str | None = None, accessory: Any = None) -> SectionBlock:
+def mrkdwn_text(text: str, limit: int = 3000) -> BlockDict:
+    """A `mrkdwn` text object, cut to `limit` characters; the caller escapes user text."""
+    return {"type": "mrkdwn", "text": truncate(text, limit)}
+
+
+def header(text: str) -> BlockDict:
+    return {"type": "header", "text": plain(text, 150)}
+
+
+def section(mrkdwn: str, *, block_id: str | None = None, accessory: Any = None) -> BlockDict:
     """A mrkdwn section; the caller escapes user text, this only enforces Slack's length limit."""
-    return SectionBlock(
-        text=MarkdownTextObject(text=truncate(mrkdwn, SECTION_LIMIT)), block_id=block_id, accessory=accessory
-    )
+    block: BlockDict = {"type": "section", "text": mrkdwn_text(mrkdwn, SECTION_LIMIT)}
+    if block_id is not None:
+        block["block_id"] = block_id
+    if accessory is not None:
+        block["accessory"] = accessory if isinstance(accessory, dict) else accessory.to_dict()
+    return block
 
 
-def context(*mrkdwn: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=truncate(m, 2000)) for m in mrkdwn[:10]])
+def context(*mrkdwn: str) -> BlockDict:
+    return {"type": "context", "elements": [mrkdwn_text(m, 2000) for m in mrkdwn[:10]]}
 
 
-def divider() -> DividerBlock:
-    return DividerBlock()
+def divider() -> BlockDict:
+    return {"type": "divider"}
 
 
 def button(
@@ -51,24 +61,31 @@ def button(
     value: str | None = None,
     style: str | None = None,
     url: str | None = None,
-) -> ButtonElement:
-    return ButtonElement(
-        text=PlainTextObject(text=truncate(text, 75), emoji=True),
-        action_id=action_id,
-        value=value,
-        style=style,
-        url=url,
-    )
+) -> BlockDict:
+    element: BlockDict = {"type": "button", "text": plain(text, 75), "action_id": action_id}
+    if value is not None:
+        element["value"] = value
+    if style is not None:
+        element["style"] = style
+    if url is not None:
+        element["url"] = url
+    return element
 
 
-def actions(*elements: ButtonElement | Any, block_id: str | None = None) -> ActionsBlock:
-    return ActionsBlock(elements=list(elements)[:25], block_id=block_id)
+def actions(*elements: Any, block_id: str | None = None) -> BlockDict:
+    block: BlockDict = {
+        "type": "actions",
+        "elements": [e if isinstance(e, dict) else e.to_dict() for e in list(elements)[:25]],
+    }
+    if block_id is not None:
+        block["block_id"] = block_id
+    return block
 
 
-def modal_title(text: str) -> PlainTextObject:
-    return PlainTextObject(text=truncate(text, MODAL_TITLE_LIMIT))
+def modal_title(text: str) -> BlockDict:
+    return {"type": "plain_text", "text": truncate(text, MODAL_TITLE_LIMIT)}
 
 
-def to_dicts(blocks: Sequence[Block | dict[str, Any]]) -> list[dict[str, Any]]:
-    """Blocks as plain dicts (what the Web API takes)."""
+def to_dicts(blocks: Sequence[Any]) -> list[BlockDict]:
+    """Blocks as plain dicts (what the Web API takes); model objects, where any are left, are converted."""
     return [b if isinstance(b, dict) else b.to_dict() for b in blocks]

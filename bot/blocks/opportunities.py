@@ -461,9 +461,9 @@ def post_modal(
         "private_metadata": str(opportunity_id) if editing else "",
         "title": modal_title(
             tr("opportunities.form.modal_title_edit" if editing else "opportunities.form.modal_title")
-        ).to_dict(),
-        "submit": modal_title(tr("common.save" if editing else "opportunities.form.submit")).to_dict(),
-        "close": modal_title(tr("common.cancel")).to_dict(),
+        ),
+        "submit": modal_title(tr("common.save" if editing else "opportunities.form.submit")),
+        "close": modal_title(tr("common.cancel")),
         "blocks": to_dicts(blocks),
     }
 
@@ -487,9 +487,9 @@ def filled_modal(opportunity: Opportunity, tr: Translator) -> dict[str, Any]:
         "type": "modal",
         "callback_id": VIEW_FILLED,
         "private_metadata": str(opportunity.id),
-        "title": modal_title(tr("opportunities.filled.title")).to_dict(),
-        "submit": modal_title(tr("opportunities.filled.submit")).to_dict(),
-        "close": modal_title(tr("common.cancel")).to_dict(),
+        "title": modal_title(tr("opportunities.filled.title")),
+        "submit": modal_title(tr("opportunities.filled.submit")),
+        "close": modal_title(tr("common.cancel")),
         "blocks": to_dicts(blocks),
     }
 

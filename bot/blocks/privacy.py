@@ -62,11 +62,11 @@ def delete_modal(tr: Translator) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": DELETE_CONFIRM,
-        "title": modal_title(tr("privacy.delete_title")).to_dict(),
+        "title": modal_title(tr("privacy.delete_title")),
         "submit": _plain(tr("privacy.delete_submit")),
         "close": _plain(tr("common.cancel")),
         "blocks": [
-            section(tr("privacy.delete_explain")).to_dict(),
+            section(tr("privacy.delete_explain")),
             {
                 "type": "input",
                 "block_id": CONFIRM_BLOCK,
@@ -94,11 +94,11 @@ def feedback_modal(tr: Translator) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": FEEDBACK_SUBMIT,
-        "title": modal_title(tr("feedback.title")).to_dict(),
+        "title": modal_title(tr("feedback.title")),
         "submit": _plain(tr("common.submit")),
         "close": _plain(tr("common.cancel")),
         "blocks": [
-            section(tr("feedback.intro")).to_dict(),
+            section(tr("feedback.intro")),
             {
                 "type": "input",
                 "block_id": "kind",
@@ -173,11 +173,11 @@ def feedback_reply_modal(item: Feedback, tr: Translator) -> dict[str, Any]:
         "type": "modal",
         "callback_id": FEEDBACK_REPLY_SUBMIT,
         "private_metadata": str(item.id),
-        "title": modal_title(tr("feedback.reply_title")).to_dict(),
+        "title": modal_title(tr("feedback.reply_title")),
         "submit": _plain(tr("common.submit")),
         "close": _plain(tr("common.cancel")),
         "blocks": [
-            section(escape(item.text)[:2900]).to_dict(),
+            section(escape(item.text)[:2900]),
             {
                 "type": "input",
                 "block_id": "reply",

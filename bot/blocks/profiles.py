@@ -136,7 +136,7 @@ def profile_modal(
         if not consented:
             # Consent where people check in: the welcome message's own text and version, as an optional box
             # (ticking it records consent like the "I agree" button; the Home tab button stays).
-            blocks.append(section(tr("onboarding.welcome.data")).to_dict())
+            blocks.append(section(tr("onboarding.welcome.data")))
             consent_option = {
                 "text": _plain(tr("onboarding.consent_button")),
                 "value": CONSENT_VERSION,
@@ -162,9 +162,9 @@ def profile_modal(
             _input(SHARE, tr("checkins.modal.share"), {"type": "checkboxes", "options": [share_option]})
         )
         blocks.append({"type": "divider"})
-    blocks.append(context(tr("profiles.modal.intro")).to_dict())
+    blocks.append(context(tr("profiles.modal.intro")))
     if not consented and not checkin:
-        blocks.append(context(tr("profiles.modal.not_consented")).to_dict())
+        blocks.append(context(tr("profiles.modal.not_consented")))
     for name in ("former_department", "former_role"):
         blocks.append(
             _input(
@@ -251,7 +251,7 @@ def done_view(tr: Translator, *, title_key: str, text: str) -> dict[str, Any]:
         "type": "modal",
         "title": _plain(tr(title_key), 24),
         "close": _plain(tr("common.close"), 24),
-        "blocks": [section(text).to_dict()],
+        "blocks": [section(text)],
     }
 
 

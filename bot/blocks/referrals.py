@@ -383,13 +383,13 @@ def stale_message(
 
 def withdraw_button(tr: Translator, referral_id: int) -> ButtonElement:
     element = button(tr("referrals.dm.withdraw_button"), WITHDRAW_ACTION, value=str(referral_id))
-    element.confirm = ConfirmObject(
+    element["confirm"] = ConfirmObject(
         title=PlainTextObject(text=truncate(tr("referrals.dm.withdraw_confirm_title"), 100)),
         text=PlainTextObject(text=tr("referrals.dm.withdraw_confirm_text")),
         confirm=PlainTextObject(text=truncate(tr("referrals.dm.withdraw_confirm_yes"), 30)),
         deny=PlainTextObject(text=truncate(tr("referrals.dm.withdraw_confirm_no"), 30)),
         style="danger",
-    )
+    ).to_dict()
     return element
 
 

@@ -9,9 +9,9 @@ from sqlmodel import select
 
 from bot.blocks.directory import MORE_ACTION
 from bot.blocks.profiles import PROFILE_CALLBACK
+from bot.profiles import notify_rehire_matches
 from bot.slack_emulator.blockkit import violations
 from bot.slack_emulator.web_api import Call
-from handlers.directory import notify_rehire_matches
 from models.actors import Actor
 from models.member import VISIBILITY_HR, VISIBILITY_MEMBERS, Member, get_member
 from models.profile import ProfileInput, give_consent, update_profile
