@@ -8,7 +8,6 @@ from typing import Any
 
 from slack_bolt import Ack
 from slack_sdk.errors import SlackApiError
-from slack_sdk.models.blocks import Block
 
 from bot.blocks.checkins import (
     DIGEST_BLOCK,
@@ -25,6 +24,7 @@ from bot.blocks.checkins import (
     nudge_answered,
     settings_modal,
 )
+from bot.blocks.common import BlockDict
 from bot.blocks.profiles import (
     CHECKIN_CALLBACK,
     CHECKIN_OPEN_ACTION,
@@ -38,11 +38,10 @@ from bot.blocks.profiles import (
 from bot.forms import field_errors, input_block_ids, state_values
 from bot.forms import text as form_text
 from bot.i18n import Translator
-from bot.kit import local_today, publish_home
-from bot.listeners import own_dm_message
+from bot.kit import Feature, Later, action, command, local_today, publish_home, shortcut, view
+from bot.listeners import own_dm_message, user_id_of
 from bot.mrkdwn import date_token
 from bot.profiles import open_profile_modal, slack_facts
-from bot.registry import Registry
 from bot.services import Services
 from models.checkin import (
     SNOOZE_DAYS,
@@ -62,10 +61,9 @@ log = logging.getLogger(__name__)
 
 COMMAND = "/checkin"
 SHORTCUT = "checkin"
-HOME_ORDER = 10
 
 
-def home_section(services: Services, user_id: str, tr: Translator) -> list[Block | dict[str, Any]]:
+def home_section(services: Services, user_id: str, tr: Translator) -> list[BlockDict]:
     """The member's own profile summary, last check-in date and buttons (check in, edit, reminders)."""
     with services.db.session() as session:
         member = get_member(session, slack_user_id=user_id)
@@ -110,114 +108,144 @@ def _post_to_community(
             )
 
 
-def register(registry: Registry) -> None:
-    def open_checkin(body: dict[str, Any]) -> None:
-        user = body.get("user_id") or (body.get("user") or {}).get("id")
-        open_profile_modal(
-            registry.services, user_id=str(user), trigger_id=str(body["trigger_id"]), checkin=True
+def _open_checkin(services: Services, body: dict[str, Any]) -> None:
+    open_profile_modal(services, user_id=user_id_of(body), trigger_id=str(body["trigger_id"]), checkin=True)
+
+
+def on_checkin(ack: Ack, command: dict[str, Any], services: Services) -> None:
+    """`/checkin`: open the check-in modal."""
+    ack()
+    _open_checkin(services, command)
+
+
+def on_shortcut(ack: Ack, body: dict[str, Any], services: Services) -> None:
+    """The "Check in" global shortcut: open the check-in modal."""
+    ack()
+    _open_checkin(services, body)
+
+
+def on_open(ack: Ack, body: dict[str, Any], services: Services) -> None:
+    """The Home tab's and the nudge's "Check in" button: open the check-in modal."""
+    ack()
+    _open_checkin(services, body)
+
+
+def _save_checkin(services: Services, user_id: str, values: dict[str, Any]) -> tuple[int | None, bool, str]:
+    """Record the check-in (and the consent, when given, in the same transaction): (id, shared, what's new)."""
+    share_values = values.get(SHARE)
+    share = isinstance(share_values, list) and SHARE_VALUE in share_values
+    whats_new = form_text(values, WHATS_NEW)
+    consent_values = values.get(CONSENT)
+    consents = isinstance(consent_values, list) and CONSENT_VERSION in consent_values
+    facts = slack_facts(services, user_id)
+    actor = services.actor(user_id)
+    with services.db.session() as session:
+        if consents:  # same transaction: a refused check-in records no consent either
+            give_consent(session, actor=actor, **facts)
+        checkin, _ = record_checkin(
+            session, actor=actor, data=input_from_state(values), whats_new=whats_new, share=share, **facts
         )
+        return checkin.id, share, whats_new
 
-    @registry.command(COMMAND, description_key="checkins.command_description")
-    def on_checkin(ack: Ack, command: dict[str, Any]) -> None:
-        ack()
-        open_checkin(command)
 
-    @registry.shortcut(
-        SHORTCUT, name_key="checkins.shortcut_name", description_key="checkins.shortcut_description"
-    )
-    def on_shortcut(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
-        open_checkin(body)
+def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services, later: Later) -> None:
+    """Save the check-in before the ack (field errors stay in the modal); share and refresh Home after it."""
+    user_id = user_id_of(body)
+    tr = services.translator(user_id)
+    try:
+        checkin_id, share, whats_new = _save_checkin(services, user_id, state_values(view))
+    except ValidationFailed as exc:
+        ack(response_action="errors", errors=field_errors(exc, tr, block_ids=input_block_ids(view)))
+        return
+    text = tr("checkins.saved.shared" if share else "checkins.saved.text")
+    ack(response_action="update", view=done_view(tr, title_key="checkins.saved.title", text=text))
 
-    @registry.action(CHECKIN_OPEN_ACTION)
-    def on_open(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
-        open_checkin(body)
-
-    @registry.view(CHECKIN_CALLBACK)
-    def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        svc = registry.services
-        user_id = str(body["user"]["id"])
-        tr = svc.translator(user_id)
-        values = state_values(view)
-        share_values = values.get(SHARE)
-        share = isinstance(share_values, list) and SHARE_VALUE in share_values
-        whats_new = form_text(values, WHATS_NEW)
-        consent_values = values.get(CONSENT)
-        consents = isinstance(consent_values, list) and CONSENT_VERSION in consent_values
-        try:
-            with svc.db.session() as session:
-                if consents:  # same transaction: a refused check-in records no consent either
-                    give_consent(session, actor=svc.actor(user_id), **slack_facts(svc, user_id))
-                checkin, _ = record_checkin(
-                    session,
-                    actor=svc.actor(user_id),
-                    data=input_from_state(values),
-                    whats_new=whats_new,
-                    share=share,
-                    **slack_facts(svc, user_id),
-                )
-                checkin_id = checkin.id
-        except ValidationFailed as exc:
-            ack(response_action="errors", errors=field_errors(exc, tr, block_ids=input_block_ids(view)))
-            return
-        text = tr("checkins.saved.shared" if share else "checkins.saved.text")
-        ack(response_action="update", view=done_view(tr, title_key="checkins.saved.title", text=text))
+    def follow_up() -> None:
         if share:
-            _post_to_community(svc, user_id=user_id, whats_new=whats_new, checkin_id=checkin_id)
-        publish_home(svc, user_id)
+            _post_to_community(services, user_id=user_id, whats_new=whats_new, checkin_id=checkin_id)
+        publish_home(services, user_id)
 
-    @registry.action(NUDGE_SNOOZE_ACTION)
-    def on_snooze(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
-        svc = registry.services
-        user_id = str(body["user"]["id"])
-        tr = svc.translator(user_id)
-        with svc.db.session() as session:
-            member = snooze_nudges(session, actor=svc.actor(user_id), days=SNOOZE_DAYS)
-            until = member.nudge_snoozed_until or now()
-        day = date_token(until, fallback=until.strftime("%Y-%m-%d"), fmt="{date_short_pretty}")
-        _update_source_message(svc, body, nudge_answered(tr, note=tr("checkins.nudge.snoozed", date=day)))
-        publish_home(svc, user_id)
+    later(follow_up)
 
-    @registry.action(NUDGE_OFF_ACTION)
-    def on_off(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
-        svc = registry.services
-        user_id = str(body["user"]["id"])
-        tr = svc.translator(user_id)
-        with svc.db.session() as session:
-            set_nudges_enabled(session, actor=svc.actor(user_id), enabled=False)
-        _update_source_message(svc, body, nudge_answered(tr, note=tr("checkins.nudge.turned_off")))
-        publish_home(svc, user_id)
 
-    @registry.action(NUDGE_SETTINGS_ACTION)
-    def on_settings_open(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
-        svc = registry.services
-        user_id = str(body["user"]["id"])
-        with svc.db.session() as session:
-            member = get_member(session, slack_user_id=user_id)
-        view = settings_modal(svc.translator(user_id), member, at=now(), snooze_days=SNOOZE_DAYS)
-        svc.client.views_open(trigger_id=str(body["trigger_id"]), view=view)
+def on_snooze(ack: Ack, body: dict[str, Any], services: Services, later: Later) -> None:
+    """The nudge's "Remind me in 30 days": snooze before the ack; the nudge DM and Home change after it."""
+    user_id = user_id_of(body)
+    tr = services.translator(user_id)
+    with services.db.session() as session:
+        member = snooze_nudges(session, actor=services.actor(user_id), days=SNOOZE_DAYS)
+        until = member.nudge_snoozed_until or now()
+    ack()
+    day = date_token(until, fallback=until.strftime("%Y-%m-%d"), fmt="{date_short_pretty}")
+    note = nudge_answered(tr, note=tr("checkins.nudge.snoozed", date=day))
+    later(lambda: _after_nudge_answer(services, body, user_id, note))
 
-    @registry.view(NUDGE_SETTINGS_CALLBACK)
-    def on_settings_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        svc = registry.services
-        user_id = str(body["user"]["id"])
-        values = state_values(view)
-        choice = values.get(NUDGES_BLOCK)
-        digest = values.get(DIGEST_BLOCK)
-        actor = svc.actor(user_id)
-        with svc.db.session() as session:
-            if choice == NUDGES_SNOOZE:
-                snooze_nudges(session, actor=actor, days=SNOOZE_DAYS)
-            elif choice == NUDGES_OFF:
-                set_nudges_enabled(session, actor=actor, enabled=False)
-            else:
-                set_nudges_enabled(session, actor=actor, enabled=True)
-            set_personal_digest(
-                session, actor=actor, enabled=isinstance(digest, list) and DIGEST_ON in digest
-            )
-        ack()
-        publish_home(svc, user_id)
+
+def on_off(ack: Ack, body: dict[str, Any], services: Services, later: Later) -> None:
+    """The nudge's "Turn off reminders": saved before the ack; the nudge DM and Home change after it."""
+    user_id = user_id_of(body)
+    with services.db.session() as session:
+        set_nudges_enabled(session, actor=services.actor(user_id), enabled=False)
+    ack()
+    note = nudge_answered(
+        services.translator(user_id), note=services.translator(user_id)("checkins.nudge.turned_off")
+    )
+    later(lambda: _after_nudge_answer(services, body, user_id, note))
+
+
+def _after_nudge_answer(
+    services: Services, body: dict[str, Any], user_id: str, message: dict[str, Any]
+) -> None:
+    _update_source_message(services, body, message)
+    publish_home(services, user_id)
+
+
+def on_settings_open(ack: Ack, body: dict[str, Any], services: Services) -> None:
+    """The Home tab's "Reminders" button: open the reminder settings modal."""
+    ack()
+    user_id = user_id_of(body)
+    with services.db.session() as session:
+        member = get_member(session, slack_user_id=user_id)
+    view = settings_modal(services.translator(user_id), member, at=now(), snooze_days=SNOOZE_DAYS)
+    services.client.views_open(trigger_id=str(body["trigger_id"]), view=view)
+
+
+def on_settings_submit(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services, later: Later
+) -> None:
+    """Save the reminder and personal-digest choices before the ack; refresh Home after it."""
+    user_id = user_id_of(body)
+    values = state_values(view)
+    choice = values.get(NUDGES_BLOCK)
+    digest = values.get(DIGEST_BLOCK)
+    actor = services.actor(user_id)
+    with services.db.session() as session:
+        if choice == NUDGES_SNOOZE:
+            snooze_nudges(session, actor=actor, days=SNOOZE_DAYS)
+        else:
+            set_nudges_enabled(session, actor=actor, enabled=choice != NUDGES_OFF)
+        set_personal_digest(session, actor=actor, enabled=isinstance(digest, list) and DIGEST_ON in digest)
+    ack()
+    later(lambda: publish_home(services, user_id))
+
+
+FEATURE = Feature(
+    name="checkins",
+    listeners=(
+        command(COMMAND, on_checkin, description_key="checkins.command_description"),
+        shortcut(
+            SHORTCUT,
+            on_shortcut,
+            name_key="checkins.shortcut_name",
+            description_key="checkins.shortcut_description",
+        ),
+        action(CHECKIN_OPEN_ACTION, on_open),
+        view(CHECKIN_CALLBACK, on_submit),
+        action(NUDGE_SNOOZE_ACTION, on_snooze),
+        action(NUDGE_OFF_ACTION, on_off),
+        action(NUDGE_SETTINGS_ACTION, on_settings_open),
+        view(NUDGE_SETTINGS_CALLBACK, on_settings_submit),
+    ),
+    home=home_section,
+    home_order=10,
+)

@@ -20,7 +20,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.registry import Registry
+from bot.kit import Feature, event
 from bot.services import Services
 from models.timeutil import now
 
@@ -73,34 +73,46 @@ def _helped_in_history(svc: Services, channel: str, *, since: datetime) -> bool:
     )
 
 
-def help_text(registry: Registry, svc: Services, user_id: str) -> str:
+def help_text(services: Services, user_id: str) -> str:
     """The help: one line per command the member can use, then `/alumni feedback`."""
-    tr = svc.translator(user_id)
-    is_hr = svc.actor(user_id).is_hr
+    from bot.features import features  # the feature list imports this module
+
+    tr = services.translator(user_id)
+    is_hr = services.actor(user_id).is_hr
+    commands = sorted(
+        (item for feature in features() for item in feature.listeners if item.kind == "command"),
+        key=lambda item: str(item.key),
+    )
     lines = [tr("direct_messages.help.intro")]
-    for spec in sorted(registry.commands.values(), key=lambda c: c.name):
-        if spec.name == ADMIN_COMMAND and not is_hr:
+    for item in commands:
+        if item.key == ADMIN_COMMAND and not is_hr:
             continue
-        lines.append(tr("direct_messages.help.command", command=spec.name, what=tr(spec.description_key)))
+        what = tr(item.description_key or "")
+        lines.append(tr("direct_messages.help.command", command=item.key, what=what))
     lines.append(tr("direct_messages.help.feedback"))
     return "\n".join(lines)
 
 
-def register(registry: Registry) -> None:
-    throttle = HelpThrottle()
+_THROTTLE = HelpThrottle()
 
-    # Bolt matches the payload type `message`; the manifest subscribes to `message.im` (DMs only), whose
-    # required scope is im:history (docs.slack.dev/reference/events/message.im).
-    @registry.event("message", subscription="message.im", scopes=("im:history",))
-    def on_direct_message(event: dict[str, Any]) -> None:
-        if not is_member_message(event):
-            return
-        svc = registry.services
-        user_id, channel = str(event["user"]), str(event["channel"])
-        if not throttle.claim(svc, user_id, channel):
-            return
-        svc.client.chat_postMessage(
-            channel=channel,
-            text=help_text(registry, svc, user_id),
-            metadata={"event_type": HELP_EVENT_TYPE, "event_payload": {"user": user_id}},
-        )
+
+def on_direct_message(event: dict[str, Any], services: Services) -> None:
+    """A member wrote to the bot: answer with the help, at most once per member per quiet period."""
+    if not is_member_message(event):
+        return
+    user_id, channel = str(event["user"]), str(event["channel"])
+    if not _THROTTLE.claim(services, user_id, channel):
+        return
+    services.client.chat_postMessage(
+        channel=channel,
+        text=help_text(services, user_id),
+        metadata={"event_type": HELP_EVENT_TYPE, "event_payload": {"user": user_id}},
+    )
+
+
+# Bolt matches the payload type `message`; the manifest subscribes to `message.im` (DMs only), whose
+# required scope is im:history (docs.slack.dev/reference/events/message.im).
+FEATURE = Feature(
+    name="direct_messages",
+    listeners=(event("message", on_direct_message, subscription="message.im", scopes=("im:history",)),),
+)

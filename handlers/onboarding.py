@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack
@@ -17,10 +18,9 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks.onboarding import CONSENT_ACTION, consent_given_message, welcome_message
 from bot.i18n import Translator
-from bot.kit import publish_home
-from bot.listeners import own_dm_message
+from bot.kit import Feature, Later, action, event, publish_home
+from bot.listeners import own_dm_message, user_id_of
 from bot.profiles import slack_facts
-from bot.registry import Registry
 from bot.services import Services
 from models.db import DatabaseUnavailable
 from models.profile import claim_welcome, give_consent, release_welcome
@@ -82,48 +82,56 @@ def welcome(services: Services, user_id: str, *, email: str | None = None) -> bo
     return True
 
 
-def register(registry: Registry) -> None:
-    @registry.event("member_joined_channel", scopes=("channels:read", "groups:read"))
-    def on_member_joined_channel(event: dict[str, Any]) -> None:
-        svc = registry.services
-        channel = event.get("channel")
-        user_id = event.get("user")
-        if not channel or channel != svc.settings.alumni_channel or not isinstance(user_id, str):
-            return
-        welcome(svc, user_id)
+def on_member_joined_channel(event: dict[str, Any], services: Services) -> None:
+    """Someone joined the alumni channel: welcome them once."""
+    channel = event.get("channel")
+    user_id = event.get("user")
+    if not channel or channel != services.settings.alumni_channel or not isinstance(user_id, str):
+        return
+    welcome(services, user_id)
 
-    @registry.event("team_join", scopes=("users:read",))
-    def on_team_join(event: dict[str, Any]) -> None:
-        svc = registry.services
-        if not svc.settings.welcome_on_team_join:
-            return
-        user = event.get("user")
-        if not isinstance(user, dict) or not user.get("id") or user.get("is_bot") or user.get("deleted"):
-            return
-        user_id = str(user["id"])
-        profile = user.get("profile") if isinstance(user.get("profile"), dict) else {}
-        email = profile.get("email") if isinstance(profile, dict) else None
-        person = svc.people.get(user_id)
-        _link_roster(svc, user_id=user_id, email=str(email) if email else person.email, name=person.name)
-        welcome(svc, user_id)
 
-    @registry.action(CONSENT_ACTION)
-    def on_consent(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
-        svc = registry.services
-        user_id = str(body["user"]["id"])
-        tr = svc.translator(user_id)
-        with svc.db.session() as session:
-            member = give_consent(session, actor=svc.actor(user_id), **slack_facts(svc, user_id))
-            at = member.consented_at or now()
-        clicked = own_dm_message(svc.client, body)  # the welcome DM, never a message elsewhere
-        if clicked is not None:
-            try:
-                svc.client.chat_update(
-                    channel=clicked[0],
-                    ts=clicked[1],
-                    **consent_given_message(tr, at=at),
-                )
-            except SlackApiError as exc:
-                log.info("could not update the welcome message: %s", exc.response.get("error"))
-        publish_home(svc, user_id)
+def on_team_join(event: dict[str, Any], services: Services) -> None:
+    """Someone joined the workspace (when `ALUMNI_WELCOME_ON_TEAM_JOIN` is on): link HR's roster row, welcome."""
+    if not services.settings.welcome_on_team_join:
+        return
+    user = event.get("user")
+    if not isinstance(user, dict) or not user.get("id") or user.get("is_bot") or user.get("deleted"):
+        return
+    user_id = str(user["id"])
+    profile = user.get("profile") if isinstance(user.get("profile"), dict) else {}
+    email = profile.get("email") if isinstance(profile, dict) else None
+    person = services.people.get(user_id)
+    _link_roster(services, user_id=user_id, email=str(email) if email else person.email, name=person.name)
+    welcome(services, user_id)
+
+
+def on_consent(ack: Ack, body: dict[str, Any], services: Services, later: Later) -> None:
+    """The welcome DM's "I agree": consent recorded before the ack; the DM and Home change after it."""
+    user_id = user_id_of(body)
+    with services.db.session() as session:
+        member = give_consent(session, actor=services.actor(user_id), **slack_facts(services, user_id))
+        at = member.consented_at or now()
+    ack()
+    later(lambda: _after_consent(services, body, user_id, at))
+
+
+def _after_consent(services: Services, body: dict[str, Any], user_id: str, at: datetime) -> None:
+    clicked = own_dm_message(services.client, body)  # the welcome DM, never a message elsewhere
+    if clicked is not None:
+        try:
+            message = consent_given_message(services.translator(user_id), at=at)
+            services.client.chat_update(channel=clicked[0], ts=clicked[1], **message)
+        except SlackApiError as exc:
+            log.info("could not update the welcome message: %s", exc.response.get("error"))
+    publish_home(services, user_id)
+
+
+FEATURE = Feature(
+    name="onboarding",
+    listeners=(
+        event("member_joined_channel", on_member_joined_channel, scopes=("channels:read", "groups:read")),
+        event("team_join", on_team_join, scopes=("users:read",)),
+        action(CONSENT_ACTION, on_consent),
+    ),
+)

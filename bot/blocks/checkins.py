@@ -5,9 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from slack_sdk.models.blocks import Block
-
-from bot.blocks.common import actions, button, context, section, to_dicts
+from bot.blocks.common import BlockDict, actions, button, context, section, to_dicts
 from bot.blocks.profiles import CHECKIN_OPEN_ACTION, PROFILE_OPEN_ACTION, own_profile_text, profile_lines
 from bot.i18n import Translator
 from bot.mrkdwn import date_token, escape, truncate, user_mention
@@ -23,7 +21,7 @@ NUDGES_ON, NUDGES_SNOOZE, NUDGES_OFF = "on", "snooze", "off"
 DIGEST_ON = "on"
 POST_TEXT_LIMIT = 500
 
-Blocks = list[Block | dict[str, Any]]
+Blocks = list[BlockDict]
 
 
 def _day(instant: datetime) -> str:

@@ -7,9 +7,16 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from slack_sdk.models.blocks import Block
-
-from bot.blocks.common import MESSAGE_BLOCK_LIMIT, actions, button, context, divider, section, to_dicts
+from bot.blocks.common import (
+    MESSAGE_BLOCK_LIMIT,
+    BlockDict,
+    actions,
+    button,
+    context,
+    divider,
+    section,
+    to_dicts,
+)
 from bot.blocks.profiles import message_link, name_of, profile_card, profile_lines
 from bot.i18n import Translator
 from bot.mrkdwn import escape, truncate
@@ -19,7 +26,7 @@ MORE_ACTION = "directory_more"
 PAGE_SIZE = 10
 QUERY_MAX = 200  # characters of the query kept in the "Show more" button
 
-Blocks = list[Block | dict[str, Any]]
+Blocks = list[BlockDict]
 
 
 def more_value(query: str, offset: int) -> str:

@@ -5,9 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from slack_sdk.models.blocks import Block
-
-from bot.blocks.common import actions, button, context, header, section, to_dicts
+from bot.blocks.common import BlockDict, actions, button, context, header, section, to_dicts
 from bot.blocks.profiles import PROFILE_OPEN_ACTION
 from bot.i18n import Translator
 from bot.mrkdwn import date_token
@@ -16,7 +14,7 @@ CONSENT_ACTION = "onboarding_consent"
 # The "Set up my profile" button opens the profile modal (same action as the Home tab's button).
 SETUP_PROFILE_ACTION = PROFILE_OPEN_ACTION
 
-Blocks = list[Block | dict[str, Any]]
+Blocks = list[BlockDict]
 
 
 def welcome_message(tr: Translator, *, name: str, consented: bool) -> dict[str, Any]:

@@ -9,9 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from slack_sdk.models.blocks import Block
-
-from bot.blocks.common import context, section
+from bot.blocks.common import BlockDict, context, section
 from bot.i18n import Translator
 from bot.mrkdwn import escape, link, truncate, user_mention
 from models.member import AVAILABILITY_FLAGS, VISIBILITIES, VISIBILITY_HR, Member
@@ -51,7 +49,7 @@ FIELD_BLOCKS = (
     "visibility",
 )
 
-Blocks = list[Block | dict[str, Any]]
+Blocks = list[BlockDict]
 
 
 def _plain(text: str, limit: int = 75) -> dict[str, Any]:

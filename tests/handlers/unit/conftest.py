@@ -90,13 +90,18 @@ def action_body(
 
 
 def submission(callback_id: str, values: dict[str, Any], *, user: str, metadata: str = "") -> dict[str, Any]:
-    """A `view_submission` body; `values` maps block_id to an element state (see tests.slack_requests)."""
-    from tests.slack_requests import text_input
+    """A `view_submission` body; `values` maps block_id to a str (a text input), a list (checkboxes), None
+    (an empty select) or a raw element state, as `tests.slack_requests.SlackSender.view_submission` does."""
+    from tests.slack_requests import checkboxes, text_input
 
-    state = {
-        block_id: {block_id: text_input(value) if isinstance(value, str) else value}
-        for block_id, value in values.items()
-    }
+    def element(value: Any) -> dict[str, Any]:
+        if isinstance(value, str):
+            return text_input(value)
+        if isinstance(value, list):
+            return checkboxes(*value)
+        return value if value is not None else {"type": "static_select", "selected_option": None}
+
+    state = {block_id: {block_id: element(value)} for block_id, value in values.items()}
     view = {
         "id": "V1",
         "type": "modal",
