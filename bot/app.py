@@ -16,6 +16,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot import roles
 from bot.config import Settings
+from jobs.base import MACHINERY
 from bot.features import feature_modules
 from bot.i18n import t
 from bot.listeners import is_slack_response_url
@@ -32,6 +33,8 @@ def job_scopes() -> set[str]:
 
     scopes: set[str] = set()
     for info in pkgutil.iter_modules(jobs.__path__):
+        if info.name in MACHINERY:  # the scheduler and delivery machinery need no scopes of their own
+            continue
         module = importlib.import_module(f"jobs.{info.name}")
         scopes.update(getattr(module, "SCOPES", ()))
     return scopes

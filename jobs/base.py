@@ -147,7 +147,7 @@ class DigestContext:
 # modules: a deployment's own digest sections or jobs, and the test-only sections the cross-process tests use.
 EXTRA_MODULES_ENV = "ALUMNI_JOBS_EXTRA_MODULES"
 # Modules that are machinery, not features (they define no jobs or sections).
-_MACHINERY = frozenset({"base", "cli", "delivery", "runner", "scheduler"})
+MACHINERY = frozenset({"base", "cli", "delivery", "runner", "scheduler"})
 
 
 def feature_modules(extra_modules: Sequence[str] = ()) -> list[ModuleType]:
@@ -157,7 +157,7 @@ def feature_modules(extra_modules: Sequence[str] = ()) -> list[ModuleType]:
     names = [
         f"jobs.{info.name}"
         for info in sorted(pkgutil.iter_modules(jobs.__path__), key=lambda m: m.name)
-        if info.name not in _MACHINERY
+        if info.name not in MACHINERY
     ]
     return [importlib.import_module(name) for name in [*names, *extra_modules]]
 

@@ -6,14 +6,15 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,10 @@ class Database:
             return False
 
     def alembic_config(self) -> Config:
+        # Alembic is imported only here: web workers never migrate (the parent process does, once), and
+        # importing it costs each worker about 10 MiB (benchmarks.worker_memory).
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
         config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
@@ -105,6 +110,8 @@ class Database:
 
     def upgrade(self, revision: str = "head") -> None:
         """Apply migrations. On PostgreSQL an advisory lock makes concurrent starters upgrade once."""
+        from alembic import command
+
         config = self.alembic_config()
         with self.engine.begin() as conn:
             if self.is_postgres:

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -309,12 +310,15 @@ def _is_fts_table(name: str | None) -> bool:
     return bool(name) and (name == FTS_TABLE or str(name).startswith(FTS_TABLE + "_"))
 
 
-def _register_autogenerate_filter() -> None:
+@cache
+def register_autogenerate_filter() -> None:
     """Keep Alembic's comparison from proposing to drop the FTS5 table and its shadow tables.
 
     SQLAlchemy reflects an FTS5 virtual table (and the `_data`, `_idx`, `_config`, `_docsize` tables
     SQLite keeps for it) as ordinary tables that no model declares. Alembic's global comparator
     registry (its documented hook for third-party extensions) runs this after the table comparison.
+    Called where Alembic compares (migrations/env.py, the migration tests), not at import: web workers never
+    import Alembic (about 10 MiB each).
     """
     try:
         from alembic.autogenerate.compare import comparators
@@ -331,6 +335,3 @@ def _register_autogenerate_filter() -> None:
             if not (isinstance(op, ops.DropTableOp | ops.ModifyTableOps) and _is_fts_table(op.table_name))
         ]
         return PriorityDispatchResult.CONTINUE
-
-
-_register_autogenerate_filter()

@@ -6,9 +6,11 @@ from alembic import context
 from sqlalchemy import Connection, engine_from_config, inspect, pool, text
 from sqlmodel import SQLModel
 
+from models.search import register_autogenerate_filter
 from models.tables import import_all
 
 import_all()
+register_autogenerate_filter()
 
 config = context.config
 target_metadata = SQLModel.metadata
