@@ -16,7 +16,6 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot import roles
 from bot.config import Settings
-from jobs.base import MACHINERY
 from bot.features import feature_modules
 from bot.i18n import t
 from bot.listeners import is_slack_response_url
@@ -26,6 +25,8 @@ from models.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
+_RUNNERS = frozenset({"cli", "runner", "scheduler"})
+
 
 def job_scopes() -> set[str]:
     """Bot scopes the scheduled jobs need (declared by `jobs` modules as `SCOPES`)."""
@@ -33,7 +34,7 @@ def job_scopes() -> set[str]:
 
     scopes: set[str] = set()
     for info in pkgutil.iter_modules(jobs.__path__):
-        if info.name in MACHINERY:  # the scheduler and delivery machinery need no scopes of their own
+        if info.name in _RUNNERS:  # the scheduler and its command line need no scopes (nor a web worker's memory)
             continue
         module = importlib.import_module(f"jobs.{info.name}")
         scopes.update(getattr(module, "SCOPES", ()))
