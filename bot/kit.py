@@ -2,7 +2,7 @@
 
 A feature module (`handlers/<name>.py`) writes its listeners as named module-level functions and ends with
 one typed `FEATURE = Feature(...)` value naming them with the constructors below (`command`, `action`,
-`view`...), its Home section, its `/alumni` subcommands, its scheduled jobs and its scopes. `bot/features.py`
+`view`...), its Home section, its `/alumni` subcommands, its scheduled jobs and digest section, and its scopes. `bot/features.py`
 lists the features; the composition root registers that list. Nothing is discovered by name.
 
 A listener asks for what it needs by parameter name, as Bolt listeners do (`ack`, `body`, `command`,
@@ -36,7 +36,7 @@ from models.timeutil import now
 if TYPE_CHECKING:
     from slack_bolt import Ack
 
-    from jobs.base import ScheduledJob
+    from jobs.base import DigestSectionFn, ScheduledJob
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +123,8 @@ class Feature:
     home_order: int = 100  # lower comes first on the Home tab
     subcommands: Mapping[str, Subcommand] = field(default_factory=dict)
     jobs: tuple[ScheduledJob, ...] = ()
+    digest: DigestSectionFn | None = None  # its part of the weekly digest
+    digest_order: int = 100  # lower comes first in the digest
     scopes: tuple[str, ...] = ()
 
 
