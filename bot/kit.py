@@ -2,8 +2,9 @@
 
 A feature module (`handlers/<name>.py`) writes its listeners as named module-level functions and ends with
 one typed `FEATURE = Feature(...)` value naming them with the constructors below (`command`, `action`,
-`view`...), its Home section, its `/alumni` subcommands, its scheduled jobs and digest section, and its scopes. `bot/features.py`
-lists the features; the composition root registers that list. Nothing is discovered by name.
+`view`...), its Home section, its `/alumni` subcommands, its scheduled jobs and digest section, and its
+scopes. `bot/features.py` lists the features; the composition root registers that list. Nothing is discovered
+by name.
 
 A listener asks for what it needs by parameter name, as Bolt listeners do (`ack`, `body`, `command`,
 `respond`...), plus two of ours that the registry injects:
