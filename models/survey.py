@@ -326,7 +326,9 @@ def _questions(errs: FieldErrors, drafts: Sequence[QuestionDraft]) -> list[tuple
     for index, draft in enumerate(drafts[:QUESTIONS_MAX]):
         slot = draft.slot or index + 1
         prompt = (draft.prompt or "").strip()
-        if draft.kind not in KINDS:
+        if not draft.kind:
+            errs.add(question_field(slot, "kind"), "required")
+        elif draft.kind not in KINDS:
             errs.add(question_field(slot, "kind"), "invalid")
         if not prompt:
             errs.add(question_field(slot, "prompt"), "required")
@@ -549,25 +551,29 @@ def close_due_surveys(session: Session, *, at: datetime) -> list[Survey]:
     return due
 
 
+def participation(session: Session, *, survey_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """{survey id: (asked, answered)}: counts only, never who."""
+    if not survey_ids:
+        return {}
+    rows = session.exec(
+        select(
+            SurveyRecipient.survey_id,
+            func.count(),
+            func.sum(func.cast(col(SurveyRecipient.answered), Integer)),
+        )
+        .where(col(SurveyRecipient.survey_id).in_(list(survey_ids)))
+        .group_by(col(SurveyRecipient.survey_id))
+    ).all()
+    return {int(s): (int(n), int(a or 0)) for s, n, a in rows}
+
+
 def list_surveys(session: Session, *, actor: Actor, limit: int = 20) -> list[Progress]:
     """HR's overview: the latest surveys with how many were asked and answered (counts only)."""
     _require_hr(actor)
     surveys = session.exec(
         select(Survey).order_by(col(Survey.created_at).desc(), col(Survey.id).desc()).limit(limit)
     ).all()
-    ids = [s.id for s in surveys if s.id is not None]
-    counts: dict[int, tuple[int, int]] = {}
-    if ids:
-        rows = session.exec(
-            select(
-                SurveyRecipient.survey_id,
-                func.count(),
-                func.sum(func.cast(col(SurveyRecipient.answered), Integer)),
-            )
-            .where(col(SurveyRecipient.survey_id).in_(ids))
-            .group_by(col(SurveyRecipient.survey_id))
-        ).all()
-        counts = {int(s): (int(n), int(a or 0)) for s, n, a in rows}
+    counts = participation(session, survey_ids=[s.id for s in surveys if s.id is not None])
     return [Progress(s, *counts.get(s.id or 0, (0, 0))) for s in surveys]
 
 
@@ -735,44 +741,48 @@ def submit_answers(session: Session, *, actor: Actor, survey_id: int, answers: M
 # ----------------------------------------------------------------------------------------- jobs' side
 
 
-def pending_invitations(session: Session, *, limit: int = 500) -> list[Invitation]:
-    """Recipients of open surveys not invited yet (their DM is not queued), oldest survey first."""
+def _invitations(session: Session, *conditions: Any, limit: int) -> list[tuple[Invitation, SurveyRecipient]]:
     rows = session.exec(
-        select(Survey, SurveyRecipient.id, Member.slack_user_id, Member.locale)
+        select(Survey, SurveyRecipient, Member)
         .join(SurveyRecipient, col(SurveyRecipient.survey_id) == col(Survey.id))
         .join(Member, col(Member.id) == col(SurveyRecipient.member_id))
-        .where(
-            Survey.status == OPEN,
-            col(Survey.closes_at) > now(),
-            col(SurveyRecipient.asked_at).is_(None),
-            col(Member.slack_user_id).is_not(None),
-        )
+        .where(Survey.status == OPEN, col(Member.slack_user_id).is_not(None), *conditions)
         .order_by(col(Survey.id), col(SurveyRecipient.id))
         .limit(limit)
     ).all()
-    return [Invitation(s, int(r), str(u), loc) for s, r, u, loc in rows if r is not None]
+    return [
+        (Invitation(survey, int(recipient.id or 0), str(member.slack_user_id), member.locale), recipient)
+        for survey, recipient, member in rows
+    ]
+
+
+def pending_invitations(session: Session, *, at: datetime, limit: int = 500) -> list[Invitation]:
+    """Recipients of open surveys not invited yet (their DM is not queued), oldest survey first."""
+    found = _invitations(
+        session, col(Survey.closes_at) > at, col(SurveyRecipient.asked_at).is_(None), limit=limit
+    )
+    return [invitation for invitation, _ in found]
 
 
 def due_reminders(session: Session, *, at: datetime, limit: int = 500) -> list[Invitation]:
     """Recipients to remind now: invited, not answered, not reminded, their survey closing within
-    `REMINDER_BEFORE` (and not closed yet)."""
-    rows = session.exec(
-        select(Survey, SurveyRecipient.id, Member.slack_user_id, Member.locale)
-        .join(SurveyRecipient, col(SurveyRecipient.survey_id) == col(Survey.id))
-        .join(Member, col(Member.id) == col(SurveyRecipient.member_id))
-        .where(
-            Survey.status == OPEN,
-            col(Survey.closes_at) > at,
-            col(Survey.closes_at) <= at + REMINDER_BEFORE,
-            col(SurveyRecipient.asked_at).is_not(None),
-            col(SurveyRecipient.reminded_at).is_(None),
-            col(SurveyRecipient.answered).is_(False),
-            col(Member.slack_user_id).is_not(None),
-        )
-        .order_by(col(Survey.id), col(SurveyRecipient.id))
-        .limit(limit)
-    ).all()
-    return [Invitation(s, int(r), str(u), loc) for s, r, u, loc in rows if r is not None]
+    `REMINDER_BEFORE` (and not closed yet). Someone invited inside that window is not reminded: the
+    invitation itself is recent enough."""
+    found = _invitations(
+        session,
+        col(Survey.closes_at) > at,
+        col(Survey.closes_at) <= at + REMINDER_BEFORE,
+        col(SurveyRecipient.asked_at).is_not(None),
+        col(SurveyRecipient.reminded_at).is_(None),
+        col(SurveyRecipient.answered).is_(False),
+        limit=limit,
+    )
+    return [
+        invitation
+        for invitation, recipient in found
+        if recipient.asked_at is not None
+        and recipient.asked_at <= invitation.survey.closes_at - REMINDER_BEFORE
+    ]
 
 
 def mark_invited(session: Session, recipient_ids: Sequence[int], *, at: datetime) -> None:

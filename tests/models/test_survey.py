@@ -486,12 +486,12 @@ def test_invitations_and_reminders_are_due_once_and_only_for_non_answerers(db: D
     survey_id = _create(db, closes_at=T0 + timedelta(days=3))
     _open(db, survey_id)
     with db.session() as session:
-        invitations = sv.pending_invitations(session)
+        invitations = sv.pending_invitations(session, at=now())
         assert len(invitations) == 8
         assert sv.due_reminders(session, at=T0 + timedelta(days=2, hours=1)) == [], "nobody invited yet"
         sv.mark_invited(session, [i.recipient_id for i in invitations], at=T0)
     with db.session() as session:
-        assert sv.pending_invitations(session) == []
+        assert sv.pending_invitations(session, at=now()) == []
     _answer(db, MEMBERS[0], survey_id)
     with db.session() as session:
         assert sv.due_reminders(session, at=T0 + timedelta(days=1)) == [], "too early"
