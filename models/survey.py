@@ -307,10 +307,10 @@ def _segment(session: Session, errs: FieldErrors, segment: Segment) -> Segment:
     elif len(value) > SEGMENT_VALUE_MAX:
         errs.add("audience", "too_long", max=SEGMENT_VALUE_MAX)
     elif kind == SEGMENT_LEFT_YEAR:
-        try:
-            value = str(int(normalize(value)))
-        except ValueError:
+        year = normalize(value)
+        if not (year.isdigit() and len(year) == 4):
             errs.add("audience", "invalid")
+        value = year
     elif kind == SEGMENT_EVENT:
         event_id = int(value) if value.isdigit() and len(value) < 10 else 0
         if not event_id or session.get(Event, event_id) is None:

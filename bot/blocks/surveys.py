@@ -299,8 +299,12 @@ def create_modal(
 
 
 def _epoch(value: Any) -> datetime | None:
+    """A datetimepicker's epoch seconds as an instant; anything else (missing, forged) as None."""
     if isinstance(value, int | str) and str(value).isdigit():
-        return datetime.fromtimestamp(int(value), tz=UTC)
+        try:
+            return datetime.fromtimestamp(int(value), tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
     return None
 
 

@@ -118,6 +118,7 @@ def test_create_modal_state_reads_back_into_a_survey(db: Database) -> None:
         "q4_kind": "text",
         "q4_prompt": "Anything else?",
     }
+    assert ui.draft_from_values({"closes_at": "9" * 40}).closes_at is None  # a forged epoch is no date
     draft = ui.draft_from_values(values)
     assert draft.segment == sv.Segment("department", "Sales")
     assert [q.slot for q in draft.questions] == [1, 2, 4]

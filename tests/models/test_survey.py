@@ -189,6 +189,7 @@ def test_question_count_closing_date_and_audience_values_are_checked(db: Databas
     assert _errors(db, min_group="many") == {"min_group": "invalid"}
     assert _errors(db, segment=sv.Segment(sv.SEGMENT_DEPARTMENT, " ")) == {"audience": "required"}
     assert _errors(db, segment=sv.Segment(sv.SEGMENT_LEFT_YEAR, "last year")) == {"audience": "invalid"}
+    assert _errors(db, segment=sv.Segment(sv.SEGMENT_LEFT_YEAR, "9" * 30)) == {"audience": "invalid"}
     assert _errors(db, segment=sv.Segment(sv.SEGMENT_EVENT, "999")) == {
         "audience": "surveys.errors.event_unknown"
     }
