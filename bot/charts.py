@@ -67,3 +67,37 @@ def members_chart(
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def survey_chart(questions: Sequence[tuple[str, Sequence[tuple[str, int]]]], *, title: str) -> bytes:
+    """Horizontal bars per scale or choice question (`bot.blocks.surveys.chart_series`), one panel each."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    panels = list(questions) or [(title, [])]
+    figure = Figure(figsize=(8, 1.2 + 2.2 * len(panels)), dpi=100)
+    labels_text = title + "".join(q + "".join(o for o, _ in options) for q, options in panels)
+    font = cjk_font()
+    if font and not labels_text.isascii():
+        from matplotlib import rcParams
+
+        rcParams["font.family"] = [font, "sans-serif"]
+    FigureCanvasAgg(figure)
+    figure.suptitle(title)
+    for index, (question, options) in enumerate(panels, start=1):
+        axes = figure.add_subplot(len(panels), 1, index)
+        names = [name if len(name) <= 30 else name[:29] + "…" for name, _ in options]
+        positions = list(range(len(options)))
+        axes.barh(positions, [count for _, count in options], color="#1264a3")
+        axes.set_yticks(positions)
+        axes.set_yticklabels(names, fontsize=8)
+        axes.invert_yaxis()  # the first option on top, as in the question
+        axes.set_title(question if len(question) <= 80 else question[:79] + "…", fontsize=9, loc="left")
+        axes.set_xlim(left=0)
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # counts of people: no 0.5 ticks
+        axes.grid(axis="x", alpha=0.3)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()

@@ -177,6 +177,18 @@ RULES: dict[str, Rule] = {
         messages=("hr_channel", "hr_ts", MESSAGE_UPDATE),
         why="their feedback; the HR channel's copy is replaced by a notice",
     ),
+    "survey": Rule(
+        NONE, mention_columns=("created_by",), why="HR's survey stays; who created it is pseudonymised"
+    ),
+    "survey_question": Rule(NONE, why="HR's questions; no personal data"),
+    "survey_recipient": Rule(
+        DELETE, member_columns=("member_id",), why="that they were asked, reminded and have answered"
+    ),
+    "survey_answer": Rule(
+        NONE,
+        why="anonymous answers: no column links an answer to anyone (by design), so none can be found, "
+        "exported or erased as theirs; they stay in the survey's results",
+    ),
 }
 
 
