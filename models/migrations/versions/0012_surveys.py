@@ -1,6 +1,6 @@
 """pulse surveys: surveys, their questions, who was asked (recipients) and the anonymous answers
 
-Revision ID: 0014_surveys
+Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-03
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 import models.types
 
-revision: str = "0014_surveys"
+revision: str = "0012"
 down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
