@@ -15,9 +15,17 @@ from typing import Any
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from slack_sdk.models.blocks import Block, ButtonElement, ConfirmObject, PlainTextObject
-
-from bot.blocks.common import actions, button, context, divider, header, section, to_dicts
+from bot.blocks.common import (
+    BlockDict,
+    actions,
+    button,
+    context,
+    divider,
+    header,
+    mrkdwn_text,
+    plain,
+    section,
+)
 from bot.i18n import Translator
 from bot.ics import IcsEvent, utc_stamp
 from bot.mrkdwn import date_token, escape, link, truncate, user_mention
@@ -65,9 +73,10 @@ ANSWER_KEYS = {
 }
 
 
-def _zone(name: str, workspace_tz: str) -> ZoneInfo:
-    """The event's zone; an unknown one falls back to the workspace zone (ALUMNI_TIMEZONE), like every other
-    place that lacks a person's zone, not to UTC."""
+def _event_zone(name: str, workspace_tz: str) -> ZoneInfo:
+    """The zone stored on the event (the organiser's when they created it); an unknown one falls back to the
+    workspace zone (ALUMNI_TIMEZONE), as `bot.kit.user_zone` does for a person, not to UTC. Not the kit's
+    helper: this is an event's zone, not a viewer's, and a pure builder has no services to ask."""
     for candidate in (name, workspace_tz):
         try:
             return ZoneInfo(candidate)
@@ -78,7 +87,7 @@ def _zone(name: str, workspace_tz: str) -> ZoneInfo:
 
 def fallback_time(instant: datetime, tz: str, *, workspace_tz: str) -> str:
     """Plain text for clients that cannot render date tokens: the organiser's local time with its zone."""
-    return instant.astimezone(_zone(tz, workspace_tz)).strftime("%Y-%m-%d %H:%M %Z")
+    return instant.astimezone(_event_zone(tz, workspace_tz)).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def when(event: Event, *, workspace_tz: str) -> str:
@@ -185,7 +194,7 @@ def counts_line(event: Event, counts: Counts, tr: Translator) -> str:
     return line
 
 
-def rsvp_buttons(event: Event, tr: Translator, *, answer: str | None = None) -> list[Any]:
+def rsvp_buttons(event: Event, tr: Translator, *, answer: str | None = None) -> list[BlockDict]:
     """Going / Maybe / Can't go; the member's current answer is highlighted."""
     value = str(event.id)
     current = GOING if answer == WAITLIST else answer
@@ -203,7 +212,7 @@ def rsvp_buttons(event: Event, tr: Translator, *, answer: str | None = None) -> 
     ]
 
 
-def calendar_buttons(event: Event, tr: Translator) -> list[Any]:
+def calendar_buttons(event: Event, tr: Translator) -> list[BlockDict]:
     return [
         button(
             tr("events.button.calendar"), ACTION_CALENDAR, value=str(event.id), url=google_calendar_url(event)
@@ -212,8 +221,8 @@ def calendar_buttons(event: Event, tr: Translator) -> list[Any]:
     ]
 
 
-def _details(event: Event, tr: Translator, *, workspace_tz: str) -> list[Block]:
-    blocks: list[Block] = []
+def _details(event: Event, tr: Translator, *, workspace_tz: str) -> list[BlockDict]:
+    blocks: list[BlockDict] = []
     if event.description:
         blocks.append(section(escape(event.description)))
     blocks.append(
@@ -228,14 +237,14 @@ def _details(event: Event, tr: Translator, *, workspace_tz: str) -> list[Block]:
 def announcement(event: Event, counts: Counts, tr: Translator, *, workspace_tz: str) -> dict[str, Any]:
     """The channel announcement (`text` + `blocks`), also used for every in-place update."""
     if event.is_cancelled:
-        blocks: list[Block] = [
+        blocks: list[BlockDict] = [
             header(tr("events.announce.cancelled_header", title=event.title)),
             section(tr("events.announce.cancelled")),
             context(escape(fallback_time(event.starts_at, event.tz, workspace_tz=workspace_tz))),
         ]
         return {
             "text": tr("events.announce.cancelled_text", title=escape(event.title)),
-            "blocks": to_dicts(blocks),
+            "blocks": blocks,
         }
     blocks = [
         context(tr("events.announce.new")),
@@ -249,29 +258,25 @@ def announcement(event: Event, counts: Counts, tr: Translator, *, workspace_tz: 
         actions(*rsvp_buttons(event, tr), *calendar_buttons(event, tr), block_id=f"event_{event.id}")
     )
     blocks.append(context(tr("events.list.organizer", organizer=organizer_label(event))))
-    return {"text": tr("events.announce.text", title=escape(event.title)), "blocks": to_dicts(blocks)}
+    return {"text": tr("events.announce.text", title=escape(event.title)), "blocks": blocks}
 
 
-def _manage_buttons(event: Event, tr: Translator, *, started: bool) -> list[Any]:
+def _manage_buttons(event: Event, tr: Translator, *, started: bool) -> list[BlockDict]:
     value = str(event.id)
     if started:
         return [
             button(tr("events.button.attendance"), ACTION_ATTENDANCE, value=value),
             button(tr("events.button.feedback"), ACTION_FEEDBACK_SUMMARY, value=value),
         ]
-    cancel = ButtonElement(
-        text=PlainTextObject(text=truncate(tr("events.button.cancel"), 75)),
-        action_id=ACTION_CANCEL,
-        value=value,
-        style="danger",
-        confirm=ConfirmObject(
-            title=truncate(tr("events.confirm.cancel_title"), 100),
-            text=tr("events.confirm.cancel_text"),
-            confirm=truncate(tr("events.confirm.cancel_yes"), 30),
-            deny=truncate(tr("events.confirm.cancel_no"), 30),
-            style="danger",
-        ),
-    )
+    cancel = button(tr("events.button.cancel"), ACTION_CANCEL, value=value, style="danger")
+    # Cancelling tells everyone going; Slack asks "are you sure?" before it sends the click.
+    cancel["confirm"] = {
+        "title": plain(tr("events.confirm.cancel_title"), 100),
+        "text": mrkdwn_text(tr("events.confirm.cancel_text"), 300),
+        "confirm": plain(tr("events.confirm.cancel_yes"), 30),
+        "deny": plain(tr("events.confirm.cancel_no"), 30),
+        "style": "danger",
+    }
     return [button(tr("events.button.edit"), ACTION_EDIT, value=value), cancel]
 
 
@@ -286,7 +291,7 @@ def event_list(
     workspace_tz: str,
 ) -> dict[str, Any]:
     """`/events`: upcoming events with the caller's answer (ephemeral). At most 9 events (50 blocks)."""
-    blocks: list[Block] = [header(tr("events.list.title"))]
+    blocks: list[BlockDict] = [header(tr("events.list.title"))]
     if not events:
         blocks.append(section(tr("events.list.empty")))
     for event in events[:9]:
@@ -307,10 +312,10 @@ def event_list(
             buttons += _manage_buttons(event, tr, started=event.has_started(now))
         blocks.append(actions(*buttons, block_id=f"event_{event.id}"))
     text = tr("events.list.title")
-    return {"text": text, "blocks": to_dicts(blocks)}
+    return {"text": text, "blocks": blocks}
 
 
-def summary_blocks(summary: FeedbackSummary, tr: Translator, *, comments: int = 5) -> list[Block]:
+def summary_blocks(summary: FeedbackSummary, tr: Translator, *, comments: int = 5) -> list[BlockDict]:
     """Average, count and the latest comments (escaped)."""
     if summary.attended is None:  # nobody marked attendance: say so rather than count Going as attended
         people = tr("events.home.going_unmarked", going=summary.going)
@@ -322,7 +327,7 @@ def summary_blocks(summary: FeedbackSummary, tr: Translator, *, comments: int = 
         line = tr(
             "events.home.feedback_line", average=f"{summary.average:.1f}", count=summary.count, people=people
         )
-    blocks: list[Block] = [context(line)]
+    blocks: list[BlockDict] = [context(line)]
     shown = summary.comments[-comments:]
     if shown:
         quoted = "\n".join(
@@ -342,7 +347,7 @@ def past_list(
     workspace_tz: str,
 ) -> dict[str, Any]:
     """`/events past`: recent events; with ratings and comments for those the caller manages."""
-    blocks: list[Block] = [header(tr("events.list.past_title"))]
+    blocks: list[BlockDict] = [header(tr("events.list.past_title"))]
     if not events:
         blocks.append(section(tr("events.list.past_empty", days=days)))
     for event in events[:8]:
@@ -356,7 +361,7 @@ def past_list(
             blocks.append(
                 actions(button(tr("events.button.attendance"), ACTION_ATTENDANCE, value=str(event.id)))
             )
-    return {"text": tr("events.list.past_title"), "blocks": to_dicts(blocks)}
+    return {"text": tr("events.list.past_title"), "blocks": blocks}
 
 
 # ------------------------------------------------------------------------------------------- modals
@@ -493,7 +498,7 @@ def attendance_modal(
     """Pick attendees from the going list (user ID, display name); everyone is preselected until marked."""
     blocks: list[dict[str, Any]] = []
     if not going:
-        blocks.append(to_dicts([section(tr("events.modal.attendance_empty", title=escape(event.title)))])[0])
+        blocks.append(section(tr("events.modal.attendance_empty", title=escape(event.title))))
         return {
             "type": "modal",
             "callback_id": VIEW_ATTENDANCE,
@@ -510,7 +515,7 @@ def attendance_modal(
     element: dict[str, Any] = {"type": "multi_static_select", "action_id": FIELD_ATTENDED, "options": options}
     if chosen:
         element["initial_options"] = chosen
-    blocks.append(to_dicts([section(tr("events.modal.attendance_intro", title=escape(event.title)))])[0])
+    blocks.append(section(tr("events.modal.attendance_intro", title=escape(event.title))))
     blocks.append(
         {
             "type": "input",
@@ -542,7 +547,7 @@ def comment_modal(event: Event, tr: Translator, *, metadata: str) -> dict[str, A
         "close": {"type": "plain_text", "text": truncate(tr("common.cancel"), 24)},
         "private_metadata": metadata,
         "blocks": [
-            to_dicts([section(tr("events.modal.comment_intro", title=escape(event.title)))])[0],
+            section(tr("events.modal.comment_intro", title=escape(event.title))),
             _text_input(
                 FIELD_COMMENT, tr("events.modal.comment_label"), max_length=COMMENT_MAX, multiline=True
             ),
@@ -562,7 +567,7 @@ def feedback_modal(
         "type": "modal",
         "title": {"type": "plain_text", "text": truncate(tr("events.modal.feedback_title"), 24)},
         "close": {"type": "plain_text", "text": truncate(tr("common.close"), 24)},
-        "blocks": to_dicts(blocks),
+        "blocks": blocks,
     }
 
 
@@ -572,15 +577,15 @@ def thanks_modal(message: str, tr: Translator) -> dict[str, Any]:
         "type": "modal",
         "title": {"type": "plain_text", "text": truncate(tr("events.modal.comment_title"), 24)},
         "close": {"type": "plain_text", "text": truncate(tr("common.close"), 24)},
-        "blocks": to_dicts([section(message)]),
+        "blocks": [section(message)],
     }
 
 
 # ------------------------------------------------------------------------------------------- DMs
 
 
-def _dm(text: str, blocks: Sequence[Block]) -> dict[str, Any]:
-    return {"text": text, "blocks": to_dicts(blocks)}
+def _dm(text: str, blocks: Sequence[BlockDict]) -> dict[str, Any]:
+    return {"text": text, "blocks": list(blocks)}
 
 
 def promoted_dm(event: Event, tr: Translator, *, workspace_tz: str) -> dict[str, Any]:
@@ -734,9 +739,9 @@ def home_blocks(
     can_create: bool,
     now: datetime,
     workspace_tz: str,
-) -> list[Block]:
+) -> list[BlockDict]:
     """App Home "My events": what I'm going to or organise, and feedback on what I organised."""
-    head: list[Block] = [header(tr("events.home.title"))]
+    head: list[BlockDict] = [header(tr("events.home.title"))]
     if can_create:
         head = [
             header(tr("events.home.title")),
