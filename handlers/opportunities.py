@@ -80,7 +80,6 @@ from models.member import ensure_member
 
 log = logging.getLogger(__name__)
 
-HOME_ORDER = 20
 HELP_WORDS = {"help", "ヘルプ", "?"}
 POST_WORDS = {"post", "new", "投稿"}
 MINE_WORDS = {"mine", "my", "自分"}
@@ -597,5 +596,5 @@ FEATURE = Feature(
         action(ACTION_REMIND_CLOSE, on_remind_close),
     ),
     home=home_section,
-    home_order=HOME_ORDER,
+    home_order=20,  # after check-ins (10), before referrals (30) and events (40)
 )
