@@ -1,6 +1,7 @@
 """Block Kit for opportunities: the announcement, the browse list, the post modal, DMs and App Home parts.
 
-Pure functions: domain objects in, blocks out. Every user-typed string goes through `escape`.
+Pure functions: domain objects in, blocks out, as plain dicts (what the Web API takes; `bot.blocks.common`
+says why). Every user-typed string goes through `escape`.
 
 Extra announcement buttons (for example "Refer someone" from the referrals feature): pass
 `extra_buttons=` to `announcement_message`, or register a provider once with
@@ -18,20 +19,17 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from slack_sdk.models.blocks import (
-    Block,
-    ButtonElement,
-    ConfirmObject,
-    DatePickerElement,
-    InputBlock,
-    Option,
-    PlainTextInputElement,
-    PlainTextObject,
-    StaticSelectElement,
-    UserSelectElement,
+from bot.blocks.common import (
+    BlockDict,
+    actions,
+    button,
+    context,
+    divider,
+    modal_title,
+    mrkdwn_text,
+    plain,
+    section,
 )
-
-from bot.blocks.common import actions, button, context, divider, modal_title, section, to_dicts
 from bot.i18n import Translator
 from bot.mrkdwn import date_token, escape, link, truncate, user_mention
 from models.opportunity import (
@@ -75,7 +73,9 @@ PAGE_SIZE = 8
 MAX_BROWSE_OFFSET = 10_000
 DESCRIPTION_PREVIEW = 1500
 
-ButtonProvider = Callable[[Opportunity, Translator], Sequence[ButtonElement]]
+# A provider returns button elements as dicts (slack_sdk model objects are still accepted: `actions`
+# converts them).
+ButtonProvider = Callable[[Opportunity, Translator], Sequence[Any]]
 _button_providers: list[ButtonProvider] = []
 
 
@@ -85,8 +85,8 @@ def add_announcement_buttons(provider: ButtonProvider) -> None:
         _button_providers.append(provider)
 
 
-def provided_buttons(opportunity: Opportunity, tr: Translator) -> list[ButtonElement]:
-    out: list[ButtonElement] = []
+def provided_buttons(opportunity: Opportunity, tr: Translator) -> list[Any]:
+    out: list[Any] = []
     for provider in _button_providers:
         out.extend(provider(opportunity, tr))
     return out
@@ -171,12 +171,12 @@ def announcement_message(
     *,
     zone: ZoneInfo,
     interest_count: int = 0,
-    extra_buttons: Sequence[ButtonElement] | None = None,
+    extra_buttons: Sequence[Any] | None = None,
 ) -> dict[str, Any]:
     """`chat.postMessage`/`chat.update` arguments (text, blocks) for the channel announcement."""
     assert opportunity.id is not None
     poster = user_mention(opportunity.poster_id)
-    blocks: list[Block] = []
+    blocks: list[BlockDict] = []
     if opportunity.is_rehire:
         blocks.append(context(tr("opportunities.announce.rehire_banner", poster=poster)))
     facts = facts_line(opportunity, tr)
@@ -221,22 +221,20 @@ def announcement_message(
     text = tr(key, title=escape(opportunity.title))
     if not opportunity.is_open:
         text = f"{status_label(tr, opportunity.status)}: {text}"
-    return {"text": text, "blocks": to_dicts(blocks)}
+    return {"text": text, "blocks": blocks}
 
 
-def close_button(tr: Translator, value: str, action_id: str = ACTION_CLOSE) -> ButtonElement:
-    return ButtonElement(
-        text=PlainTextObject(text=tr("opportunities.buttons.close")),
-        action_id=action_id,
-        value=value,
-        style="danger",
-        confirm=ConfirmObject(
-            title=tr("opportunities.close_confirm.title"),
-            text=tr("opportunities.close_confirm.text"),
-            confirm=tr("opportunities.close_confirm.yes"),
-            deny=tr("common.cancel"),
-        ),
-    )
+def close_button(tr: Translator, value: str, action_id: str = ACTION_CLOSE) -> BlockDict:
+    """A red "Close" button that asks for confirmation first."""
+    element = button(tr("opportunities.buttons.close"), action_id, value=value, style="danger")
+    # Limits of a confirmation dialog: https://api.slack.com/reference/block-kit/composition-objects#confirm
+    element["confirm"] = {
+        "title": plain(tr("opportunities.close_confirm.title"), 100),
+        "text": mrkdwn_text(tr("opportunities.close_confirm.text"), 300),
+        "confirm": plain(tr("opportunities.close_confirm.yes"), 30),
+        "deny": plain(tr("common.cancel"), 30),
+    }
+    return element
 
 
 # -- browsing ----------------------------------------------------------------------------------------
@@ -287,19 +285,38 @@ class BrowseState:
         return dataclasses.replace(self, **changes)
 
 
+def _option(value: str, label: str) -> BlockDict:
+    return {"text": plain(label, 75), "value": value}
+
+
+def _static_select(
+    action_id: str,
+    options: list[BlockDict],
+    *,
+    initial: BlockDict | None = None,
+    placeholder: str | None = None,
+) -> BlockDict:
+    element: BlockDict = {"type": "static_select", "action_id": action_id, "options": options}
+    if initial is not None:
+        element["initial_option"] = initial
+    if placeholder is not None:
+        element["placeholder"] = plain(placeholder, 150)
+    return element
+
+
 def _select(
     tr: Translator, action_id: str, all_label: str, options: Sequence[tuple[str, str]], current: str | None
-) -> StaticSelectElement:
-    opts = [Option(value=ALL, text=all_label)] + [Option(value=v, text=label) for v, label in options]
-    initial = next((o for o in opts if o.value == (current or ALL)), opts[0])
-    return StaticSelectElement(action_id=action_id, options=opts, initial_option=initial)
+) -> BlockDict:
+    opts = [_option(ALL, all_label)] + [_option(v, label) for v, label in options]
+    initial = next((o for o in opts if o["value"] == (current or ALL)), opts[0])
+    return _static_select(action_id, opts, initial=initial)
 
 
 def browse_message(
     items: Sequence[Opportunity], tr: Translator, *, state: BrowseState, has_more: bool, zone: ZoneInfo
 ) -> dict[str, Any]:
     """The ephemeral answer to `/opportunities [words]` (and its pages and filters)."""
-    blocks: list[Block] = []
+    blocks: list[BlockDict] = []
     query = escape(truncate(state.query, 100))
     if items:
         first, last = state.offset + 1, state.offset + len(items)
@@ -343,7 +360,7 @@ def browse_message(
     if pager:
         blocks.append(actions(*pager))
     text = tr("opportunities.browse.fallback", count=len(items))
-    return {"text": text, "blocks": to_dicts(blocks)}
+    return {"text": text, "blocks": blocks}
 
 
 def mine_message(items: Sequence[Opportunity], tr: Translator, *, zone: ZoneInfo) -> dict[str, Any]:
@@ -351,9 +368,9 @@ def mine_message(items: Sequence[Opportunity], tr: Translator, *, zone: ZoneInfo
     if not items:
         return {
             "text": tr("opportunities.mine.empty"),
-            "blocks": to_dicts([section(tr("opportunities.mine.empty"))]),
+            "blocks": [section(tr("opportunities.mine.empty"))],
         }
-    blocks: list[Block] = [section(tr("opportunities.mine.heading", count=len(items)))]
+    blocks: list[BlockDict] = [section(tr("opportunities.mine.heading", count=len(items)))]
     for opportunity in items[:40]:
         status = status_label(tr, opportunity.status)
         extra = (
@@ -362,7 +379,7 @@ def mine_message(items: Sequence[Opportunity], tr: Translator, *, zone: ZoneInfo
             else ""
         )
         blocks.append(section(f"{summary(opportunity, tr)}\n*{status}* {extra}".rstrip()))
-    return {"text": tr("opportunities.mine.heading", count=len(items)), "blocks": to_dicts(blocks)}
+    return {"text": tr("opportunities.mine.heading", count=len(items)), "blocks": blocks}
 
 
 # -- the post modal ------------------------------------------------------------------------------------
@@ -377,21 +394,34 @@ def _text_input(
     optional: bool = True,
     multiline: bool = False,
     hint: str | None = None,
-) -> InputBlock:
-    element = PlainTextInputElement(
-        action_id=block_id,
-        initial_value=initial[:max_length] or None,
-        max_length=max_length,
-        multiline=multiline or None,
-        placeholder=tr(f"opportunities.form.{block_id}_placeholder"),
-    )
-    return InputBlock(
-        block_id=block_id,
-        label=tr(f"opportunities.form.{block_id}"),
-        element=element,
-        optional=optional,
-        hint=hint,
-    )
+) -> BlockDict:
+    element: BlockDict = {
+        "type": "plain_text_input",
+        "action_id": block_id,
+        "max_length": max_length,
+        "placeholder": plain(tr(f"opportunities.form.{block_id}_placeholder"), 150),
+    }
+    if initial[:max_length]:
+        element["initial_value"] = initial[:max_length]
+    if multiline:
+        element["multiline"] = True
+    return _input(block_id, tr(f"opportunities.form.{block_id}"), element, optional=optional, hint=hint)
+
+
+def _input(
+    block_id: str, label: str, element: BlockDict, *, optional: bool = False, hint: str | None = None
+) -> BlockDict:
+    """An input block (label and hint within Slack's 2000 characters)."""
+    block: BlockDict = {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(label, 2000),
+        "element": element,
+        "optional": optional,
+    }
+    if hint is not None:
+        block["hint"] = plain(hint, 2000)
+    return block
 
 
 def post_modal(
@@ -407,29 +437,29 @@ def post_modal(
     kinds = [k for k in KINDS if k != KIND_REHIRE or is_hr]
     if d.kind == KIND_REHIRE and KIND_REHIRE not in kinds:
         kinds.append(KIND_REHIRE)  # editing a rehire post made by HR: keep showing what it is
-    kind_options = [Option(value=k, text=kind_label(tr, k)) for k in kinds]
-    kind_initial = next((o for o in kind_options if o.value == d.kind), kind_options[0])
-    style_options = [Option(value=w, text=work_style_label(tr, w)) for w in WORK_STYLES]
-    style_initial = next((o for o in style_options if o.value == d.work_style), None)
+    kind_options = [_option(k, kind_label(tr, k)) for k in kinds]
+    kind_initial = next((o for o in kind_options if o["value"] == d.kind), kind_options[0])
+    style_options = [_option(w, work_style_label(tr, w)) for w in WORK_STYLES]
+    style_initial = next((o for o in style_options if o["value"] == d.work_style), None)
     expires = d.expires_on if isinstance(d.expires_on, date) else today + timedelta(days=DEFAULT_EXPIRY_DAYS)
-    blocks: list[Block] = [
-        InputBlock(
-            block_id="kind",
-            label=tr("opportunities.form.kind"),
-            element=StaticSelectElement(action_id="kind", options=kind_options, initial_option=kind_initial),
+    blocks: list[BlockDict] = [
+        _input(
+            "kind",
+            tr("opportunities.form.kind"),
+            _static_select("kind", kind_options, initial=kind_initial),
             hint=tr("opportunities.form.kind_hint_hr") if is_hr else None,
         ),
         _text_input(tr, "title", max_length=MAX_TITLE, initial=d.title, optional=False),
         _text_input(tr, "company", max_length=MAX_COMPANY, initial=d.company),
         _text_input(tr, "description", max_length=MAX_DESCRIPTION, initial=d.description, multiline=True),
         _text_input(tr, "location", max_length=MAX_LOCATION, initial=d.location),
-        InputBlock(
-            block_id="work_style",
-            label=tr("opportunities.form.work_style"),
-            element=StaticSelectElement(
-                action_id="work_style",
-                options=style_options,
-                initial_option=style_initial,
+        _input(
+            "work_style",
+            tr("opportunities.form.work_style"),
+            _static_select(
+                "work_style",
+                style_options,
+                initial=style_initial,
                 placeholder=tr("opportunities.form.work_style_placeholder"),
             ),
             optional=True,
@@ -446,10 +476,10 @@ def post_modal(
             hint=tr("opportunities.form.apply_url_hint"),
         ),
         _text_input(tr, "apply_contact", max_length=MAX_CONTACT, initial=d.apply_contact),
-        InputBlock(
-            block_id="expires_on",
-            label=tr("opportunities.form.expires_on"),
-            element=DatePickerElement(action_id="expires_on", initial_date=expires.isoformat()),
+        _input(
+            "expires_on",
+            tr("opportunities.form.expires_on"),
+            {"type": "datepicker", "action_id": "expires_on", "initial_date": expires.isoformat()},
             hint=tr("opportunities.form.expires_on_hint"),
             optional=True,
         ),
@@ -464,21 +494,24 @@ def post_modal(
         ),
         "submit": modal_title(tr("common.save" if editing else "opportunities.form.submit")),
         "close": modal_title(tr("common.cancel")),
-        "blocks": to_dicts(blocks),
+        "blocks": blocks,
     }
 
 
 def filled_modal(opportunity: Opportunity, tr: Translator) -> dict[str, Any]:
     """Mark filled: optionally name who filled it."""
     assert opportunity.id is not None
-    blocks: list[Block] = [
+    who: BlockDict = {
+        "type": "users_select",
+        "action_id": FILLED_BY_BLOCK,
+        "placeholder": plain(tr("opportunities.filled.who_placeholder"), 150),
+    }
+    blocks: list[BlockDict] = [
         section(tr("opportunities.filled.intro", title=escape(opportunity.title))),
-        InputBlock(
-            block_id=FILLED_BY_BLOCK,
-            label=tr("opportunities.filled.who"),
-            element=UserSelectElement(
-                action_id=FILLED_BY_BLOCK, placeholder=tr("opportunities.filled.who_placeholder")
-            ),
+        _input(
+            FILLED_BY_BLOCK,
+            tr("opportunities.filled.who"),
+            who,
             optional=True,
             hint=tr("opportunities.filled.who_hint"),
         ),
@@ -490,7 +523,7 @@ def filled_modal(opportunity: Opportunity, tr: Translator) -> dict[str, Any]:
         "title": modal_title(tr("opportunities.filled.title")),
         "submit": modal_title(tr("opportunities.filled.submit")),
         "close": modal_title(tr("common.cancel")),
-        "blocks": to_dicts(blocks),
+        "blocks": blocks,
     }
 
 
@@ -508,7 +541,7 @@ def posted_confirmation(opportunity: Opportunity, tr: Translator, *, channel: st
         text = tr("opportunities.dm.posted_no_link", title=escape(opportunity.title))
     else:
         text = tr("opportunities.dm.saved_no_channel", title=escape(opportunity.title))
-    return {"text": text, "blocks": to_dicts([section(text)])}
+    return {"text": text, "blocks": [section(text)]}
 
 
 def interest_dm(
@@ -526,7 +559,7 @@ def interest_dm(
     if opportunity.permalink:
         lines.append(link(opportunity.permalink, tr("opportunities.view_post")))
     blocks = [section("\n".join(lines)), context(tr("opportunities.dm.interested_hint"))]
-    return {"text": text, "blocks": to_dicts(blocks)}
+    return {"text": text, "blocks": blocks}
 
 
 def reminder_dm(opportunity: Opportunity, tr: Translator, *, zone: ZoneInfo) -> dict[str, Any]:
@@ -545,25 +578,27 @@ def reminder_dm(opportunity: Opportunity, tr: Translator, *, zone: ZoneInfo) -> 
             close_button(tr, value, ACTION_REMIND_CLOSE),
         ),
     ]
-    return {"text": text, "blocks": to_dicts(blocks)}
+    return {"text": text, "blocks": blocks}
 
 
 def expired_dm(opportunity: Opportunity, tr: Translator) -> dict[str, Any]:
     text = tr("opportunities.dm.expired", title=escape(opportunity.title))
-    return {"text": text, "blocks": to_dicts([section(text)])}
+    return {"text": text, "blocks": [section(text)]}
 
 
 def notice(text: str) -> dict[str, Any]:
     """A one-line message (already translated and escaped)."""
-    return {"text": text, "blocks": to_dicts([section(text)])}
+    return {"text": text, "blocks": [section(text)]}
 
 
 # -- App Home ----------------------------------------------------------------------------------------
 
 
-def home_blocks(for_you: Sequence[Opportunity], mine: Sequence[Opportunity], tr: Translator) -> list[Block]:
+def home_blocks(
+    for_you: Sequence[Opportunity], mine: Sequence[Opportunity], tr: Translator
+) -> list[BlockDict]:
     """Opportunities for you (newest open, rehire first) and My posts."""
-    blocks: list[Block] = [
+    blocks: list[BlockDict] = [
         section(
             tr("opportunities.home.for_you"),
             accessory=button(tr("opportunities.buttons.post"), ACTION_OPEN_POST, value="home"),
