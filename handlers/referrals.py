@@ -1,4 +1,9 @@
-"""Referrals: `/refer`, the "Refer someone" shortcut and button, the modal, HR's pipeline actions, withdrawal.
+"""Referrals: `/refer`, the "Refer someone" shortcut and buttons, the modal, HR's pipeline actions, withdrawal.
+
+Every change (a submission, HR's status change or owner, a withdrawal, a second member vouching) is decided
+before the ack, in the request's thread, so clicks count in the order they arrive. What follows (the HR card,
+DMs, the thread notes, Home tabs) runs after the ack (`later`); the HR card's newest render wins, across
+processes too (`bot.serial`).
 
 Privacy: candidate details go only to ALUMNI_HR_CHANNEL, the referrer (DMs, ephemerals, Home) and HR
 members (DMs, Home). Logs carry ids only. Every HR action is re-checked here and in `models.referral`.
@@ -8,16 +13,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from slack_bolt import Ack, Respond
+from slack_bolt import Ack
 from slack_sdk.errors import SlackApiError
-from slack_sdk.models.blocks import ButtonElement
 from sqlmodel import Session
 
+from bot.blocks.common import BlockDict
 from bot.blocks.opportunities import add_announcement_buttons
 from bot.blocks.referrals import (
     ASSIGN_ACTION,
@@ -57,36 +61,31 @@ from bot.blocks.referrals import (
 )
 from bot.forms import error_message, field_errors, input_block_ids, state_values, text
 from bot.i18n import Translator
-from bot.listeners import channel_id_of, parse_id, user_id_of
+from bot.kit import (
+    Feature,
+    Later,
+    action,
+    command,
+    options,
+    publish_home,
+    shortcut,
+    tell_clicker,
+    user_zone,
+    view,
+)
+from bot.listeners import parse_id, user_id_of
 from bot.mrkdwn import escape, user_mention
-from bot.registry import Registry
 from bot.serial import newest_render_wins
 from bot.services import Services
 from models import referral as referrals
 from models.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from models.opportunity import Opportunity
 
-__all__ = [
-    "ASSIGN_ACTION",
-    "COMMAND",
-    "HOME_ORDER",
-    "NOTE_CALLBACK",
-    "OPEN_FROM_OPPORTUNITY_ACTION",
-    "OPPORTUNITY_SELECT_ACTION",
-    "REFER_CALLBACK",
-    "SHORTCUT_CALLBACK",
-    "STATUS_ACTION_PATTERN",
-    "WITHDRAW_ACTION",
-    "home_section",
-    "register",
-]
-
 log = logging.getLogger(__name__)
 
 COMMAND = "/refer"
 HELP_WORDS = {"help", "ヘルプ"}
 MINE_WORDS = {"mine", "自分"}
-HOME_ORDER = 30
 MINE_LIMIT = 20
 HOME_LIMIT = 5
 UNTOUCHED_LIMIT = 8
@@ -95,19 +94,9 @@ UNTOUCHED_LIMIT = 8
 # -- small helpers --------------------------------------------------------------------------------
 
 
-_user_id = user_id_of
-
-
 def _parse_int(value: Any) -> int | None:
     """A row id from a payload (button value, block id, metadata); None when it cannot be one."""
     return parse_id(value, referrals.MAX_ID)
-
-
-def _zone(svc: Services, user_id: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(svc.people.get(user_id).tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        return svc.settings.zone
 
 
 def _safely(what: str, referral_id: int | None, call: Callable[[], Any]) -> Any:
@@ -127,67 +116,69 @@ def _safely(what: str, referral_id: int | None, call: Callable[[], Any]) -> Any:
     return None
 
 
-def _tell(svc: Services, body: dict[str, Any], respond: Respond | None, text_: str) -> None:
-    """A private answer to whoever clicked: the response_url, else an ephemeral, else a DM."""
-    user_id = _user_id(body)
-    if respond is not None and body.get("response_url"):
-        _safely(
-            "respond", None, lambda: respond(text=text_, response_type="ephemeral", replace_original=False)
-        )
-        return
-    channel_id = channel_id_of(body)
-    if channel_id:
-        _safely(
-            "ephemeral",
-            None,
-            lambda: svc.client.chat_postEphemeral(channel=channel_id, user=user_id, text=text_),
-        )
-    else:
-        _safely("dm", None, lambda: svc.client.chat_postMessage(channel=user_id, text=text_))
+def _post(services: Services, what: str, referral_id: int, **message: Any) -> Any:
+    """`chat.postMessage`, best effort (see `_safely`); Slack's response, or None when it failed."""
+    return _safely(what, referral_id, lambda: services.client.chat_postMessage(**message))
 
 
-def _publish_home(svc: Services, *user_ids: str) -> None:
-    from bot.kit import publish_home
-
-    for user_id in dict.fromkeys(u for u in user_ids if is_slack_user(u)):
-        _safely("views.publish", None, lambda u=user_id: publish_home(svc, u))  # type: ignore[misc]
+def _members(*user_ids: str | None) -> list[str]:
+    """The Slack users among `user_ids` (an erased member's pseudonym has no DM or Home tab)."""
+    return [str(user_id) for user_id in user_ids if is_slack_user(user_id)]
 
 
-def _title_of(session: Any, referral: referrals.Referral) -> str | None:
+def _title_of(session: Session, referral: referrals.Referral) -> str | None:
     if referral.opportunity_id is None:
         return None
     return referrals.opportunity_titles(session, {referral.opportunity_id}).get(referral.opportunity_id)
 
 
+def _refer_buttons(opportunity: Opportunity, tr: Translator) -> Sequence[Any]:
+    """The "Refer someone" button on every open opportunity's announcement (block dicts; the opportunities
+    feature's provider type still names slack_sdk's ButtonElement until its own rebuild)."""
+    return [refer_button(tr, opportunity.id)] if opportunity.id is not None else []
+
+
 # -- opening the modal ----------------------------------------------------------------------------
 
 
-def _open_modal(
-    svc: Services, body: dict[str, Any], respond: Respond | None, opportunity_id: int | None
-) -> None:
-    user_id = _user_id(body)
-    tr = svc.translator(user_id)
-    if not svc.settings.alumni_hr_channel:
-        _tell(svc, body, respond, tr("referrals.not_configured"))
-        return
-    initial = None
-    if opportunity_id is not None:
-        with svc.db.session() as session:
-            opportunity = referrals.open_opportunity(session, opportunity_id)
-            if opportunity is not None:
-                initial = referrals.OpportunityChoice(
-                    id=opportunity_id, title=opportunity.title, kind=str(opportunity.kind)
-                )
-        if initial is None:
-            _tell(svc, body, respond, tr("referrals.closed_notice"))
-            return
-    svc.client.views_open(trigger_id=body["trigger_id"], view=refer_modal(tr, initial=initial))
+def _refer_view(services: Services, user_id: str, opportunity_id: int | None = None) -> BlockDict | str:
+    """The referral modal to open for `user_id` (prefilled with an open opportunity), or why it cannot open."""
+    tr = services.translator(user_id)
+    if not services.settings.alumni_hr_channel:
+        return tr("referrals.not_configured")
+    if opportunity_id is None:
+        return refer_modal(tr)
+    with services.db.session() as session:
+        opportunity = referrals.open_opportunity(session, opportunity_id)
+        if opportunity is None:
+            return tr("referrals.closed_notice")
+        initial = referrals.OpportunityChoice(
+            id=opportunity_id, title=opportunity.title, kind=str(opportunity.kind)
+        )
+    return refer_modal(tr, initial=initial)
+
+
+def _open_or_tell(services: Services, body: dict[str, Any], answer: BlockDict | str) -> None:
+    """After the ack: open the modal (its trigger_id lasts 3 s) or tell the clicker privately why not."""
+    if isinstance(answer, str):
+        tell_clicker(services, body, answer)
+    else:
+        services.client.views_open(trigger_id=body["trigger_id"], view=answer)
+
+
+def _mine(services: Services, user_id: str, tr: Translator) -> list[BlockDict]:
+    """`/refer mine`: the member's own referrals with their status."""
+    with services.db.session() as session:
+        mine, total = referrals.referrals_of(session, user_id, limit=MINE_LIMIT)
+        ids = {r.opportunity_id for r in mine if r.opportunity_id is not None}
+        titles = referrals.opportunity_titles(session, ids)
+    return mine_blocks(tr, mine, total=total, titles=titles)
 
 
 # -- App Home -------------------------------------------------------------------------------------
 
 
-def home_section(services: Services, user_id: str, tr: Translator) -> list[dict[str, Any]]:
+def home_section(services: Services, user_id: str, tr: Translator) -> list[BlockDict]:
     """Your referrals with status; for HR also the pipeline (counts, oldest untouched first)."""
     is_hr = services.roles.is_hr(user_id)
     with services.db.session() as session:
@@ -199,10 +190,10 @@ def home_section(services: Services, user_id: str, tr: Translator) -> list[dict[
     return home_blocks(tr, mine, total=total, titles=titles, pipeline=pipeline, untouched=untouched)
 
 
-# -- after a change: HR message, DMs, Home --------------------------------------------------------
+# -- after a change (run after the ack): HR card, DMs, thread notes, Home ---------------------------
 
 
-def _update_hr_message(svc: Services, referral_id: int) -> None:
+def _update_hr_message(services: Services, referral_id: int) -> None:
     """Re-render the HR card; the newest render wins even across processes (bot.serial)."""
 
     def read(session: Session) -> tuple[str, str, dict[str, Any]] | None:
@@ -211,359 +202,428 @@ def _update_hr_message(svc: Services, referral_id: int) -> None:
             return None
         title = _title_of(session, referral)
         changes = referrals.history(session, referral_id)
-        message = hr_message(svc.workspace_translator, referral, opportunity_title=title, changes=changes)
+        message = hr_message(
+            services.workspace_translator, referral, opportunity_title=title, changes=changes
+        )
         return referral.hr_channel, referral.hr_ts, message
 
     def send(card: tuple[str, str, dict[str, Any]]) -> bool:
         channel, ts, message = card
         sent = _safely(
-            "chat.update", referral_id, lambda: svc.client.chat_update(channel=channel, ts=ts, **message)
+            "chat.update",
+            referral_id,
+            lambda: services.client.chat_update(channel=channel, ts=ts, **message),
         )
         return sent is not None
 
-    newest_render_wins(svc.db, referrals.Referral, referral_id, read, send)
+    newest_render_wins(services.db, referrals.Referral, referral_id, read, send)
 
 
-def route_referral(svc: Services, referral_id: int) -> None:
+def _thread_note(services: Services, referral: referrals.Referral, note: str) -> None:
+    """A line in the HR card's thread (HR's channel, workspace language)."""
+    if referral.hr_channel and referral.hr_ts:
+        rid = int(referral.id or 0)
+        _post(services, "thread", rid, channel=referral.hr_channel, thread_ts=referral.hr_ts, text=note)
+
+
+def route_referral(services: Services, referral_id: int) -> None:
     """Post a new referral to the HR channel, tell the referrer, refresh their Home."""
-    with svc.db.session() as session:
+    with services.db.session() as session:
         referral = referrals.get_referral(session, referral_id)
         title = _title_of(session, referral)
         changes = referrals.history(session, referral_id)
-    hr_channel = svc.settings.alumni_hr_channel
+    hr_channel = services.settings.alumni_hr_channel
     if hr_channel:
-        message = hr_message(svc.workspace_translator, referral, opportunity_title=title, changes=changes)
-        response = _safely(
-            "chat.postMessage",
-            referral_id,
-            lambda: svc.client.chat_postMessage(channel=hr_channel, **message),
-        )
+        tr = services.workspace_translator
+        message = hr_message(tr, referral, opportunity_title=title, changes=changes)
+        response = _post(services, "chat.postMessage", referral_id, channel=hr_channel, **message)
         if response is not None:
-            with svc.db.session() as session:
+            with services.db.session() as session:
                 referrals.set_hr_message(
                     session, referral_id=referral_id, channel=str(response["channel"]), ts=str(response["ts"])
                 )
     if is_slack_user(referral.referrer_id):
-        dm = referrer_submitted_dm(svc.translator(referral.referrer_id), referral, opportunity_title=title)
-        _safely("dm", referral_id, lambda: svc.client.chat_postMessage(channel=referral.referrer_id, **dm))
-    _publish_home(svc, referral.referrer_id)
+        dm = referrer_submitted_dm(
+            services.translator(referral.referrer_id), referral, opportunity_title=title
+        )
+        _post(services, "dm", referral_id, channel=referral.referrer_id, **dm)
+    publish_home(services, *_members(referral.referrer_id))
     log.info("referral routed", extra={"referral_id": referral_id, "referrer": referral.referrer_id})
 
 
-def _after_status_change(svc: Services, referral_id: int, change_id: int, actor_id: str) -> None:
-    _update_hr_message(svc, referral_id)
-    with svc.db.session() as session:
+def _after_status_change(services: Services, referral_id: int, change_id: int, actor_id: str) -> None:
+    """The HR card, a thread note on withdrawal, the referrer's DM, and both people's Home tabs."""
+    _update_hr_message(services, referral_id)
+    with services.db.session() as session:
         referral = referrals.get_referral(session, referral_id)
         change = referrals.get_status_change(session, change_id)
         title = _title_of(session, referral)
     if change is None:
         return
-    if change.to_status == referrals.WITHDRAWN and referral.hr_channel and referral.hr_ts:
-        note = svc.workspace_translator("referrals.hr.withdrawn_thread", id=referral_id)
-        channel, ts = referral.hr_channel, referral.hr_ts
-        _safely(
-            "thread",
-            referral_id,
-            lambda: svc.client.chat_postMessage(channel=channel, thread_ts=ts, text=note),
-        )
+    if change.to_status == referrals.WITHDRAWN:
+        note = services.workspace_translator("referrals.hr.withdrawn_thread", id=referral_id)
+        _thread_note(services, referral, note)
     if not is_slack_user(referral.referrer_id):
         return  # the referrer was erased: nobody to tell
-    dm = referrer_status_dm(svc.translator(referral.referrer_id), referral, change, opportunity_title=title)
-    _safely("dm", referral_id, lambda: svc.client.chat_postMessage(channel=referral.referrer_id, **dm))
-    _publish_home(svc, referral.referrer_id, actor_id)
+    tr = services.translator(referral.referrer_id)
+    dm = referrer_status_dm(tr, referral, change, opportunity_title=title)
+    _post(services, "dm", referral_id, channel=referral.referrer_id, **dm)
+    publish_home(services, *_members(referral.referrer_id, actor_id))
+
+
+def _after_assignment(
+    services: Services,
+    referral: referrals.Referral,
+    title: str | None,
+    *,
+    actor_id: str,
+    owner_id: str | None,
+) -> None:
+    """The HR card, the new owner's DM (unless they picked themselves), the assigner's Home."""
+    referral_id = int(referral.id or 0)
+    _update_hr_message(services, referral_id)
+    if owner_id and owner_id != actor_id:
+        dm = owner_assigned_dm(services.translator(owner_id), referral, opportunity_title=title)
+        _post(services, "dm", referral_id, channel=owner_id, **dm)
+    publish_home(services, actor_id)
+
+
+def _tell_hr_of_second_referrer(services: Services, referral_id: int, user_id: str) -> None:
+    """A second member vouched for a referred candidate: HR's card shows it in its history and its thread
+    says so (the second member sees only the usual duplicate refusal)."""
+    _update_hr_message(services, referral_id)
+    with services.db.session() as session:
+        referral = referrals.get_referral(session, referral_id)
+    note = services.workspace_translator("referrals.hr.vouched_thread", id=referral_id, who=who(user_id))
+    _thread_note(services, referral, note)
+
+
+# -- the referral modal's submission ---------------------------------------------------------------
+
+
+def _submit(services: Services, user_id: str, opportunity_id: int | None, values: dict[str, Any]) -> int:
+    """Store the referral in the modal (raises ValidationFailed); its id."""
+    consent = values.get(F_CONSENT)
+    with services.db.session() as session:
+        referral = referrals.submit_referral(
+            session,
+            actor=services.actor(user_id),
+            opportunity_id=opportunity_id,
+            candidate_name=text(values, F_NAME),
+            candidate_email=text(values, F_EMAIL),
+            candidate_url=text(values, F_URL),
+            relationship=text(values, F_RELATIONSHIP),
+            why_fit=text(values, F_WHY_FIT),
+            consent=isinstance(consent, list) and CONSENT_VALUE in consent,
+        )
+        return int(referral.id or 0)
+
+
+def _duplicate_of(exc: ValidationFailed) -> bool:
+    """Whether the modal was refused because the candidate was already referred (for that opportunity)."""
+    duplicate = exc.errors.get(F_EMAIL)
+    return duplicate is not None and duplicate[0] == referrals.ERR_DUPLICATE
+
+
+def _record_vouch(
+    services: Services, user_id: str, opportunity_id: int | None, values: dict[str, Any]
+) -> int | None:
+    """A refused duplicate is a second member vouching: recorded on the first referral (once per member).
+    The first referral's id when something was recorded."""
+    with services.db.session() as session:
+        return referrals.record_second_referrer(
+            session,
+            actor=services.actor(user_id),
+            opportunity_id=opportunity_id,
+            candidate_email=text(values, F_EMAIL),
+        )
+
+
+def _submit_errors(
+    services: Services, user_id: str, tr: Translator, exc: ValidationFailed, block_ids: set[str]
+) -> dict[str, str]:
+    """Field errors for the modal; the duplicate's first-referral date is shown in the referrer's zone."""
+    errors = dict(exc.errors)
+    if _duplicate_of(exc):
+        first = errors[F_EMAIL][1].get("first_referred_at")
+        zone = user_zone(services, user_id)
+        date = first.astimezone(zone).date().isoformat() if isinstance(first, datetime) else "?"
+        errors[F_EMAIL] = (referrals.ERR_DUPLICATE, {"date": date})
+    return field_errors(ValidationFailed(errors), tr, block_ids=block_ids or None)
 
 
 # -- listeners ------------------------------------------------------------------------------------
 
 
-def _refer_buttons(opportunity: Opportunity, tr: Translator) -> list[ButtonElement]:
-    """The "Refer someone" button on every open opportunity's announcement."""
-    return [refer_button(tr, opportunity.id)] if opportunity.id is not None else []
-
-
-def register(registry: Registry) -> None:
-    add_announcement_buttons(_refer_buttons)
-
-    @registry.command(
-        COMMAND, description_key="referrals.command_description", usage_hint_key="referrals.usage_hint"
-    )
-    def on_refer(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
-        svc = registry.services
-        user_id = str(command.get("user_id") or "")
-        tr = svc.translator(user_id)
-        word = (command.get("text") or "").strip()
-        if word.lower() in HELP_WORDS:
-            ack(response_type="ephemeral", text=tr("referrals.help"))
-            return
-        if word.lower() in MINE_WORDS:
-            with svc.db.session() as session:
-                mine, total = referrals.referrals_of(session, user_id, limit=MINE_LIMIT)
-                ids = {r.opportunity_id for r in mine if r.opportunity_id is not None}
-                titles = referrals.opportunity_titles(session, ids)
-            blocks = mine_blocks(tr, mine, total=total, titles=titles)
-            ack(response_type="ephemeral", text=tr("referrals.mine.title"), blocks=blocks)
-            return
-        if word:
-            ack(
-                response_type="ephemeral",
-                text=tr("common.unknown_subcommand", text=escape(word[:50]), command=COMMAND),
-            )
-            return
-        if not svc.settings.alumni_hr_channel:
-            ack(response_type="ephemeral", text=tr("referrals.not_configured"))
-            return
-        ack()
-        svc.client.views_open(trigger_id=command["trigger_id"], view=refer_modal(tr))
-
-    @registry.shortcut(
-        SHORTCUT_CALLBACK,
-        name_key="referrals.shortcut.name",
-        description_key="referrals.shortcut.description",
-    )
-    def on_shortcut(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
-        _open_modal(registry.services, body, None, None)
-
-    @registry.action(OPEN_ACTION)
-    def on_open(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        _open_modal(registry.services, body, respond, None)
-
-    @registry.action(OPEN_FROM_OPPORTUNITY_ACTION)
-    def on_open_from_opportunity(
-        ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
-    ) -> None:
-        ack()
-        opportunity_id = _parse_int(action.get("value"))
-        svc = registry.services
-        if opportunity_id is None:
-            _tell(svc, body, respond, svc.translator(_user_id(body))("referrals.closed_notice"))
-            return
-        _open_modal(svc, body, respond, opportunity_id)
-
-    @registry.options_source(OPPORTUNITY_SELECT_ACTION)
-    def on_opportunity_options(ack: Ack, body: dict[str, Any]) -> None:
-        query = str(body.get("value") or "")[:100]
-        with registry.services.db.session() as session:
-            choices = referrals.open_opportunity_choices(session, query=query, limit=100)
-        ack(options=[opportunity_option(choice) for choice in choices])
-
-    @registry.view(REFER_CALLBACK)
-    def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        svc = registry.services
-        user_id = _user_id(body)
-        tr = svc.translator(user_id)
-        values = state_values(view)
-        block_ids = input_block_ids(view)
-        if not svc.settings.alumni_hr_channel:
-            target = F_CONSENT if F_CONSENT in block_ids else next(iter(sorted(block_ids)), F_CONSENT)
-            ack(response_action="errors", errors={target: tr("referrals.not_configured")})
-            return
-        raw_opportunity = values.get(F_OPPORTUNITY)
-        opportunity_id = _parse_int(raw_opportunity) if raw_opportunity else None
-        if raw_opportunity and opportunity_id is None:
-            ack(response_action="errors", errors={F_OPPORTUNITY: tr("errors.invalid")})
-            return
-        consent = values.get(F_CONSENT)
-        try:
-            with svc.db.session() as session:
-                referral = referrals.submit_referral(
-                    session,
-                    actor=svc.actor(user_id),
-                    opportunity_id=opportunity_id,
-                    candidate_name=text(values, F_NAME),
-                    candidate_email=text(values, F_EMAIL),
-                    candidate_url=text(values, F_URL),
-                    relationship=text(values, F_RELATIONSHIP),
-                    why_fit=text(values, F_WHY_FIT),
-                    consent=isinstance(consent, list) and CONSENT_VALUE in consent,
-                )
-                referral_id = int(referral.id or 0)
-        except ValidationFailed as exc:
-            ack(response_action="errors", errors=_submit_errors(svc, user_id, tr, exc, block_ids))
-            duplicate = exc.errors.get(F_EMAIL)
-            if duplicate and duplicate[0] == referrals.ERR_DUPLICATE:
-                _note_second_referrer(svc, user_id, opportunity_id, text(values, F_EMAIL))
-            return
-        ack()
-        log.info("referral submitted", extra={"referral_id": referral_id, "referrer": user_id})
-        registry.after_ack(body, lambda: route_referral(svc, referral_id))
-
-    @registry.action(STATUS_ACTION_PATTERN)
-    def on_status_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        ack()
-        svc = registry.services
-        user_id = _user_id(body)
-        tr = svc.translator(user_id)
-        referral_id_raw, _, to_status = str(action.get("value") or "").partition(":")
-        referral_id = _parse_int(referral_id_raw)
-        if not svc.actor(user_id).is_hr:
-            log.warning(
-                "referrals: status change refused", extra={"user": user_id, "referral_id": referral_id}
-            )
-            _tell(svc, body, respond, tr("referrals.not_allowed_hr"))
-            return
-        if referral_id is None or to_status not in referrals.HR_STATUSES:
-            _tell(svc, body, respond, tr("errors.invalid"))
-            return
-        with svc.db.session() as session:
-            current = referrals.find_referral(session, referral_id)
-            status = current.status if current is not None else None
-        if status is None or status == referrals.WITHDRAWN:
-            _tell(svc, body, respond, tr("errors.not_found" if status is None else referrals.ERR_FINAL))
-            return
-        svc.client.views_open(
-            trigger_id=body["trigger_id"], view=note_modal(tr, referral_id=referral_id, to_status=to_status)
-        )
-
-    @registry.view(NOTE_CALLBACK)
-    def on_status_note(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        svc = registry.services
-        user_id = _user_id(body)
-        tr = svc.translator(user_id)
-        block_ids = input_block_ids(view) or {F_NOTE}
-        target = F_NOTE if F_NOTE in block_ids else sorted(block_ids)[0]
-        try:
-            meta = json.loads(view.get("private_metadata") or "{}")
-            parsed_id = _parse_int(meta["referral_id"])
-            to_status = str(meta["to"])
-        except (ValueError, KeyError, TypeError):
-            parsed_id = None
-        if parsed_id is None:
-            ack(response_action="errors", errors={target: tr("errors.invalid")})
-            return
-        referral_id = parsed_id
-        values = state_values(view)
-        share = values.get(F_SHARE)
-        try:
-            with svc.db.session() as session:
-                change = referrals.change_status(
-                    session,
-                    actor=svc.actor(user_id),
-                    referral_id=referral_id,
-                    to_status=to_status,
-                    note=text(values, F_NOTE),
-                    share_note=isinstance(share, list) and SHARE_VALUE in share,
-                )
-                change_id = int(change.id or 0)
-        except ValidationFailed as exc:
-            ack(response_action="errors", errors=field_errors(exc, tr, block_ids=block_ids))
-            return
-        except PermissionDenied:
-            log.warning(
-                "referrals: status change refused", extra={"user": user_id, "referral_id": referral_id}
-            )
-            ack(response_action="errors", errors={target: tr("referrals.not_allowed_hr")})
-            return
-        except DomainError as exc:
-            ack(response_action="errors", errors={target: error_message(exc, tr)})
-            return
-        ack()
-        log.info(
-            "referral status changed",
-            extra={"referral_id": referral_id, "to_status": to_status, "actor": user_id},
-        )
-        registry.after_ack(body, lambda: _after_status_change(svc, referral_id, change_id, user_id))
-
-    @registry.action(ASSIGN_ACTION)
-    def on_assign(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        ack()
-        svc = registry.services
-        user_id = _user_id(body)
-        tr = svc.translator(user_id)
-        referral_id = _parse_int(str(action.get("block_id") or "").removeprefix(ASSIGN_BLOCK_PREFIX))
-        owner_id = action.get("selected_user") or None
-        if referral_id is None:
-            _tell(svc, body, respond, tr("errors.invalid"))
-            return
-        try:
-            with svc.db.session() as session:
-                referral = referrals.assign_owner(
-                    session,
-                    actor=svc.actor(user_id),
-                    referral_id=referral_id,
-                    owner_id=str(owner_id) if owner_id else None,
-                    owner_is_hr=bool(owner_id) and svc.roles.is_hr(str(owner_id)),
-                )
-                title = _title_of(session, referral)
-        except PermissionDenied:
-            log.warning("referrals: assignment refused", extra={"user": user_id, "referral_id": referral_id})
-            _tell(svc, body, respond, tr("referrals.not_allowed_hr"))
-            return
-        except DomainError as exc:
-            _tell(svc, body, respond, error_message(exc, tr))
-            if not isinstance(exc, NotFound):
-                _update_hr_message(svc, referral_id)  # put the select back on the real owner
-            return
-        log.info("referral assigned", extra={"referral_id": referral_id, "owner": owner_id, "actor": user_id})
-        _update_hr_message(svc, referral_id)
-        if owner_id and owner_id != user_id:
-            owner = str(owner_id)
-            dm = owner_assigned_dm(svc.translator(owner), referral, opportunity_title=title)
-            _safely("dm", referral_id, lambda: svc.client.chat_postMessage(channel=owner, **dm))
-        owner_text = user_mention(str(owner_id)) if owner_id else tr("referrals.hr.unassigned")
-        _tell(svc, body, respond, tr("referrals.owner_assigned", id=referral_id, owner=owner_text))
-        _publish_home(svc, user_id)
-
-    @registry.action(WITHDRAW_ACTION)
-    def on_withdraw(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        ack()
-        svc = registry.services
-        user_id = _user_id(body)
-        tr = svc.translator(user_id)
-        referral_id = _parse_int(action.get("value"))
-        if referral_id is None:
-            _tell(svc, body, respond, tr("errors.invalid"))
-            return
-        try:
-            with svc.db.session() as session:
-                change = referrals.withdraw(session, actor=svc.actor(user_id), referral_id=referral_id)
-                change_id = int(change.id or 0)
-        except PermissionDenied:
-            log.warning("referrals: withdrawal refused", extra={"user": user_id, "referral_id": referral_id})
-            _tell(svc, body, respond, tr("referrals.not_allowed_withdraw"))
-            return
-        except DomainError as exc:
-            if exc.code == referrals.ERR_CANNOT_WITHDRAW:
-                exc.params["status"] = status_label(tr, str(exc.params.get("status")))
-            _tell(svc, body, respond, error_message(exc, tr))
-            return
-        log.info("referral withdrawn", extra={"referral_id": referral_id, "referrer": user_id})
-        _after_status_change(svc, referral_id, change_id, user_id)
-
-
-def _note_second_referrer(svc: Services, user_id: str, opportunity_id: int | None, email: str) -> None:
-    """A second member referred a candidate already referred: add it to the first referral's history in
-    HR's message and say so in its thread (the second member sees only the usual refusal)."""
-    with svc.db.session() as session:
-        referral_id = referrals.record_second_referrer(
-            session, actor=svc.actor(user_id), opportunity_id=opportunity_id, candidate_email=email
-        )
-    if referral_id is None:
+def on_refer(ack: Ack, command: dict[str, Any], services: Services) -> None:
+    """`/refer [help | mine]`: help, the member's own referrals, or the referral modal."""
+    user_id = str(command.get("user_id") or "")
+    tr = services.translator(user_id)
+    word = (command.get("text") or "").strip()
+    if word.lower() in HELP_WORDS:
+        ack(response_type="ephemeral", text=tr("referrals.help"))
         return
-    _update_hr_message(svc, referral_id)
-    with svc.db.session() as session:
-        referral = referrals.get_referral(session, referral_id)
-    if referral.hr_channel and referral.hr_ts:
-        note = svc.workspace_translator("referrals.hr.vouched_thread", id=referral_id, who=who(user_id))
-        channel, ts = referral.hr_channel, referral.hr_ts
-        _safely(
-            "thread",
-            referral_id,
-            lambda: svc.client.chat_postMessage(channel=channel, thread_ts=ts, text=note),
-        )
+    if word.lower() in MINE_WORDS:
+        ack(response_type="ephemeral", text=tr("referrals.mine.title"), blocks=_mine(services, user_id, tr))
+        return
+    if word:
+        unknown = tr("common.unknown_subcommand", text=escape(word[:50]), command=COMMAND)
+        ack(response_type="ephemeral", text=unknown)
+        return
+    answer = _refer_view(services, user_id)
+    if isinstance(answer, str):
+        ack(response_type="ephemeral", text=answer)
+        return
+    ack()
+    services.client.views_open(trigger_id=command["trigger_id"], view=answer)
 
 
-def _submit_errors(
-    svc: Services, user_id: str, tr: Translator, exc: ValidationFailed, block_ids: set[str]
-) -> dict[str, str]:
-    """Field errors for the modal; the duplicate's first-referral date is shown in the referrer's zone."""
-    errors = dict(exc.errors)
-    duplicate = errors.get(F_EMAIL)
-    if duplicate and duplicate[0] == referrals.ERR_DUPLICATE:
-        first = duplicate[1].get("first_referred_at")
-        date = (
-            first.astimezone(_zone(svc, user_id)).date().isoformat() if isinstance(first, datetime) else "?"
-        )
-        errors[F_EMAIL] = (referrals.ERR_DUPLICATE, {"date": date})
-    return field_errors(ValidationFailed(errors), tr, block_ids=block_ids or None)
+def on_shortcut(ack: Ack, body: dict[str, Any], services: Services) -> None:
+    """The global "Refer someone" shortcut: the referral modal."""
+    answer = _refer_view(services, user_id_of(body))
+    ack()
+    _open_or_tell(services, body, answer)
+
+
+def on_open(ack: Ack, body: dict[str, Any], services: Services) -> None:
+    """The Home tab's "Refer someone" button: the referral modal."""
+    answer = _refer_view(services, user_id_of(body))
+    ack()
+    _open_or_tell(services, body, answer)
+
+
+def on_open_from_opportunity(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], services: Services
+) -> None:
+    """ "Refer someone" on an announcement: the modal prefilled with the opportunity while it is open."""
+    user_id = user_id_of(body)
+    opportunity_id = _parse_int(action.get("value"))
+    if opportunity_id is None:
+        answer: BlockDict | str = services.translator(user_id)("referrals.closed_notice")
+    else:
+        answer = _refer_view(services, user_id, opportunity_id)
+    ack()
+    _open_or_tell(services, body, answer)
+
+
+def on_opportunity_options(ack: Ack, body: dict[str, Any], services: Services) -> None:
+    """The modal's opportunity select: open opportunities matching what was typed (at most 100)."""
+    query = str(body.get("value") or "")[:100]
+    with services.db.session() as session:
+        choices = referrals.open_opportunity_choices(session, query=query, limit=100)
+    ack(options=[opportunity_option(choice) for choice in choices])
+
+
+def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services, later: Later) -> None:
+    """Store the referral before the ack (field errors stay in the modal); HR, the DM and Home follow."""
+    user_id = user_id_of(body)
+    tr = services.translator(user_id)
+    values = state_values(view)
+    block_ids = input_block_ids(view)
+    if not services.settings.alumni_hr_channel:
+        target = F_CONSENT if F_CONSENT in block_ids else next(iter(sorted(block_ids)), F_CONSENT)
+        ack(response_action="errors", errors={target: tr("referrals.not_configured")})
+        return
+    raw_opportunity = values.get(F_OPPORTUNITY)
+    opportunity_id = _parse_int(raw_opportunity) if raw_opportunity else None
+    if raw_opportunity and opportunity_id is None:
+        ack(response_action="errors", errors={F_OPPORTUNITY: tr("errors.invalid")})
+        return
+    try:
+        referral_id = _submit(services, user_id, opportunity_id, values)
+    except ValidationFailed as exc:
+        vouched = _record_vouch(services, user_id, opportunity_id, values) if _duplicate_of(exc) else None
+        ack(response_action="errors", errors=_submit_errors(services, user_id, tr, exc, block_ids))
+        if vouched is not None:
+            later(lambda: _tell_hr_of_second_referrer(services, vouched, user_id))
+        return
+    ack()
+    log.info("referral submitted", extra={"referral_id": referral_id, "referrer": user_id})
+    later(lambda: route_referral(services, referral_id))
+
+
+def _note_modal_for(services: Services, user_id: str, value: str) -> BlockDict | str:
+    """HR's note modal for the move a status button names (`<referral id>:<status>`), or why not."""
+    tr = services.translator(user_id)
+    raw_id, _, to_status = value.partition(":")
+    referral_id = _parse_int(raw_id)
+    if not services.actor(user_id).is_hr:
+        log.warning("referrals: status change refused", extra={"user": user_id, "referral_id": referral_id})
+        return tr("referrals.not_allowed_hr")
+    if referral_id is None or to_status not in referrals.HR_STATUSES:
+        return tr("errors.invalid")
+    with services.db.session() as session:
+        current = referrals.find_referral(session, referral_id)
+        status = current.status if current is not None else None
+    if status is None or status == referrals.WITHDRAWN:
+        return tr("errors.not_found" if status is None else referrals.ERR_FINAL)
+    return note_modal(tr, referral_id=referral_id, to_status=to_status)
+
+
+def on_status_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], services: Services) -> None:
+    """A status button on the HR card: HR's note modal for the move (the move itself is its submission)."""
+    answer = _note_modal_for(services, user_id_of(body), str(action.get("value") or ""))
+    ack()
+    _open_or_tell(services, body, answer)
+
+
+def _move_named_in(view: dict[str, Any]) -> tuple[int, str] | None:
+    """(referral id, target status) from the note modal's metadata; None when it was tampered with."""
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+        referral_id = _parse_int(meta["referral_id"])
+        to_status = str(meta["to"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    return (referral_id, to_status) if referral_id is not None else None
+
+
+def on_status_note(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services, later: Later
+) -> None:
+    """HR's status change, stored before the ack in arrival order; the HR card, DM and Home follow."""
+    user_id = user_id_of(body)
+    tr = services.translator(user_id)
+    block_ids = input_block_ids(view) or {F_NOTE}
+    target = F_NOTE if F_NOTE in block_ids else sorted(block_ids)[0]
+    move = _move_named_in(view)
+    if move is None:
+        ack(response_action="errors", errors={target: tr("errors.invalid")})
+        return
+    referral_id, to_status = move
+    values = state_values(view)
+    share = values.get(F_SHARE)
+    try:
+        with services.db.session() as session:
+            change = referrals.change_status(
+                session,
+                actor=services.actor(user_id),
+                referral_id=referral_id,
+                to_status=to_status,
+                note=text(values, F_NOTE),
+                share_note=isinstance(share, list) and SHARE_VALUE in share,
+            )
+            change_id = int(change.id or 0)
+    except ValidationFailed as exc:
+        ack(response_action="errors", errors=field_errors(exc, tr, block_ids=block_ids))
+        return
+    except PermissionDenied:
+        log.warning("referrals: status change refused", extra={"user": user_id, "referral_id": referral_id})
+        ack(response_action="errors", errors={target: tr("referrals.not_allowed_hr")})
+        return
+    except DomainError as exc:
+        ack(response_action="errors", errors={target: error_message(exc, tr)})
+        return
+    ack()
+    log.info(
+        "referral status changed",
+        extra={"referral_id": referral_id, "to_status": to_status, "actor": user_id},
+    )
+    later(lambda: _after_status_change(services, referral_id, change_id, user_id))
+
+
+def on_assign(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], services: Services, later: Later
+) -> None:
+    """HR picks a referral's owner on the HR card: stored before the ack; the card, DM and Home follow."""
+    user_id = user_id_of(body)
+    tr = services.translator(user_id)
+    referral_id = _parse_int(str(action.get("block_id") or "").removeprefix(ASSIGN_BLOCK_PREFIX))
+    owner_id = str(action.get("selected_user") or "") or None
+    if referral_id is None:
+        ack()
+        tell_clicker(services, body, tr("errors.invalid"))
+        return
+    try:
+        with services.db.session() as session:
+            referral = referrals.assign_owner(
+                session,
+                actor=services.actor(user_id),
+                referral_id=referral_id,
+                owner_id=owner_id,
+                owner_is_hr=bool(owner_id) and services.roles.is_hr(str(owner_id)),
+            )
+            title = _title_of(session, referral)
+    except PermissionDenied:
+        ack()
+        log.warning("referrals: assignment refused", extra={"user": user_id, "referral_id": referral_id})
+        tell_clicker(services, body, tr("referrals.not_allowed_hr"))
+        return
+    except DomainError as exc:
+        ack()
+        tell_clicker(services, body, error_message(exc, tr))
+        if not isinstance(exc, NotFound):
+            later(lambda: _update_hr_message(services, referral_id))  # the select back on the real owner
+        return
+    ack()
+    log.info("referral assigned", extra={"referral_id": referral_id, "owner": owner_id, "actor": user_id})
+    owner_text = user_mention(owner_id) if owner_id else tr("referrals.hr.unassigned")
+    tell_clicker(services, body, tr("referrals.owner_assigned", id=referral_id, owner=owner_text))
+    later(lambda: _after_assignment(services, referral, title, actor_id=user_id, owner_id=owner_id))
+
+
+def _withdraw(services: Services, user_id: str, value: Any, tr: Translator) -> tuple[int, int] | str:
+    """Withdraw the referral a button names, as `user_id`: (referral id, change id), or why not."""
+    referral_id = _parse_int(value)
+    if referral_id is None:
+        return tr("errors.invalid")
+    try:
+        with services.db.session() as session:
+            change = referrals.withdraw(session, actor=services.actor(user_id), referral_id=referral_id)
+            return referral_id, int(change.id or 0)
+    except PermissionDenied:
+        log.warning("referrals: withdrawal refused", extra={"user": user_id, "referral_id": referral_id})
+        return tr("referrals.not_allowed_withdraw")
+    except DomainError as exc:
+        if exc.code == referrals.ERR_CANNOT_WITHDRAW:
+            exc.params["status"] = status_label(tr, str(exc.params.get("status")))
+        return error_message(exc, tr)
+
+
+def on_withdraw(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], services: Services, later: Later
+) -> None:
+    """The referrer withdraws a referral: decided before the ack; the HR card, DM and Home follow."""
+    user_id = user_id_of(body)
+    outcome = _withdraw(services, user_id, action.get("value"), services.translator(user_id))
+    ack()
+    if isinstance(outcome, str):
+        tell_clicker(services, body, outcome)
+        return
+    referral_id, change_id = outcome
+    log.info("referral withdrawn", extra={"referral_id": referral_id, "referrer": user_id})
+    later(lambda: _after_status_change(services, referral_id, change_id, user_id))
+
+
+# The announcements' "Refer someone" button. The opportunities feature takes extra buttons from a provider
+# registry in its blocks module (a `Feature` has no field for them yet), so the provider is added when the
+# feature is imported; adding it twice is a no-op.
+add_announcement_buttons(_refer_buttons)
+
+FEATURE = Feature(
+    name="referrals",
+    listeners=(
+        command(
+            COMMAND,
+            on_refer,
+            description_key="referrals.command_description",
+            usage_hint_key="referrals.usage_hint",
+        ),
+        shortcut(
+            SHORTCUT_CALLBACK,
+            on_shortcut,
+            name_key="referrals.shortcut.name",
+            description_key="referrals.shortcut.description",
+        ),
+        action(OPEN_ACTION, on_open),
+        action(OPEN_FROM_OPPORTUNITY_ACTION, on_open_from_opportunity),
+        options(OPPORTUNITY_SELECT_ACTION, on_opportunity_options),
+        view(REFER_CALLBACK, on_submit),
+        action(STATUS_ACTION_PATTERN, on_status_button),
+        view(NOTE_CALLBACK, on_status_note),
+        action(ASSIGN_ACTION, on_assign),
+        action(WITHDRAW_ACTION, on_withdraw),
+    ),
+    home=home_section,
+    home_order=30,
+)

@@ -17,9 +17,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from slack_sdk.models.blocks import Block, ButtonElement, ConfirmObject, PlainTextObject
-
-from bot.blocks.common import actions, button, context, divider, header, section, to_dicts
+from bot.blocks.common import BlockDict, actions, button, context, divider, header, plain, section
 from bot.i18n import Translator
 from bot.mrkdwn import date_token, escape, link, truncate, user_mention
 from models.referral import (
@@ -86,14 +84,14 @@ def opportunity_text(tr: Translator, title: str | None) -> str:
     return escape(title) if title else tr("referrals.general")
 
 
-def _plain(text: str, limit: int = OPTION_TEXT_LIMIT) -> dict[str, Any]:
+def _plain(text: str, limit: int = OPTION_TEXT_LIMIT) -> BlockDict:
     return {"type": "plain_text", "text": truncate(text, limit) or "-", "emoji": True}
 
 
 # -- opening the modal ----------------------------------------------------------------------------
 
 
-def refer_button(tr: Translator, opportunity_id: int) -> ButtonElement:
+def refer_button(tr: Translator, opportunity_id: int) -> BlockDict:
     """The "Refer someone" button for an opportunity's announcement (opens the modal prefilled)."""
     return button(tr("referrals.shortcut.name"), OPEN_FROM_OPPORTUNITY_ACTION, value=str(opportunity_id))
 
@@ -139,7 +137,7 @@ def refer_modal(tr: Translator, *, initial: OpportunityChoice | None = None) -> 
             block["hint"] = _plain(hint, 2000)
         return block
 
-    blocks: list[dict[str, Any]] = [
+    blocks: list[BlockDict] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": tr("referrals.modal.intro")}},
         {
             "type": "input",
@@ -187,7 +185,7 @@ def refer_modal(tr: Translator, *, initial: OpportunityChoice | None = None) -> 
 def note_modal(tr: Translator, *, referral_id: int, to_status: str) -> dict[str, Any]:
     """HR's small modal: the optional note for a status change (no candidate data in it)."""
     intro = tr("referrals.note_modal.intro", id=referral_id, status=status_label(tr, to_status))
-    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": intro}}]
+    blocks: list[BlockDict] = [{"type": "section", "text": {"type": "mrkdwn", "text": intro}}]
     if to_status == NOT_A_FIT:
         blocks.append(
             {
@@ -292,7 +290,7 @@ def hr_message(
     """The referral as HR sees it in ALUMNI_HR_CHANNEL: details, owner select, status buttons, history."""
     rid = int(referral.id or 0)
     status = status_label(tr, referral.status)
-    blocks: list[Block | dict[str, Any]] = [
+    blocks: list[BlockDict] = [
         header(tr("referrals.hr.header", id=rid)),
         {
             "type": "section",
@@ -348,7 +346,7 @@ def hr_message(
         shown = lines[-HISTORY_LINES:]
         blocks.append(section(tr("referrals.hr.history_title") + "\n" + "\n".join(shown)))
     text = tr("referrals.hr.fallback", id=rid, candidate=escape(referral.candidate_name), status=status)
-    return {"text": text, "blocks": to_dicts(blocks)}
+    return {"text": text, "blocks": blocks}
 
 
 def stale_message(
@@ -369,7 +367,7 @@ def stale_message(
     )
     message: dict[str, Any] = {
         "text": tr("referrals.hr.stale_fallback", id=int(referral.id or 0), days=days),
-        "blocks": to_dicts([section(text)]),
+        "blocks": [section(text)],
     }
     if referral.hr_ts:
         # A reply in the referral's thread, also shown in the channel.
@@ -381,15 +379,17 @@ def stale_message(
 # -- the referrer ---------------------------------------------------------------------------------
 
 
-def withdraw_button(tr: Translator, referral_id: int) -> ButtonElement:
+def withdraw_button(tr: Translator, referral_id: int) -> BlockDict:
+    """The referrer's "Withdraw" button, behind a confirmation (Slack's limits: title 100, text 300,
+    buttons 30 characters)."""
     element = button(tr("referrals.dm.withdraw_button"), WITHDRAW_ACTION, value=str(referral_id))
-    element["confirm"] = ConfirmObject(
-        title=PlainTextObject(text=truncate(tr("referrals.dm.withdraw_confirm_title"), 100)),
-        text=PlainTextObject(text=tr("referrals.dm.withdraw_confirm_text")),
-        confirm=PlainTextObject(text=truncate(tr("referrals.dm.withdraw_confirm_yes"), 30)),
-        deny=PlainTextObject(text=truncate(tr("referrals.dm.withdraw_confirm_no"), 30)),
-        style="danger",
-    ).to_dict()
+    element["confirm"] = {
+        "title": plain(tr("referrals.dm.withdraw_confirm_title"), 100),
+        "text": plain(tr("referrals.dm.withdraw_confirm_text"), 300),
+        "confirm": plain(tr("referrals.dm.withdraw_confirm_yes"), 30),
+        "deny": plain(tr("referrals.dm.withdraw_confirm_no"), 30),
+        "style": "danger",
+    }
     return element
 
 
@@ -401,10 +401,10 @@ def referrer_submitted_dm(
         candidate=escape(referral.candidate_name),
         opportunity=opportunity_text(tr, opportunity_title),
     )
-    blocks: list[Block | dict[str, Any]] = [section(text)]
+    blocks: list[BlockDict] = [section(text)]
     if referral.can_withdraw:
         blocks.append(actions(withdraw_button(tr, int(referral.id or 0))))
-    return {"text": text, "blocks": to_dicts(blocks)}
+    return {"text": text, "blocks": blocks}
 
 
 def referrer_status_dm(
@@ -416,12 +416,12 @@ def referrer_status_dm(
         candidate=escape(referral.candidate_name),
         opportunity=opportunity_text(tr, opportunity_title),
     )
-    blocks: list[Block | dict[str, Any]] = [section(text)]
+    blocks: list[BlockDict] = [section(text)]
     if change.note and change.note_shared:
         blocks.append(context(tr("referrals.dm.note", note=escape(truncate(change.note, 1500)))))
     if referral.can_withdraw:
         blocks.append(actions(withdraw_button(tr, int(referral.id or 0))))
-    return {"text": text, "blocks": to_dicts(blocks)}
+    return {"text": text, "blocks": blocks}
 
 
 def owner_assigned_dm(tr: Translator, referral: Referral, *, opportunity_title: str | None) -> dict[str, Any]:
@@ -432,7 +432,7 @@ def owner_assigned_dm(tr: Translator, referral: Referral, *, opportunity_title: 
         candidate=escape(referral.candidate_name),
         opportunity=opportunity_text(tr, opportunity_title),
     )
-    return {"text": text, "blocks": to_dicts([section(text)])}
+    return {"text": text, "blocks": [section(text)]}
 
 
 def _referral_line(tr: Translator, referral: Referral, titles: dict[int, str]) -> str:
@@ -448,18 +448,18 @@ def _referral_line(tr: Translator, referral: Referral, titles: dict[int, str]) -
 
 def mine_blocks(
     tr: Translator, referrals: Sequence[Referral], *, total: int, titles: dict[int, str]
-) -> list[dict[str, Any]]:
+) -> list[BlockDict]:
     """The referrer's own referrals with status (and a withdraw button while allowed)."""
-    blocks: list[Block | dict[str, Any]] = [header(tr("referrals.mine.title"))]
+    blocks: list[BlockDict] = [header(tr("referrals.mine.title"))]
     if not referrals:
         blocks.append(section(tr("referrals.mine.empty")))
-        return to_dicts(blocks)
+        return blocks
     for referral in referrals:
         accessory = withdraw_button(tr, int(referral.id or 0)) if referral.can_withdraw else None
         blocks.append(section(_referral_line(tr, referral, titles), accessory=accessory))
     if total > len(referrals):
         blocks.append(context(tr("referrals.mine.more", count=total - len(referrals))))
-    return to_dicts(blocks)
+    return blocks
 
 
 def home_blocks(
@@ -470,9 +470,9 @@ def home_blocks(
     titles: dict[int, str],
     pipeline: dict[str, int] | None = None,
     untouched: Sequence[Referral] = (),
-) -> list[dict[str, Any]]:
+) -> list[BlockDict]:
     """The Home tab section: your referrals; for HR also the pipeline (counts, oldest untouched first)."""
-    blocks: list[Block | dict[str, Any]] = [
+    blocks: list[BlockDict] = [
         section(
             "*" + tr("referrals.home.title") + "*",
             accessory=button(tr("referrals.home.refer_button"), OPEN_ACTION, value="home"),
@@ -511,4 +511,4 @@ def home_blocks(
                 )
         else:
             blocks.append(context(tr("referrals.home.untouched_empty")))
-    return to_dicts(blocks)
+    return blocks

@@ -26,7 +26,7 @@ from bot.blocks.referrals import (
 )
 from bot.i18n import Translator
 from bot.slack_emulator.web_api import Call, FakeSlack
-from handlers.referrals import COMMAND, HOME_ORDER, home_section
+from handlers.referrals import COMMAND, FEATURE, home_section
 from jobs.delivery import deliver_due
 from jobs.runner import run_job
 from models import referral as referrals
@@ -547,7 +547,7 @@ def test_escaping_in_the_hr_message(bot: BotHarness) -> None:
 
 
 def test_home_shows_my_referrals_and_hr_pipeline(bot: BotHarness) -> None:
-    assert HOME_ORDER == 30
+    assert FEATURE.home is home_section and FEATURE.home_order == 30
     freeze(T0)
     _refer_and_route(bot)
     freeze(T0 + timedelta(days=1))
