@@ -1,12 +1,15 @@
 """`/alumni-admin` (HR only): program figures, roster import, CSV exports, the report on demand, settings.
 
 Every listener checks the HR role on the server (buttons are visible to whoever sees the view, and a payload
-can be forged); a refused request changes nothing and gets a polite answer.
+can be forged); a refused request changes nothing and gets a polite private answer (`bot.kit.hr_clicker`).
+Settings are validated and saved before the ack; the import, exports and the report (Slack downloads and
+uploads) run after it through `later`, and their results arrive in HR's DM.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack
@@ -29,8 +32,8 @@ from bot.blocks.admin import (
 )
 from bot.forms import error_message, field_errors, input_block_ids, state_values
 from bot.i18n import Translator
+from bot.kit import Feature, Later, action, command, hr_clicker, view
 from bot.listeners import user_id_of
-from bot.registry import Registry
 from bot.reporting import render_report
 from bot.services import Services
 from bot.slack_files import FileTooLarge, download_file, slack_accounts_by_email, upload_file
@@ -48,33 +51,11 @@ COMMAND = "/alumni-admin"
 SCOPES = ("files:read", "files:write", "users:read.email")
 
 
-_user = user_id_of
-
-
-def refuse_dm(svc: Services, user_id: str) -> None:
-    """Tell someone without the HR role, politely and privately, that this is for HR."""
-    if not user_id:
-        return
-    try:
-        svc.client.chat_postMessage(channel=user_id, text=svc.translator(user_id)("admin.not_hr"))
-    except SlackApiError:
-        log.warning("could not send the refusal")
-
-
-def is_hr(svc: Services, user_id: str) -> bool:
-    return bool(user_id) and svc.actor(user_id).is_hr
-
-
-def hr_clicker(svc: Services, body: dict[str, Any]) -> str | None:
-    """The id of whoever clicked when they hold the HR role; otherwise a private refusal (DM) and None."""
-    user_id = _user(body)
-    if not is_hr(svc, user_id):
-        refuse_dm(svc, user_id)
-        return None
-    return user_id
+# -- the public API other code (and later steps) call ------------------------------------------------
 
 
 def build_admin_view(svc: Services, tr: Translator) -> dict[str, Any]:
+    """The admin modal: this month's figures so far (against last month), every HR action, the settings."""
     zone = svc.settings.zone
     month = Month.containing(now(), zone)
     with svc.db.session() as session:
@@ -107,6 +88,7 @@ def run_import(svc: Services, *, user_id: str, file_id: str) -> None:
 
 
 def send_export(svc: Services, *, user_id: str, kind: str) -> None:
+    """Upload the `kind` CSV export to `user_id`'s DM (the model refuses anyone but HR, and says why)."""
     tr = svc.translator(user_id)
     try:
         with svc.db.session() as session:
@@ -147,103 +129,141 @@ def send_report(
     )
 
 
-def register(registry: Registry) -> None:
-    registry.scopes(*SCOPES)
+# -- listeners ---------------------------------------------------------------------------------------
 
-    @registry.command(COMMAND, description_key="admin.command_description", usage_hint_key="admin.usage_hint")
-    def on_admin(ack: Ack, command: dict[str, Any]) -> None:
-        svc = registry.services
-        user_id = _user(command)
-        tr = svc.translator(user_id)
-        if not is_hr(svc, user_id):
-            ack(response_type="ephemeral", text=tr("admin.not_hr"))
-            return
-        ack()
-        svc.client.views_open(trigger_id=command["trigger_id"], view=build_admin_view(svc, tr))
 
-    @registry.action(IMPORT_OPEN)
-    def on_import_open(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
-        svc = registry.services
-        user_id = hr_clicker(svc, body)
-        if user_id is None:
-            return
-        svc.client.views_push(trigger_id=body["trigger_id"], view=import_modal(svc.translator(user_id)))
+def on_admin(ack: Ack, command: dict[str, Any], services: Services) -> None:
+    """`/alumni-admin`: the admin modal for HR; anyone else is told privately, in the ack, that it is HR's."""
+    user_id = user_id_of(command)
+    tr = services.translator(user_id)
+    if not services.roles.is_hr(user_id):
+        ack(response_type="ephemeral", text=tr("admin.not_hr"))
+        return
+    ack()
+    services.client.views_open(trigger_id=command["trigger_id"], view=build_admin_view(services, tr))
 
-    @registry.view(IMPORT_SUBMIT)
-    def on_import_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        svc = registry.services
-        user_id = _user(body)
-        tr = svc.translator(user_id)
-        if not is_hr(svc, user_id):
-            ack(response_action="errors", errors={IMPORT_FILE: tr("admin.not_hr")})
-            return
-        files = state_values(view).get(IMPORT_FILE) or []
-        file_id = str(files[0].get("id") or "") if files and isinstance(files[0], dict) else ""
-        if not file_id:
-            ack(response_action="errors", errors={IMPORT_FILE: tr("errors.required")})
-            return
-        ack()
-        svc.client.chat_postMessage(channel=user_id, text=tr("admin.import.started"))
-        run_import(svc, user_id=user_id, file_id=file_id)
 
-    @registry.action(EXPORT)
-    def on_export(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
-        svc = registry.services
-        user_id = hr_clicker(svc, body)
-        if user_id is None:
-            return
-        send_export(svc, user_id=user_id, kind=export_kind(str(action.get("action_id") or "")))
+def on_import_open(ack: Ack, body: dict[str, Any], services: Services) -> None:
+    """The admin modal's "Import roster": the import modal on top of it."""
+    ack()
+    user_id = hr_clicker(services, body)
+    if user_id is None:
+        return
+    services.client.views_push(trigger_id=body["trigger_id"], view=import_modal(services.translator(user_id)))
 
-    @registry.action(REPORT_NOW)
-    def on_report_now(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
-        svc = registry.services
-        user_id = hr_clicker(svc, body)
-        if user_id is None:
-            return
-        send_report(svc, actor_id=user_id, recipient=user_id, tr=svc.translator(user_id))
 
-    @registry.action(SETTINGS_OPEN)
-    def on_settings_open(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
-        svc = registry.services
-        user_id = hr_clicker(svc, body)
-        if user_id is None:
-            return
-        # Pre-filled with the effective values (environment, then HR's saved ones), not built-in defaults.
-        with svc.db.session() as session:
-            settings = get_program_settings(session, defaults=svc.settings.program_defaults())
-        svc.client.views_push(
-            trigger_id=body["trigger_id"], view=settings_modal(settings, svc.translator(user_id))
-        )
+def on_import_submit(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services, later: Later
+) -> None:
+    """A roster CSV submitted: checked before the ack; the download and import run after it (the report is a DM)."""
+    user_id = user_id_of(body)
+    tr = services.translator(user_id)
+    if not services.roles.is_hr(user_id):
+        ack(response_action="errors", errors={IMPORT_FILE: tr("admin.not_hr")})
+        return
+    files = state_values(view).get(IMPORT_FILE) or []
+    file_id = str(files[0].get("id") or "") if files and isinstance(files[0], dict) else ""
+    if not file_id:
+        ack(response_action="errors", errors={IMPORT_FILE: tr("errors.required")})
+        return
+    ack()
+    later(lambda: _import_in_background(services, user_id=user_id, file_id=file_id))
 
-    @registry.view(SETTINGS_SUBMIT)
-    def on_settings_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        svc = registry.services
-        user_id = _user(body)
-        tr = svc.translator(user_id)
-        if not is_hr(svc, user_id):
-            ack(response_action="errors", errors={SETTINGS_FIELDS[0]: tr("admin.not_hr")})
-            return
-        values = state_values(view)
-        changes = {name: values.get(name) for name in SETTINGS_FIELDS if name in values}
-        try:
-            with svc.db.session() as session:
-                update_program_settings(
-                    session,
-                    actor=svc.actor(user_id),
-                    changes=changes,
-                    defaults=svc.settings.program_defaults(),
-                )
-        except ValidationFailed as exc:
-            ack(response_action="errors", errors=field_errors(exc, tr, block_ids=input_block_ids(view)))
-            return
-        ack()
-        previous = (body.get("view") or {}).get("previous_view_id")
-        if previous:
-            try:
-                svc.client.views_update(view_id=previous, view=build_admin_view(svc, tr))
-            except SlackApiError:
-                log.info("admin view no longer open")
+
+def _import_in_background(services: Services, *, user_id: str, file_id: str) -> None:
+    services.client.chat_postMessage(
+        channel=user_id, text=services.translator(user_id)("admin.import.started")
+    )
+    run_import(services, user_id=user_id, file_id=file_id)
+
+
+def on_export(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], services: Services, later: Later
+) -> None:
+    """An export button: the CSV of its kind in HR's DM, after the ack."""
+    ack()
+    kind = export_kind(str(action.get("action_id") or ""))
+    later(lambda: _for_hr(services, body, lambda user_id: send_export(services, user_id=user_id, kind=kind)))
+
+
+def on_report_now(ack: Ack, body: dict[str, Any], services: Services, later: Later) -> None:
+    """ "Send the report now": last month's report and chart in HR's DM, after the ack."""
+    ack()
+    later(lambda: _for_hr(services, body, lambda user_id: _report_to(services, user_id)))
+
+
+def _report_to(services: Services, user_id: str) -> None:
+    send_report(services, actor_id=user_id, recipient=user_id, tr=services.translator(user_id))
+
+
+def _for_hr(services: Services, body: dict[str, Any], work: Callable[[str], None]) -> None:
+    """Run `work(user_id)` for an HR clicker; anyone else gets the kit's private refusal instead."""
+    user_id = hr_clicker(services, body)
+    if user_id is not None:
+        work(user_id)
+
+
+def on_settings_open(ack: Ack, body: dict[str, Any], services: Services) -> None:
+    """The admin modal's "Settings": the settings form on top of it, prefilled with what is in force."""
+    ack()
+    user_id = hr_clicker(services, body)
+    if user_id is None:
+        return
+    # Pre-filled with the effective values (environment, then HR's saved ones), not built-in defaults.
+    with services.db.session() as session:
+        settings = get_program_settings(session, defaults=services.settings.program_defaults())
+    services.client.views_push(
+        trigger_id=body["trigger_id"], view=settings_modal(settings, services.translator(user_id))
+    )
+
+
+def on_settings_submit(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services, later: Later
+) -> None:
+    """Settings are validated and saved before the ack; the admin modal underneath is refreshed after it."""
+    user_id = user_id_of(body)
+    tr = services.translator(user_id)
+    if not services.roles.is_hr(user_id):
+        ack(response_action="errors", errors={SETTINGS_FIELDS[0]: tr("admin.not_hr")})
+        return
+    values = state_values(view)
+    changes = {name: values.get(name) for name in SETTINGS_FIELDS if name in values}
+    try:
+        with services.db.session() as session:
+            update_program_settings(
+                session,
+                actor=services.actor(user_id),
+                changes=changes,
+                defaults=services.settings.program_defaults(),
+            )
+    except ValidationFailed as exc:
+        ack(response_action="errors", errors=field_errors(exc, tr, block_ids=input_block_ids(view)))
+        return
+    ack()
+    previous = str((body.get("view") or {}).get("previous_view_id") or "")
+    if previous:
+        later(lambda: _refresh_admin_view(services, previous, tr))
+
+
+def _refresh_admin_view(services: Services, view_id: str, tr: Translator) -> None:
+    try:
+        services.client.views_update(view_id=view_id, view=build_admin_view(services, tr))
+    except SlackApiError:
+        log.info("admin view no longer open")
+
+
+FEATURE = Feature(
+    name="admin",
+    listeners=(
+        command(
+            COMMAND, on_admin, description_key="admin.command_description", usage_hint_key="admin.usage_hint"
+        ),
+        action(IMPORT_OPEN, on_import_open),
+        view(IMPORT_SUBMIT, on_import_submit),
+        action(EXPORT, on_export),
+        action(REPORT_NOW, on_report_now),
+        action(SETTINGS_OPEN, on_settings_open),
+        view(SETTINGS_SUBMIT, on_settings_submit),
+    ),
+    scopes=SCOPES,
+)

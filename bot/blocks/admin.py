@@ -5,9 +5,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from slack_sdk.models.blocks import Block
-
-from bot.blocks.common import actions, button, context, divider, header, modal_title, section, to_dicts
+from bot.blocks.common import (
+    BlockDict,
+    actions,
+    button,
+    context,
+    divider,
+    header,
+    modal_title,
+    plain,
+    section,
+)
 from bot.i18n import Translator
 from bot.mrkdwn import escape
 from models.program_settings import WEEKDAYS, ProgramSettings, settings_as_form
@@ -50,10 +58,6 @@ def export_action_id(kind: str) -> str:
 def export_kind(action_id: str) -> str:
     """The export kind an export button's action_id names."""
     return action_id.removeprefix(EXPORT_PREFIX)
-
-
-def _plain(text: str) -> dict[str, Any]:
-    return {"type": "plain_text", "text": text[:2000], "emoji": True}
 
 
 def _num(value: int | float | None, tr: Translator) -> str:
@@ -122,11 +126,11 @@ def figure_lines(current: Figures, previous: Figures, tr: Translator) -> list[tu
     return out
 
 
-def report_blocks(report: MonthlyReport, tr: Translator) -> list[dict[str, Any]]:
+def report_blocks(report: MonthlyReport, tr: Translator) -> list[BlockDict]:
     """The monthly report as a message (well under 50 blocks)."""
     lines = figure_lines(report.current, report.previous, tr)
     fields = [f"*{label}*\n{value}" for label, value in lines]
-    blocks: list[Block | dict[str, Any]] = [
+    blocks: list[BlockDict] = [
         header(tr("admin.report.title", month=str(report.month))),
         context(tr("admin.report.compared", previous=str(report.previous.month))),
     ]
@@ -158,7 +162,7 @@ def report_blocks(report: MonthlyReport, tr: Translator) -> list[dict[str, Any]]
     else:
         blocks.append(context(tr("admin.goals.none")))
     blocks.append(context(tr("admin.report.definitions")))
-    return to_dicts(blocks)
+    return blocks
 
 
 def report_text(report: MonthlyReport, tr: Translator) -> str:
@@ -198,10 +202,10 @@ def report_text(report: MonthlyReport, tr: Translator) -> str:
 
 def admin_view(
     figures: Figures, previous: Figures, settings: ProgramSettings, export_kinds: list[str], tr: Translator
-) -> dict[str, Any]:
+) -> BlockDict:
     """The modal `/alumni-admin` opens: this month's figures so far and every HR action."""
     lines = figure_lines(figures, previous, tr)[:6]
-    blocks: list[Block | dict[str, Any]] = [
+    blocks: list[BlockDict] = [
         section(tr("admin.view.intro", month=str(figures.month))),
         {
             "type": "section",
@@ -240,24 +244,25 @@ def admin_view(
         "type": "modal",
         "callback_id": ADMIN_VIEW,
         "title": modal_title(tr("admin.view.title")),
-        "close": _plain(tr("common.close")),
-        "blocks": to_dicts(blocks),
+        "close": plain(tr("common.close"), 24),
+        "blocks": blocks,
     }
 
 
-def import_modal(tr: Translator) -> dict[str, Any]:
+def import_modal(tr: Translator) -> BlockDict:
+    """The roster import: one CSV through a `file_input`."""
     return {
         "type": "modal",
         "callback_id": IMPORT_SUBMIT,
         "title": modal_title(tr("admin.import.title")),
-        "submit": _plain(tr("admin.import.submit")),
-        "close": _plain(tr("common.cancel")),
+        "submit": plain(tr("admin.import.submit"), 24),
+        "close": plain(tr("common.cancel"), 24),
         "blocks": [
             section(tr("admin.import.help")),
             {
                 "type": "input",
                 "block_id": IMPORT_FILE,
-                "label": _plain(tr("admin.import.file_label")),
+                "label": plain(tr("admin.import.file_label"), 2000),
                 "element": {
                     "type": "file_input",
                     "action_id": IMPORT_FILE,
@@ -269,11 +274,11 @@ def import_modal(tr: Translator) -> dict[str, Any]:
     }
 
 
-def _text_input(block_id: str, label: str, value: str, hint: str | None = None) -> dict[str, Any]:
-    block: dict[str, Any] = {
+def _text_input(block_id: str, label: str, value: str, hint: str | None = None) -> BlockDict:
+    block: BlockDict = {
         "type": "input",
         "block_id": block_id,
-        "label": _plain(label),
+        "label": plain(label, 2000),
         "optional": True,
         "element": {
             "type": "plain_text_input",
@@ -283,18 +288,19 @@ def _text_input(block_id: str, label: str, value: str, hint: str | None = None) 
         },
     }
     if hint:
-        block["hint"] = _plain(hint)
+        block["hint"] = plain(hint, 2000)
     return block
 
 
-def settings_modal(settings: ProgramSettings, tr: Translator) -> dict[str, Any]:
+def settings_modal(settings: ProgramSettings, tr: Translator) -> BlockDict:
+    """The program settings form, prefilled with the effective values."""
     values = settings_as_form(settings)
-    day_options = [{"text": _plain(tr(f"admin.weekdays.{d}")), "value": d} for d in WEEKDAYS]
-    blocks: list[dict[str, Any]] = [
+    day_options = [{"text": plain(tr(f"admin.weekdays.{d}"), 75), "value": d} for d in WEEKDAYS]
+    blocks: list[BlockDict] = [
         {
             "type": "input",
             "block_id": "digest_day",
-            "label": _plain(tr("admin.settings.digest_day")),
+            "label": plain(tr("admin.settings.digest_day"), 2000),
             "element": {
                 "type": "static_select",
                 "action_id": "digest_day",
@@ -311,13 +317,14 @@ def settings_modal(settings: ProgramSettings, tr: Translator) -> dict[str, Any]:
         "type": "modal",
         "callback_id": SETTINGS_SUBMIT,
         "title": modal_title(tr("admin.settings.title")),
-        "submit": _plain(tr("common.save")),
-        "close": _plain(tr("common.cancel")),
+        "submit": plain(tr("common.save"), 24),
+        "close": plain(tr("common.cancel"), 24),
         "blocks": blocks,
     }
 
 
 def import_result_text(report: ImportReport, tr: Translator, *, filename: str) -> str:
+    """The import report HR receives: the counts, then the first invalid lines with their reasons."""
     counts = report.counts()
     lines = [tr("admin.import.done", file=escape(filename), **counts)]
     if report.invalid:

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from slack_sdk.models.blocks import Block
-
-from bot.blocks.common import actions, button, context, header, modal_title, section, to_dicts
+from bot.blocks.common import BlockDict, actions, button, context, header, modal_title, plain, section
 from bot.i18n import Translator
 from bot.mrkdwn import date_token, escape, user_mention
 from models.feedback import ADDRESSED, KINDS, Feedback
@@ -26,14 +22,10 @@ FEEDBACK_ADDRESSED = "feedback_addressed"
 FEEDBACK_ADMIN_ACTIONS = (FEEDBACK_REPLY_OPEN, FEEDBACK_ADDRESSED)
 
 
-def _plain(text: str) -> dict[str, Any]:
-    return {"type": "plain_text", "text": text[:2000], "emoji": True}
-
-
-def privacy_blocks(member: Member | None, tr: Translator, *, home: bool = False) -> list[dict[str, Any]]:
+def privacy_blocks(member: Member | None, tr: Translator, *, home: bool = False) -> list[BlockDict]:
     """What the bot holds, the consent state, and the member's buttons (the `/alumni privacy` answer)."""
     consented = member is not None and member.consented_at is not None
-    blocks: list[Block | dict[str, Any]] = []
+    blocks: list[BlockDict] = []
     if home:
         blocks.append(header(tr("privacy.home_title")))
     blocks.append(section(tr("privacy.what_we_hold")))
@@ -55,54 +47,56 @@ def privacy_blocks(member: Member | None, tr: Translator, *, home: bool = False)
             button(tr("privacy.delete_button"), DELETE_OPEN, value="delete", style="danger"),
         )
     )
-    return to_dicts(blocks)
+    return blocks
 
 
-def delete_modal(tr: Translator) -> dict[str, Any]:
+def delete_modal(tr: Translator) -> BlockDict:
+    """The "delete my data" confirmation: erasing needs the checkbox ticked."""
     return {
         "type": "modal",
         "callback_id": DELETE_CONFIRM,
         "title": modal_title(tr("privacy.delete_title")),
-        "submit": _plain(tr("privacy.delete_submit")),
-        "close": _plain(tr("common.cancel")),
+        "submit": plain(tr("privacy.delete_submit"), 24),
+        "close": plain(tr("common.cancel"), 24),
         "blocks": [
             section(tr("privacy.delete_explain")),
             {
                 "type": "input",
                 "block_id": CONFIRM_BLOCK,
-                "label": _plain(tr("privacy.delete_confirm_label")),
+                "label": plain(tr("privacy.delete_confirm_label"), 2000),
                 "element": {
                     "type": "checkboxes",
                     "action_id": CONFIRM_BLOCK,
-                    "options": [{"text": _plain(tr("privacy.delete_confirm_option")), "value": "yes"}],
+                    "options": [{"text": plain(tr("privacy.delete_confirm_option"), 75), "value": "yes"}],
                 },
             },
         ],
     }
 
 
-def removed_notice_blocks(tr: Translator) -> list[dict[str, Any]]:
+def removed_notice_blocks(tr: Translator) -> list[BlockDict]:
     """What an erased member's channel post becomes."""
-    return to_dicts([context(tr("privacy.removed_notice"))])
+    return [context(tr("privacy.removed_notice"))]
 
 
 # ---------------------------------------------------------------------------------------------- feedback
 
 
-def feedback_modal(tr: Translator) -> dict[str, Any]:
-    options = [{"text": _plain(tr(f"feedback.kinds.{k}")), "value": k} for k in KINDS]
+def feedback_modal(tr: Translator) -> BlockDict:
+    """`/alumni feedback`: the kind, the text and whether to send it anonymously."""
+    options = [{"text": plain(tr(f"feedback.kinds.{k}"), 75), "value": k} for k in KINDS]
     return {
         "type": "modal",
         "callback_id": FEEDBACK_SUBMIT,
         "title": modal_title(tr("feedback.title")),
-        "submit": _plain(tr("common.submit")),
-        "close": _plain(tr("common.cancel")),
+        "submit": plain(tr("common.submit"), 24),
+        "close": plain(tr("common.cancel"), 24),
         "blocks": [
             section(tr("feedback.intro")),
             {
                 "type": "input",
                 "block_id": "kind",
-                "label": _plain(tr("feedback.kind_label")),
+                "label": plain(tr("feedback.kind_label"), 2000),
                 "element": {
                     "type": "static_select",
                     "action_id": "kind",
@@ -113,7 +107,7 @@ def feedback_modal(tr: Translator) -> dict[str, Any]:
             {
                 "type": "input",
                 "block_id": "text",
-                "label": _plain(tr("feedback.text_label")),
+                "label": plain(tr("feedback.text_label"), 2000),
                 "element": {
                     "type": "plain_text_input",
                     "action_id": "text",
@@ -125,21 +119,21 @@ def feedback_modal(tr: Translator) -> dict[str, Any]:
                 "type": "input",
                 "block_id": "anonymous",
                 "optional": True,
-                "label": _plain(tr("feedback.anonymous_label")),
+                "label": plain(tr("feedback.anonymous_label"), 2000),
                 "element": {
                     "type": "checkboxes",
                     "action_id": "anonymous",
-                    "options": [{"text": _plain(tr("feedback.anonymous_option")), "value": "yes"}],
+                    "options": [{"text": plain(tr("feedback.anonymous_option"), 75), "value": "yes"}],
                 },
             },
         ],
     }
 
 
-def feedback_hr_blocks(item: Feedback, tr: Translator) -> list[dict[str, Any]]:
+def feedback_hr_blocks(item: Feedback, tr: Translator) -> list[BlockDict]:
     """The HR channel's copy of a piece of feedback, with Reply / Mark addressed for HR."""
     sender = tr("feedback.anonymous_sender") if item.anonymous else user_mention(item.sender_user_id)
-    blocks: list[Block | dict[str, Any]] = [
+    blocks: list[BlockDict] = [
         section(
             tr(
                 "feedback.hr_message",
@@ -165,25 +159,26 @@ def feedback_hr_blocks(item: Feedback, tr: Translator) -> list[dict[str, Any]]:
     if item.status != ADDRESSED:
         buttons.append(button(tr("feedback.addressed_button"), FEEDBACK_ADDRESSED, value=str(item.id)))
     blocks.append(actions(*buttons))
-    return to_dicts(blocks)
+    return blocks
 
 
-def feedback_reply_modal(item: Feedback, tr: Translator) -> dict[str, Any]:
+def feedback_reply_modal(item: Feedback, tr: Translator) -> BlockDict:
+    """HR's reply to one piece of feedback (its id in `private_metadata`), the change note, addressed."""
     return {
         "type": "modal",
         "callback_id": FEEDBACK_REPLY_SUBMIT,
         "private_metadata": str(item.id),
         "title": modal_title(tr("feedback.reply_title")),
-        "submit": _plain(tr("common.submit")),
-        "close": _plain(tr("common.cancel")),
+        "submit": plain(tr("common.submit"), 24),
+        "close": plain(tr("common.cancel"), 24),
         "blocks": [
             section(escape(item.text)[:2900]),
             {
                 "type": "input",
                 "block_id": "reply",
                 "optional": True,
-                "label": _plain(tr("feedback.reply_label")),
-                "hint": _plain(tr("feedback.reply_hint")),
+                "label": plain(tr("feedback.reply_label"), 2000),
+                "hint": plain(tr("feedback.reply_hint"), 2000),
                 "element": {
                     "type": "plain_text_input",
                     "action_id": "reply",
@@ -195,19 +190,19 @@ def feedback_reply_modal(item: Feedback, tr: Translator) -> dict[str, Any]:
                 "type": "input",
                 "block_id": "change_note",
                 "optional": True,
-                "label": _plain(tr("feedback.change_label")),
-                "hint": _plain(tr("feedback.change_hint")),
+                "label": plain(tr("feedback.change_label"), 2000),
+                "hint": plain(tr("feedback.change_hint"), 2000),
                 "element": {"type": "plain_text_input", "action_id": "change_note", "max_length": 500},
             },
             {
                 "type": "input",
                 "block_id": "addressed",
                 "optional": True,
-                "label": _plain(tr("feedback.addressed_label")),
+                "label": plain(tr("feedback.addressed_label"), 2000),
                 "element": {
                     "type": "checkboxes",
                     "action_id": "addressed",
-                    "options": [{"text": _plain(tr("feedback.addressed_option")), "value": "yes"}],
+                    "options": [{"text": plain(tr("feedback.addressed_option"), 75), "value": "yes"}],
                 },
             },
         ],

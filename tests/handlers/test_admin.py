@@ -19,6 +19,7 @@ from sqlmodel import select
 from bot.app import build_registry
 from bot.blocks.admin import (
     ADMIN_ACTIONS,
+    ADMIN_VIEW,
     ADMIN_VIEWS,
     EXPORT,
     IMPORT_FILE,
@@ -31,6 +32,7 @@ from bot.blocks.admin import (
 )
 from bot.blocks.privacy import FEEDBACK_ADMIN_ACTIONS, FEEDBACK_REPLY_SUBMIT
 from bot.charts import PNG_SIGNATURE
+from bot.i18n import t
 from bot.slack_emulator.web_api import Call, FakeSlack
 from jobs.events import reminder_offsets
 from models.actors import Actor
@@ -42,7 +44,7 @@ from models.member import Member, get_member
 from models.program_settings import ProgramSettingsRow, get_program_settings
 from models.roster import RosterRecord
 from models.timeutil import freeze, now
-from tests.conftest import ALICE, BOB, CAROL, HR, BotHarness, _serve
+from tests.conftest import ALICE, BOB, CAROL, HR, HR_CHANNEL, BotHarness, _serve
 from tests.models.test_roster import make_roster
 from tests.slack_requests import select as select_value
 
@@ -318,10 +320,14 @@ def test_non_hr_cannot_reach_any_admin_action_by_command_button_or_forged_payloa
     assert refused.status == 200 and refused.json["response_type"] == "ephemeral"
     assert "HR team" in refused.json["text"] and "/alumni feedback" in refused.json["text"]
     assert "人事チーム" in bot.sender.command("/alumni-admin", user=BOB).json["text"]  # in their language
-    clicks = [(a, feedback_id) for a in ADMIN_ACTIONS + FEEDBACK_ADMIN_ACTIONS]
-    clicks += [(export_action_id(kind), kind) for kind in available_kinds()]
-    for action_id, value in clicks:
-        assert bot.sender.block_action(action_id, value, user=ALICE).status == 200
+    # The admin buttons live in the admin modal; the feedback buttons on the HR channel's cards.
+    in_modal = [(a, a) for a in ADMIN_ACTIONS] + [(export_action_id(k), k) for k in available_kinds()]
+    admin_modal = {"id": "VADMIN1", "type": "modal", "callback_id": ADMIN_VIEW}
+    for action_id, value in in_modal:
+        assert bot.sender.block_action(action_id, value, user=ALICE, view=admin_modal).status == 200
+    for action_id in FEEDBACK_ADMIN_ACTIONS:
+        answer = bot.sender.block_action(action_id, feedback_id, user=ALICE, channel=HR_CHANNEL)
+        assert answer.status == 200
     forged_views = {
         IMPORT_SUBMIT: {IMPORT_FILE: _file_state()},
         SETTINGS_SUBMIT: {"digest_day": select_value("sun"), "retention_days": "30"},
@@ -330,11 +336,17 @@ def test_non_hr_cannot_reach_any_admin_action_by_command_button_or_forged_payloa
     for callback_id, values in forged_views.items():
         answer = bot.sender.view_submission(callback_id, values, user=ALICE, private_metadata=feedback_id)
         assert answer.json["response_action"] == "errors"
-    # Each refused button click got a polite DM; nothing else happened.
-    bot.fake.wait_for(
-        "chat.postMessage",
-        lambda c: c.args.get("channel") == ALICE,
-        count=len(clicks),
+    # Each refused click got a polite private answer where it happened (issue 14: `bot.kit.hr_clicker`): a DM
+    # from the modal, an ephemeral message on the channel's card. Nothing else happened.
+    refusal = t("admin.not_hr", "en")
+    dms = bot.fake.wait_for("chat.postMessage", lambda c: c.args.get("channel") == ALICE, count=len(in_modal))
+    ephemerals = bot.fake.wait_for(
+        "chat.postEphemeral",
+        lambda c: c.args.get("user") == ALICE and c.args.get("channel") == HR_CHANNEL,
+        count=len(FEEDBACK_ADMIN_ACTIONS),
+    )
+    assert [c.args["text"] for c in dms + ephemerals] == [refusal] * (
+        len(in_modal) + len(FEEDBACK_ADMIN_ACTIONS)
     )
     for method in ("views.open", "views.push", "files.info", "users.list", "files.getUploadURLExternal"):
         assert bot.fake.calls_to(method) == [], method
