@@ -16,7 +16,7 @@ from slack_sdk.models.blocks import Block
 from bot.blocks.common import actions, button, context, divider, header, modal_title, section, to_dicts
 from bot.blocks.stories import body_sections
 from bot.i18n import Translator
-from bot.mrkdwn import date_token, escape, truncate, user_mention
+from bot.mrkdwn import date_token, escape, strip_invisible, truncate, user_mention
 from models.news import BODY_MAX, IMAGE_URL_MAX, TITLE_MAX, NewsDraft, NewsPost
 
 # IDs Slack sends back.
@@ -57,13 +57,13 @@ def _input(
 
 def news_blocks(draft: NewsDraft, tr: Translator, *, author_id: str) -> list[dict[str, Any]]:
     """The post's blocks: title, body, the image when there is one, who it is from."""
-    blocks: list[Block | dict[str, Any]] = [header(draft.title), *body_sections(draft.body)]
+    blocks: list[Block | dict[str, Any]] = [header(strip_invisible(draft.title)), *body_sections(draft.body)]
     if draft.image_url:
         blocks.append(
             {
                 "type": "image",
                 "image_url": draft.image_url,
-                "alt_text": truncate(tr("news.image_alt", title=draft.title), 2000),
+                "alt_text": truncate(tr("news.image_alt", title=strip_invisible(draft.title)), 2000),
             }
         )
     blocks.append(context(tr("news.from_line", author=user_mention(author_id)), tr("news.react_hint")))

@@ -24,7 +24,7 @@ from bot.blocks.common import (
     to_dicts,
 )
 from bot.i18n import Translator
-from bot.mrkdwn import date_token, escape, truncate, user_mention
+from bot.mrkdwn import date_token, escape, strip_invisible, truncate, user_mention
 from models.story import AWAITING_APPROVAL, BODY_MAX, PUBLISHED, TITLE_MAX, Story
 
 # IDs Slack sends back.
@@ -158,7 +158,7 @@ def draft_modal(
 
 def _story_text_blocks(story: Story, tr: Translator) -> list[Block]:
     return [
-        header(story.title),
+        header(strip_invisible(story.title)),
         *body_sections(story.body),
         context(tr("stories.version", version=story.version)),
     ]
@@ -194,7 +194,7 @@ def posted_story_message(story: Story, tr: Translator) -> dict[str, Any]:
     """The story as posted to #alumni and the staff channel (`tr`: the channel's language)."""
     subject = user_mention(story.subject_id)
     blocks: list[Block] = [
-        header(story.title),
+        header(strip_invisible(story.title)),
         context(tr("stories.posted_about", subject=subject)),
         *body_sections(story.body),
     ]

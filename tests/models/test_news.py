@@ -66,7 +66,9 @@ def test_bad_input_is_refused_at_the_field_and_nothing_is_stored(
 
 
 def test_an_https_image_is_kept_and_blank_means_none(db: Database) -> None:
-    assert _post(db, image_url=" https://img.example/office.png ").image_url == "https://img.example/office.png"
+    assert (
+        _post(db, image_url=" https://img.example/office.png ").image_url == "https://img.example/office.png"
+    )
     assert _post(db, image_url="  ").image_url is None
     draft = news.check_news(title=" Hi ", body=" there ")
     assert (draft.title, draft.body, draft.image_url) == ("Hi", "there", None)
