@@ -85,6 +85,26 @@ def _split_ids(raw: str | None) -> frozenset[str]:
     return frozenset(part.strip() for part in (raw or "").replace(";", ",").split(",") if part.strip())
 
 
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,31}$")
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,31}$")
+
+
+def _user_ids(raw: str) -> frozenset[str]:
+    """Comma-separated Slack user IDs (U…/W…); anything else is refused, so a name or an @handle typed by
+    mistake stops start-up instead of silently granting nobody."""
+    ids = _split_ids(raw)
+    if any(not _USER_ID.match(i) for i in ids):
+        raise ValueError(raw)
+    return ids
+
+
+def _channel_id(raw: str) -> str:
+    """A channel ID (C…, or G… for older private channels): messages are posted by ID, never by name."""
+    if not _CHANNEL_ID.match(raw):
+        raise ValueError(raw)
+    return raw
+
+
 def _split_modules(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
@@ -144,6 +164,9 @@ class Settings:
     hr_users: frozenset[str] = field(default_factory=frozenset)
     hr_usergroup: str | None = None
     organizer_users: frozenset[str] = field(default_factory=frozenset)
+    # Who may post company news besides HR; where approved alumni stories are shared with current staff.
+    leaders: frozenset[str] = field(default_factory=frozenset)
+    alumni_staff_channel: str | None = None
     timezone: str = "Asia/Tokyo"
     language: str = "ja"
     port: int = 3000
@@ -184,6 +207,18 @@ class Settings:
             hr_users=_split_ids(get("ALUMNI_HR_USERS")),
             hr_usergroup=get("ALUMNI_HR_USERGROUP"),
             organizer_users=_split_ids(get("ALUMNI_ORGANIZER_USERS")),
+            leaders=env.parsed(
+                "ALUMNI_LEADERS",
+                frozenset(),
+                _user_ids,
+                "Slack member IDs like U0123456789, separated by commas",
+            ),
+            alumni_staff_channel=env.parsed(
+                "ALUMNI_STAFF_CHANNEL",
+                None,
+                _channel_id,
+                "a channel ID like C0123456789 (channel details → About → Channel ID)",
+            ),
             timezone=get("ALUMNI_TIMEZONE", "Asia/Tokyo") or "Asia/Tokyo",
             language=(get("ALUMNI_LANGUAGE", "ja") or "ja").lower()[:2],
             port=env.number("PORT", 3000, low=1, high=65535),

@@ -355,3 +355,30 @@ def statuses(session: Session, keys: Collection[str]) -> dict[str, OutboxMessage
         return {}
     rows = session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key.in_(list(keys)))).all()  # type: ignore[attr-defined]
     return {row.dedupe_key: row for row in rows}
+
+
+REDACTED_PAYLOAD = "{}"
+
+
+def cancel_pending(session: Session, key: str, *, reason: str = "cancelled") -> bool:
+    """Cancel the row `key` if it is still waiting (`pending`); False when a worker already holds it or it is
+    final. The same conditional UPDATE as a claim, so a row is either claimed or cancelled, never both."""
+    result = session.execute(
+        update(_T)
+        .where(and_(_T.c.dedupe_key == key, _T.c.status == PENDING))
+        .values(status=CANCELLED, error=reason[:255], claimed_at=None)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def redact_payloads(session: Session, keys: Collection[str]) -> int:
+    """Blank the stored message of final rows among `keys` (text that must not outlive its source, such as a
+    withdrawn story). Rows still to be sent keep theirs."""
+    if not keys:
+        return 0
+    result = session.execute(
+        update(_T)
+        .where(and_(_T.c.dedupe_key.in_(list(keys)), _T.c.status.in_(list(FINAL_STATUSES))))
+        .values(payload=REDACTED_PAYLOAD)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

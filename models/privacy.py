@@ -189,6 +189,30 @@ RULES: dict[str, Rule] = {
         why="anonymous answers: no column links an answer to anyone (by design), so none can be found, "
         "exported or erased as theirs; they stay in the survey's results",
     ),
+    # A story is about its subject: erasing the subject deletes it and replaces every posted copy. Stories
+    # an erased HR author wrote about others stay (they are the subjects'), with the author pseudonymised.
+    "story": Rule(
+        DELETE,
+        slack_columns=("subject_id",),
+        mention_columns=("author_id",),
+        why="stories about them (the posted copies are replaced by a notice)",
+    ),
+    "story_approval": Rule(
+        DELETE, slack_columns=("approver_id",), why="their approvals and refusals of stories about them"
+    ),
+    "story_copy": Rule(
+        DELETE,
+        slack_columns=("subject_id",),
+        messages=("channel", "ts", MESSAGE_UPDATE),
+        why="where stories about them were posted; each copy is replaced by a notice",
+    ),
+    "news_post": Rule(
+        PSEUDONYMISE,
+        slack_columns=("author_id",),
+        keep=("title", "body", "image_url", "outbox_key", "channel", "ts"),
+        pseudonym_columns=("author_id",),
+        why="company news they posted stays for the alumni, with a pseudonym",
+    ),
 }
 
 

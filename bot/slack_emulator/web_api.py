@@ -542,6 +542,19 @@ class FakeSlack:
             self._store(channel_id, msg)
             return ts
 
+    def add_reaction(self, channel: str, ts: str, *, name: str, user: str) -> None:
+        """A user reacts to a message (Slack lists `reactions` on the message: name, users, count)."""
+        with self._lock:
+            msg = self._find_message(channel, ts)
+            reactions = msg.setdefault("reactions", [])
+            entry = next((r for r in reactions if r["name"] == name), None)
+            if entry is None:
+                entry = {"name": name, "users": [], "count": 0}
+                reactions.append(entry)
+            if user not in entry["users"]:
+                entry["users"].append(user)
+                entry["count"] += 1
+
     def add_file(self, file_id: str, content: bytes, name: str, mimetype: str = "text/csv") -> None:
         """Registers a file as if a user had uploaded it (readable via files.info + download)."""
         with self._lock:

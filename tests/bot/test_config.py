@@ -188,3 +188,18 @@ def test_readmes_and_env_example_document_exactly_the_variables_settings_reads()
     table_row = r"^\| `[A-Z][^|]*\|"  # the first cell of a configuration table row
     assert _documented((root / "README.md").read_text(encoding="utf-8"), table_row) == expected
     assert _documented((root / "README.ja.md").read_text(encoding="utf-8"), table_row) == expected
+
+
+def test_news_leaders_and_staff_channel_are_parsed_and_checked() -> None:
+    settings = Settings.from_env(
+        {"ALUMNI_LEADERS": "U0CEO0001, W0CTO0002;U0CFO0003", "ALUMNI_STAFF_CHANNEL": "C0STAFF01"},
+        dotenv_path=None,
+    )
+    assert settings.leaders == {"U0CEO0001", "W0CTO0002", "U0CFO0003"}
+    assert settings.alumni_staff_channel == "C0STAFF01"
+    unset = Settings.from_env({}, dotenv_path=None)
+    assert unset.leaders == frozenset() and unset.alumni_staff_channel is None
+    # A name typed instead of an ID stops start-up rather than granting nobody or posting nowhere.
+    for name, value in (("ALUMNI_LEADERS", "U0CEO0001,@ceo"), ("ALUMNI_STAFF_CHANNEL", "#staff")):
+        with pytest.raises(ConfigError, match=name):
+            Settings.from_env({name: value}, dotenv_path=None)

@@ -1,0 +1,148 @@
+"""Company news: queueing a post for `ALUMNI_CHANNEL`, fetching its reach, and the digest section.
+
+- `post(...)` (called by the handler when the news modal is submitted): stores the post
+  (`models.news.post_news`: HR or a leader named in `ALUMNI_LEADERS`) and queues it through the outbox,
+  exactly once (dedupe key `news_post:<channel>:news-<id>`), in the caller's unit of work.
+- `news_reach` (daily): copies channel/ts from the sent outbox rows, then reads each post of the last 30
+  days with `conversations.replies` (`ts` = the post, `limit` 1): the first message returned is the post
+  itself, with its `reactions` (each with a `count`) and its thread's `reply_count`
+  (https://docs.slack.dev/reference/methods/conversations.replies). One call per post, and no new scope:
+  `channels:history` / `groups:history` (which the delivery worker already holds) rather than
+  `reactions.get`, which would add `reactions:read` and still not count replies. This job reads Slack
+  directly (only reads; everything it sends still goes through the outbox).
+- Digest: the news posted this week.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
+
+from bot.blocks.news import digest_line, news_message
+from bot.config import Settings
+from bot.i18n import Translator
+from jobs.base import DigestContext, DigestSection, JobContext, ScheduledJob, daily_period
+from models.actors import Actor
+from models.errors import DomainError
+from models.news import (
+    NewsPost,
+    news_between,
+    post_news,
+    posts_to_measure,
+    record_reach,
+    set_outbox_key,
+    sync_posted,
+)
+from models.outbox import dedupe_key, enqueue
+
+log = logging.getLogger(__name__)
+
+PURPOSE_POST = "news_post"
+REACH_JOB = "news_reach"
+REACH_WINDOW = timedelta(days=30)
+DIGEST_ORDER = 5
+DIGEST_LIMIT = 8
+SCOPES: tuple[str, ...] = ("chat:write", "channels:history", "groups:history")
+ERR_NO_CHANNEL = "news.errors.no_channel"
+
+
+def news_period(news_id: int) -> str:
+    """The outbox period of a news post."""
+    return f"news-{news_id}"
+
+
+def post(
+    session: Session,
+    *,
+    actor: Actor,
+    settings: Settings,
+    title: str,
+    body: str,
+    image_url: str = "",
+) -> NewsPost:
+    """Store a news post and queue it for `ALUMNI_CHANNEL` (in `ALUMNI_LANGUAGE`).
+
+    Raises PermissionDenied (not HR nor a named leader), ValidationFailed (`title`, `body`, `image_url`) or
+    `news.errors.no_channel`; nothing is written then.
+    """
+    channel = settings.alumni_channel
+    if not channel:
+        raise DomainError(ERR_NO_CHANNEL)
+    news = post_news(
+        session, actor=actor, leaders=settings.leaders, title=title, body=body, image_url=image_url
+    )
+    period = news_period(int(news.id or 0))
+    enqueue(
+        session,
+        purpose=PURPOSE_POST,
+        recipient=channel,
+        period=period,
+        message=news_message(news, Translator(settings.language)),
+    )
+    set_outbox_key(session, post=news, key=dedupe_key(PURPOSE_POST, channel, period))
+    return news
+
+
+def fetch_reach(client: WebClient, *, channel: str, ts: str) -> tuple[int, int]:
+    """(reactions, thread replies) of the message `ts` in `channel`, as Slack counts them now."""
+    data: Any = client.conversations_replies(channel=channel, ts=ts, limit=1)
+    parent = next((m for m in data.get("messages") or [] if m.get("ts") == ts), None)
+    if parent is None:
+        return 0, 0
+    reactions = sum(int(r.get("count") or 0) for r in parent.get("reactions") or [])
+    return reactions, int(parent.get("reply_count") or 0)
+
+
+def run_reach(ctx: JobContext) -> int:
+    """Fetch the reach of recent posts and store it; returns how many posts it measured (it queues none)."""
+    if ctx.dry_run:
+        return 0
+    services = ctx.services
+    with services.db.session() as session:
+        sync_posted(session)
+        targets = [
+            (int(p.id or 0), str(p.channel), str(p.ts))
+            for p in posts_to_measure(session, since=ctx.scheduled_for - REACH_WINDOW)
+        ]
+    measured = 0
+    for news_id, channel, ts in targets:
+        try:
+            reactions, replies = fetch_reach(services.client, channel=channel, ts=ts)
+        except SlackApiError as exc:  # a deleted message or a lost channel must not stop the others
+            log.warning("news reach not fetched", extra={"news": news_id, "error": exc.response.get("error")})
+            continue
+        with services.db.session() as session:
+            record_reach(session, news_id=news_id, reactions=reactions, replies=replies)
+        measured += 1
+    return measured
+
+
+SCHEDULED_JOBS = [
+    ScheduledJob(
+        name=REACH_JOB,
+        description="Count reactions and thread replies on company news of the last 30 days",
+        cron={"hour": "6", "minute": "15"},
+        period=daily_period,
+        run=run_reach,
+        catch_up=timedelta(hours=20),
+    )
+]
+
+
+def digest_section(ctx: DigestContext) -> DigestSection | None:
+    """Company news posted this week."""
+    posts, total = news_between(ctx.session, start=ctx.start, end=ctx.end, limit=DIGEST_LIMIT)
+    if not posts:
+        return None
+    return DigestSection(
+        key="news",
+        title=ctx.tr("news.digest_title"),
+        lines=[digest_line(p, ctx.tr) for p in posts],
+        total=total,
+        more_hint=ctx.tr("news.digest_hint"),
+    )
