@@ -1,7 +1,7 @@
 """alumni stories (story, story_approval, story_copy) and company news (news_post)
 
-Revision ID: 0013_stories_news
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-04
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import models.types
 
-revision: str = "0013_stories_news"
-down_revision: str | None = "0011"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
