@@ -16,7 +16,9 @@
   `conversations.join` attempt, `user_not_found`, `user_disabled`, `account_inactive`, …) are recorded on the
   row as `failed` with Slack's error code.
 - DMs: a user recipient (U…/W…) is resolved to its DM conversation with `conversations.open` (remembered
-  from earlier rows to that user), which is also where the history lookup happens.
+  from earlier rows to that user), which is also where the history lookup happens. A recipient of several
+  user IDs joined by commas (`U1,U2,U3`, 2 to 8 people) is their group DM, opened the same way
+  (`conversations.open` returns the existing group DM for the same people; it needs `mpim:write`).
 
 The queued message (`OutboxMessage.payload`) holds `chat.postMessage` arguments (`text`, `blocks`, …; the
 worker sets `channel` and `metadata`), and may also hold:
@@ -580,7 +582,8 @@ class Deliverer:
             ) from exc
 
     def _resolve_channel(self, recipient: str) -> str:
-        """The conversation to post in: a channel as is, a user's DM via conversations.open."""
+        """The conversation to post in: a channel as is, a user's DM (or several users' group DM, for
+        `U1,U2,…`) via conversations.open."""
         if not recipient.startswith(("U", "W")):
             return recipient
         cached = self._dm_channels.get(recipient)

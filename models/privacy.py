@@ -160,7 +160,9 @@ RULES: dict[str, Rule] = {
         keep=("purpose", "period", "status", "channel", "ts", "error", "claimed_by"),
         pseudonym_columns=("recipient",),
         keep_replaced=("dedupe_key",),
-        mention_columns=("dedupe_key", "payload"),
+        # A group DM's recipient lists several user IDs (`U1,U2`): theirs is replaced there too, so a
+        # pending intro to the group can no longer reach them (delivery fails it: user_not_found).
+        mention_columns=("dedupe_key", "payload", "recipient"),
         delete_when={"status": UNSENT_STATUSES},
         why="pending messages to them are dropped; sent-message records keep a pseudonym",
     ),
@@ -169,6 +171,12 @@ RULES: dict[str, Rule] = {
         NONE, mention_columns=("updated_by",), why="who changed settings, pseudonymised"
     ),
     "roster_record": Rule(DELETE, member_columns=("member_id",), why="HR's roster row about them"),
+    "intro_preference": Rule(DELETE, member_columns=("member_id",), why="their intro settings"),
+    "intro_round": Rule(NONE, why="no personal data (a period and an instant)"),
+    "intro_group": Rule(NONE, why="no personal data (who was in it lives in intro_group_member)"),
+    "intro_group_member": Rule(
+        DELETE, member_columns=("member_id",), why="which intro groups they were in and their answers"
+    ),
     "feedback": Rule(
         DELETE,
         member_columns=("member_id",),

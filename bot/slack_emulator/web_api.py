@@ -1068,6 +1068,10 @@ class FakeSlack:
     def _check_scope(self, method: str, args: JsonDict) -> None:
         """Answers ``missing_scope`` (with ``needed`` and ``provided``) like Slack for an ungranted scope."""
         needed = METHOD_SCOPES.get(method)
+        if method == "conversations.open":
+            # Its scope is the one of the conversation it opens (docs.slack.dev/reference/methods/
+            # conversations.open): one user's DM needs im:write, several users' group DM mpim:write.
+            needed = self._open_scope(args)
         if method in _CONVERSATION_SCOPES:
             with self._lock:
                 channel = self._channels.get(str(args.get("channel") or ""))
@@ -1092,6 +1096,18 @@ class FakeSlack:
         with self._lock:
             self.rule_tally[f"missing_scope {'|'.join(needed)}"] += 1
         raise _ApiError("missing_scope", needed=",".join(needed), provided=",".join(sorted(self.bot_scopes)))
+
+    def _open_scope(self, args: JsonDict) -> tuple[str, ...]:
+        """The scope `conversations.open` needs for these arguments (an unknown channel: its error instead)."""
+        if args.get("channel"):
+            with self._lock:
+                channel = self._channels.get(str(args["channel"]))
+            if channel is None:
+                return ()
+            return ("mpim:write",) if channel.is_mpim else ("im:write",)
+        raw = args.get("users")
+        users = raw if isinstance(raw, list) else str(raw or "").split(",")
+        return ("mpim:write",) if len([u for u in users if str(u).strip()]) > 1 else ("im:write",)
 
     @staticmethod
     def _check_metadata(metadata: Any) -> None:
@@ -1174,6 +1190,8 @@ class FakeSlack:
         user_ids = [u.strip() for u in user_ids if u and u.strip()]
         if not user_ids:
             raise _ApiError("users_list_not_supplied")
+        if len(user_ids) > 8:
+            raise _ApiError("too_many_users")  # "Provide 1 to 8 user IDs" (the method's page)
         users = [self._user(u) for u in user_ids]
         for user in users:
             if user.is_bot:
