@@ -169,6 +169,12 @@ RULES: dict[str, Rule] = {
         NONE, mention_columns=("updated_by",), why="who changed settings, pseudonymised"
     ),
     "roster_record": Rule(DELETE, member_columns=("member_id",), why="HR's roster row about them"),
+    "invitation": Rule(
+        DELETE,
+        member_columns=("member_id",),
+        mention_columns=("queued_by",),
+        why="HR's invitation email to them (also deleted with their roster row); who invited is pseudonymised",
+    ),
     "feedback": Rule(
         DELETE,
         member_columns=("member_id",),
