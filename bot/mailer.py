@@ -15,12 +15,14 @@ The message goes to exactly one envelope recipient, whatever its headers say.
 from __future__ import annotations
 
 import html
+import secrets
 import smtplib
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid, parseaddr
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import formatdate, parseaddr
 
 from bot.config import Settings
 from bot.i18n import Translator
@@ -116,11 +118,14 @@ def send_email(
             server.rset()
             return
         try:
-            server.data(message.as_bytes())
+            # SMTP wants CRLF line ends (`smtplib` leaves bytes as they are; `send_message` would do this).
+            code, reply = server.data(message.as_bytes(policy=SMTP_POLICY))
         except smtplib.SMTPDataError as exc:  # an explicit answer: the server did not take it
             raise _code_error(exc.smtp_code, _text(exc.smtp_error)) from exc
         except (OSError, smtplib.SMTPException) as exc:
             raise UncertainMailError(f"data: {type(exc).__name__}: {exc}"[:255]) from exc
+        if code != 250:  # an explicit answer after the message: the server did not take it
+            raise _code_error(code, _text(reply))
     finally:
         try:
             server.quit()
@@ -183,7 +188,6 @@ def invitation_email(
     message["Reply-To"] = sender
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = message_id
-    message["Content-Language"] = language
     message.set_content("\n".join(lines), charset="utf-8")
     paragraphs = "".join(
         f"<p>{_html_line(line, join_url)}</p>" for line in "\n".join(lines).split("\n\n") if line
@@ -193,6 +197,8 @@ def invitation_email(
         subtype="html",
         charset="utf-8",
     )
+    # After the parts exist: making the message multipart moves every Content-* header into its first part.
+    message["Content-Language"] = language
     return message
 
 
@@ -205,4 +211,5 @@ def _html_line(text: str, join_url: str) -> str:
 def invitation_message_id(invitation_id: int, send_number: int, sender: str) -> str:
     """A Message-ID naming the invitation and which send of it this is (for tracing in mail logs)."""
     domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
-    return make_msgid(idstring=f"alumni-invitation-{invitation_id}-{send_number}", domain=domain)
+    # Short enough to stay on one header line (`make_msgid`'s would be folded).
+    return f"<alumni-invitation-{invitation_id}-{send_number}.{secrets.token_hex(6)}@{domain}>"
