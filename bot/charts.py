@@ -101,3 +101,35 @@ def survey_chart(questions: Sequence[tuple[str, Sequence[tuple[str, int]]]], *, 
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def funnel_chart(months: Sequence[str], stages: Sequence[tuple[str, Sequence[int]]], *, title: str) -> bytes:
+    """Grouped bars: for each month, one bar per funnel stage (`stages`: (label, a value per month))."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    figure = Figure(figsize=(9, 4), dpi=100)
+    font = cjk_font()
+    if font and not (title + "".join(label for label, _ in stages)).isascii():
+        from matplotlib import rcParams
+
+        rcParams["font.family"] = [font, "sans-serif"]
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot(1, 1, 1)
+    width = 0.8 / max(1, len(stages))
+    colours = ("#1264a3", "#36c5f0", "#ecb22e", "#2eb67d", "#e01e5a")
+    for index, (label, values) in enumerate(stages):
+        positions = [m + (index - (len(stages) - 1) / 2) * width for m in range(len(months))]
+        axes.bar(positions, list(values), width=width, label=label, color=colours[index % len(colours)])
+    axes.set_xticks(list(range(len(months))))
+    axes.set_xticklabels(list(months), rotation=45, ha="right", fontsize=8)
+    axes.set_title(title)
+    axes.set_ylim(bottom=0)
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts of people: no 2.5 ticks
+    axes.grid(axis="y", alpha=0.3)
+    axes.legend(loc="upper left", fontsize=8)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()

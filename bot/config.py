@@ -12,7 +12,9 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from email.utils import formataddr, parseaddr
 from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
@@ -49,6 +51,7 @@ class ConfigError(Exception):
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+_EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 _DURATION = re.compile(r"^(\d+)\s*([dhm]?)$")
 _UNIT_MINUTES = {"d": 1440, "h": 60, "m": 1, "": 1}
 DEFAULT_REMINDER_OFFSETS = (1440, 60)
@@ -79,6 +82,22 @@ def _reminder_offsets(raw: str) -> tuple[int, ...]:
     if len(offsets) > MAX_OFFSETS or max(offsets) > MAX_OFFSET_MINUTES:
         raise ValueError(raw)
     return offsets
+
+
+def _https_url(raw: str) -> str:
+    """An absolute https URL with a host (the workspace's invite link goes into emails as is)."""
+    parts = urlsplit(raw)
+    if parts.scheme != "https" or not parts.netloc or any(c.isspace() for c in raw):
+        raise ValueError(raw)
+    return raw
+
+
+def _email_address(raw: str) -> str:
+    """`alumni@example.com` or `Alumni team <alumni@example.com>` (what goes into an email's From)."""
+    name, address = parseaddr(raw)
+    if not _EMAIL.match(address) or any(c in raw for c in "\r\n"):
+        raise ValueError(raw)
+    return formataddr((name, address)) if name else address
 
 
 def _split_ids(raw: str | None) -> frozenset[str]:
@@ -182,6 +201,14 @@ class Settings:
     web_threads: int = 8  # threads running the app in each
     log_level: str = "INFO"
     metrics_port: int = 9464  # `jobs serve` metrics and health
+    # Email invitations to leavers not in Slack yet (bot/mailer.py, jobs/invitations.py).
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
+    smtp_from: str | None = None  # also the reply address people write to to opt out
+    join_url: str | None = None  # the workspace's invite link (https)
 
     @classmethod
     def from_env(
@@ -243,6 +270,17 @@ class Settings:
             web_threads=env.number("WEB_THREADS", 8, low=1, high=256),
             log_level=env.parsed("LOG_LEVEL", "INFO", _log_level, "DEBUG, INFO, WARNING, ERROR or CRITICAL"),
             metrics_port=env.number("METRICS_PORT", 9464, low=1, high=65535),
+            smtp_host=get("SMTP_HOST"),
+            smtp_port=env.number("SMTP_PORT", 587, low=1, high=65535),
+            smtp_username=get("SMTP_USERNAME"),
+            smtp_password=get("SMTP_PASSWORD"),
+            smtp_starttls=env.flag("SMTP_STARTTLS", True),
+            smtp_from=env.parsed(
+                "SMTP_FROM", None, _email_address, "an email address like alumni@example.com"
+            ),
+            join_url=env.parsed(
+                "ALUMNI_JOIN_URL", None, _https_url, "an https link like https://join.slack.com/t/…"
+            ),
         )
 
     def program_defaults(self) -> ProgramSettings:
@@ -255,6 +293,11 @@ class Settings:
     @property
     def event_feedback_delay(self) -> timedelta:
         return timedelta(minutes=self.event_feedback_delay_minutes)
+
+    @property
+    def email_invitations_ready(self) -> bool:
+        """True when invitations can be sent: an SMTP server, a sender and the join link are set."""
+        return bool(self.smtp_host and self.smtp_from and self.join_url)
 
     @property
     def socket_mode(self) -> bool:
@@ -274,6 +317,10 @@ class Settings:
             ) from exc
         if self.language not in {"ja", "en"}:
             raise ConfigError(f"ALUMNI_LANGUAGE={self.language!r} is not supported; use ja or en.")
+        if self.smtp_host and not self.smtp_from:
+            raise ConfigError("SMTP_HOST is set but SMTP_FROM is not: set the address invitations come from.")
+        if bool(self.smtp_username) != bool(self.smtp_password):
+            raise ConfigError("SMTP_USERNAME and SMTP_PASSWORD go together: set both, or neither.")
 
     def require_credentials(self, *, socket_mode: bool | None = None) -> None:
         """Stop start-up with a helpful message when a credential is missing or still a placeholder."""

@@ -1,5 +1,5 @@
-"""The monthly report rendered for Slack and the terminal, with its chart (shared by the job, the admin view
-and `alumni-bot report`)."""
+"""The monthly report rendered for Slack and the terminal, with its charts (shared by the job, the admin view
+and `alumni-bot report`): members and activity, and the hiring funnel by month."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from bot.blocks.admin import report_blocks, report_text
-from bot.charts import chart_language, members_chart
+from bot.blocks.invitations import funnel_blocks, funnel_text
+from bot.charts import chart_language, funnel_chart, members_chart
 from bot.i18n import Translator
 from models.program_settings import ProgramSettings
-from models.report import Month, MonthlyReport, monthly_report
+from models.report import Month, MonthlyReport, PipelineMonth, monthly_report
 
 CHART_FILENAME = "alumni-report-{month}.png"
+FUNNEL_CHART_FILENAME = "alumni-funnel-{month}.png"
 
 
 @dataclass
@@ -26,6 +28,9 @@ class RenderedReport:
     chart_png: bytes
     chart_filename: str
     chart_title: str
+    funnel_png: bytes = b""
+    funnel_filename: str = ""
+    funnel_title: str = ""
 
 
 def render_report(
@@ -41,11 +46,25 @@ def render_report(
         members_label=chart_tr("admin.chart.members"),
         active_label=chart_tr("admin.chart.active"),
     )
+    funnel_title = chart_tr("invitations.chart.title", month=str(month))
+    funnel_png = funnel_chart(
+        [str(row.month) for row in report.pipeline],
+        [
+            (chart_tr(f"invitations.chart.{stage}"), [getattr(row, stage) or 0 for row in report.pipeline])
+            for stage in PipelineMonth.STAGES
+        ],
+        title=funnel_title,
+    )
+    text = report_text(report, tr)
+    funnels = funnel_text(report.invitations, report.pipeline, tr)
     return RenderedReport(
         report=report,
-        text=report_text(report, tr),
-        blocks=report_blocks(report, tr),
+        text=f"{text}\n\n{funnels}" if funnels else text,
+        blocks=report_blocks(report, tr) + funnel_blocks(report.invitations, report.pipeline, tr),
         chart_png=png,
         chart_filename=CHART_FILENAME.format(month=month),
         chart_title=title,
+        funnel_png=funnel_png,
+        funnel_filename=FUNNEL_CHART_FILENAME.format(month=month),
+        funnel_title=funnel_title,
     )

@@ -1,4 +1,4 @@
-"""The monthly program report to ALUMNI_HR_CHANNEL (with its chart), and the "you said, we did" digest
+"""The monthly program report to ALUMNI_HR_CHANNEL (with its two charts: activity, and the hiring funnel), and the "you said, we did" digest
 section (each addressed feedback's change note once, in the next weekly digest).
 
 The report is queued like every scheduled message; its chart travels in the outbox row under
@@ -28,7 +28,7 @@ DIGEST_LIMIT = 10
 
 
 def run_monthly_report(ctx: JobContext) -> int:
-    """Queue last month's report (figures, goals and chart) for the HR channel."""
+    """Queue last month's report (figures, goals, funnels and charts) for the HR channel."""
     channel = ctx.services.settings.alumni_hr_channel
     if not channel:
         log.warning("ALUMNI_HR_CHANNEL is not set; no monthly report")
@@ -46,7 +46,12 @@ def run_monthly_report(ctx: JobContext) -> int:
             OUTBOX_FILES_KEY: [
                 outbox_file(
                     filename=rendered.chart_filename, title=rendered.chart_title, content=rendered.chart_png
-                )
+                ),
+                outbox_file(
+                    filename=rendered.funnel_filename,
+                    title=rendered.funnel_title,
+                    content=rendered.funnel_png,
+                ),
             ],
         }
         queued = ctx.enqueue(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Column, DateTime, or_
@@ -23,6 +23,9 @@ from models.audit import record
 from models.errors import DomainError, PermissionDenied
 from models.member import SOURCE_IMPORT
 from models.tables import import_all
+
+if TYPE_CHECKING:
+    from models.report import Month
 
 BOM = "\ufeff"
 KINDS: dict[str, str] = {
@@ -121,3 +124,38 @@ def export_csv(session: Session, *, actor: Actor, kind: str, zone: ZoneInfo) -> 
     record(session, actor=actor.user_id, action="admin.export", target=kind, rows=count)
     session.flush()
     return (BOM + out.getvalue()).encode("utf-8"), count
+
+
+FUNNEL_COLUMNS = ("month", "interested", "referred", "interviewing", "hired", "rehires")
+INVITATION_FUNNEL_COLUMNS = ("roster", "invited", "joined", "consented", "active")
+
+
+def export_funnel_csv(
+    session: Session, *, actor: Actor, month: Month, zone: ZoneInfo, months: int = 12
+) -> tuple[bytes, int]:
+    """The hiring funnel of the `months` months up to `month`, one row a month, then
+    the invitation funnel as of that month's end (CSV with a UTF-8 BOM; HR only; audited). Definitions:
+    `models.report` and `models.invitation.invitation_funnel`. Returns (bytes, number of month rows)."""
+    if not actor.is_hr:
+        raise PermissionDenied("not_allowed")
+    from models.invitation import invitation_funnel
+    from models.report import pipeline_series
+
+    if not 1 <= months <= 120:
+        raise DomainError("invalid", field="months")
+    chosen = [month]
+    for _ in range(months - 1):
+        chosen.insert(0, chosen[0].previous())
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(FUNNEL_COLUMNS)
+    rows = pipeline_series(session, months=chosen, zone=zone)
+    for row in rows:
+        writer.writerow([str(row.month), *(_cell(v, zone) for v in row.values())])
+    funnel = invitation_funnel(session, since=None, until=month.end(zone))
+    writer.writerow([])
+    writer.writerow(["invitations_until", *INVITATION_FUNNEL_COLUMNS])
+    writer.writerow([str(month), *(str(count) for _, count in funnel.stages())])
+    record(session, actor=actor.user_id, action="admin.export", target="funnel", rows=len(rows))
+    session.flush()
+    return (BOM + out.getvalue()).encode("utf-8"), len(rows)

@@ -177,6 +177,12 @@ RULES: dict[str, Rule] = {
     "intro_group_member": Rule(
         DELETE, member_columns=("member_id",), why="which intro groups they were in and their answers"
     ),
+    "invitation": Rule(
+        DELETE,
+        member_columns=("member_id",),
+        mention_columns=("queued_by",),
+        why="HR's invitation email to them (also deleted with their roster row); who invited is pseudonymised",
+    ),
     "feedback": Rule(
         DELETE,
         member_columns=("member_id",),

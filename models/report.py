@@ -10,6 +10,12 @@ Definitions (a month is [1st 00:00, next 1st 00:00) in ALUMNI_TIMEZONE):
 - check-ins, opportunities by kind, interest clicks, referrals by status: created in the month (status as of
   now); hires: referrals that moved to `hired` in the month; rehires: rehire openings marked filled by a
   member in the month;
+- hiring funnel (`PipelineMonth`, 12 months): each stage counts what happened in that month, not a cohort
+  (a referral made in March and hired in May counts in March's `referred` and May's `hired`):
+  interested = interest clicks; referred = referrals made; interviewing = referrals reaching
+  `interviewing` or a later stage (offer, hired) for the first time; hired = referrals moved to `hired`
+  (the `hires` figure); rehires = the `rehires` figure above;
+- invitation funnel (`models.invitation.invitation_funnel`): everyone imported up to the month's end;
 - events: held (not cancelled) events starting in the month; attendance: their RSVPs marked attended
   (`models.event.attended_clause`, the definition the organiser's summary uses too), and how many of them
   started without attendance ever being marked; ratings: count and average of their feedback ratings.
@@ -20,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, and_, func, select
@@ -30,6 +36,9 @@ from sqlmodel import Session, SQLModel
 from models.program_settings import ProgramSettings, get_program_settings
 from models.tables import import_all
 from models.timeutil import as_utc, now
+
+if TYPE_CHECKING:
+    from models.invitation import InvitationFunnel
 
 
 @dataclass(frozen=True)
@@ -106,6 +115,23 @@ class GoalProgress:
     actual: int
 
 
+@dataclass(frozen=True)
+class PipelineMonth:
+    """One month of the hiring funnel (see the module docstring). `None`: the feature is not in this build."""
+
+    month: Month
+    interested: int | None
+    referred: int | None
+    interviewing: int | None
+    hired: int | None
+    rehires: int | None
+
+    STAGES: ClassVar[tuple[str, ...]] = ("interested", "referred", "interviewing", "hired", "rehires")
+
+    def values(self) -> list[int | None]:
+        return [getattr(self, stage) for stage in self.STAGES]
+
+
 @dataclass
 class MonthlyReport:
     month: Month
@@ -114,6 +140,8 @@ class MonthlyReport:
     series: list[tuple[Month, int, int]] = field(default_factory=list)  # (month, members, active members)
     goals: list[GoalProgress] = field(default_factory=list)
     generated_at: datetime = field(default_factory=now)
+    pipeline: list[PipelineMonth] = field(default_factory=list)  # the 12 months of `series`
+    invitations: InvitationFunnel | None = None
 
 
 def _table(name: str) -> Table | None:
@@ -276,6 +304,46 @@ def figures(session: Session, month: Month, zone: ZoneInfo) -> Figures:
     return out
 
 
+# Stages a referral passes on its way to a hire; reaching any of them counts as reaching interviews.
+_INTERVIEWING_OR_LATER = ("interviewing", "offer", "hired")
+
+
+def pipeline_month(session: Session, month: Month, zone: ZoneInfo) -> PipelineMonth:
+    """The hiring funnel of one month (see the module docstring)."""
+    start, end = month.start(zone), month.end(zone)
+    f = figures(session, month, zone)
+    interviewing: int | None = None
+    if (change := _table("referral_status_change")) is not None:
+        first_reached = (
+            select(change.c.referral_id, func.min(change.c.at).label("reached"))
+            .where(change.c.to_status.in_(_INTERVIEWING_OR_LATER))
+            .group_by(change.c.referral_id)
+            .subquery()
+        )
+        interviewing = int(
+            session.connection()
+            .execute(
+                select(func.count())
+                .select_from(first_reached)
+                .where(_between(first_reached.c.reached, start, end))
+            )
+            .scalar_one()
+        )
+    return PipelineMonth(
+        month=month,
+        interested=f.interest_clicks,
+        referred=f.referrals,
+        interviewing=interviewing,
+        hired=f.hires,
+        rehires=f.rehires,
+    )
+
+
+def pipeline_series(session: Session, *, months: Iterable[Month], zone: ZoneInfo) -> list[PipelineMonth]:
+    """The hiring funnel of each month, in the order given."""
+    return [pipeline_month(session, m, zone) for m in months]
+
+
 def _year_to_date(session: Session, month: Month, zone: ZoneInfo) -> dict[str, int]:
     """Goal progress from January to the end of `month` (members: the count at the month's end)."""
     totals = {"members": member_count(session, month.end(zone)), "hires": 0, "rehires": 0, "events": 0}
@@ -302,6 +370,10 @@ def monthly_report(
     for m in months:
         start, end = m.start(zone), m.end(zone)
         report.series.append((m, member_count(session, end), len(active_member_ids(session, start, end))))
+    report.pipeline = pipeline_series(session, months=months, zone=zone)
+    from models.invitation import invitation_funnel  # imports this module (for the activity definition)
+
+    report.invitations = invitation_funnel(session, since=None, until=month.end(zone))
     goals = get_program_settings(session, defaults=defaults).goals()
     if goals:
         actual = _year_to_date(session, month, zone)

@@ -9,7 +9,8 @@
   import last wrote, which makes the three-way comparison (and idempotence) possible.
 - Rows for people not in Slack yet stay in `RosterRecord` only (no `Member` row, so nothing about them shows
   anywhere); they are linked when the person joins (`link_new_slack_user`) or at the next import, and
-  purged after the retention period (`purge_unmatched`).
+  purged after the retention period (`purge_unmatched`). HR may invite them by email (`models.invitation`);
+  linking a record stops its invitation, and purging it deletes the invitation (ON DELETE CASCADE).
 """
 
 from __future__ import annotations
@@ -367,6 +368,7 @@ def import_roster(
             progress(index, len(parsed.rows))
     session.flush()  # changes to rows that already existed
     member_ids = {m.slack_user_id: m.id for m in members.values() if m.slack_user_id}
+    linked_ids: list[int] = []
     member_ids.update(_insert_members(session, list(new_members.values())))
     for rec_or_values, user_id in links:
         if isinstance(rec_or_values, dict):
@@ -375,8 +377,12 @@ def import_roster(
         else:
             rec_or_values.member_id = member_ids[user_id]
             rec_or_values.matched_at = moment
+            if rec_or_values.id is not None:
+                linked_ids.append(rec_or_values.id)
     if new_records:
         session.execute(insert(RosterRecord), list(new_records.values()))
+    # Records just linked may have invitations waiting (brand-new records cannot).
+    _stop_invitations(session, linked_ids, at=moment)
     record(session, actor=actor.user_id, action="admin.import", target="roster", **report.counts())
     session.flush()
     return report
@@ -503,7 +509,18 @@ def link_new_slack_user(session: Session, *, slack_user_id: str, email: str | No
     rec.member_id = member.id
     rec.matched_at = now()
     session.flush()
+    if rec.id is not None:
+        _stop_invitations(session, [rec.id], at=rec.matched_at)
     return True
+
+
+def _stop_invitations(session: Session, record_ids: list[int], *, at: datetime) -> None:
+    """The person joined: invitations still waiting stop (the invitations feature's rule)."""
+    if not record_ids:
+        return
+    from models.invitation import mark_joined  # imported here: models.invitation imports this module
+
+    mark_joined(session, roster_record_ids=record_ids, at=at)
 
 
 def purge_unmatched(session: Session, *, older_than_days: int) -> int:

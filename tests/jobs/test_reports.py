@@ -44,6 +44,9 @@ def test_monthly_report_is_queued_once_for_the_hr_channel_with_its_chart(bot: Bo
     assert "2026-10" in message["text"] and message["blocks"]
     chart = base64.b64decode(message[OUTBOX_FILES_KEY][0]["content_b64"])
     assert chart.startswith(PNG_SIGNATURE)
+    funnel = base64.b64decode(message[OUTBOX_FILES_KEY][1]["content_b64"])
+    assert funnel.startswith(PNG_SIGNATURE) and funnel != chart
+    assert "採用ファネル" in json.dumps(message["blocks"], ensure_ascii=False)
     assert "メンバー数 (同意済み)" in json.dumps(message["blocks"], ensure_ascii=False)  # ALUMNI_LANGUAGE=ja
 
 
@@ -61,8 +64,12 @@ def test_delivered_report_has_its_png_chart_uploaded_through_the_external_upload
     assert int(get_url.args["length"]) == len(entry["bytes"])
     assert entry["bytes"].startswith(PNG_SIGNATURE) and entry["completed"]
     assert (entry["channel_id"], entry["thread_ts"]) == (HR_CHANNEL, posted.response["ts"])
+    # The second chart (the hiring funnel) follows in the same thread.
+    bot.fake.wait_for("files.completeUploadExternal", count=2)
+    filenames = [c.args["filename"] for c in bot.fake.calls_to("files.getUploadURLExternal")]
+    assert filenames == ["alumni-report-2026-10.png", "alumni-funnel-2026-10.png"]
     deliver_due(bot.services)  # nothing is posted or uploaded twice
-    assert len(bot.fake.calls_to("files.completeUploadExternal")) == 1
+    assert len(bot.fake.calls_to("files.completeUploadExternal")) == 2
     assert len([c for c in bot.fake.calls_to("chat.postMessage") if c.args.get("channel") == HR_CHANNEL]) == 1
 
 
