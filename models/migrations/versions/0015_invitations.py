@@ -1,7 +1,7 @@
 """email invitations to leavers on HR's roster who are not in Slack yet (one row per roster record)
 
-Revision ID: 0015_invitations
-Revises: 0011
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-03
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import models.types
 
-revision: str = "0015_invitations"
-down_revision: str | None = "0011"
+revision: str = "0015"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
