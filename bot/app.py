@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
-import pkgutil
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
@@ -16,7 +14,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot import roles
 from bot.config import Settings
-from bot.features import feature_modules
+from bot.features import features
 from bot.i18n import t
 from bot.listeners import is_slack_response_url
 from bot.registry import SERVICES_KEY, Registry
@@ -24,21 +22,6 @@ from bot.services import Services, build_services
 from models.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
-
-_RUNNERS = frozenset({"cli", "runner", "scheduler"})
-
-
-def job_scopes() -> set[str]:
-    """Bot scopes the scheduled jobs need (declared by `jobs` modules as `SCOPES`)."""
-    import jobs
-
-    scopes: set[str] = set()
-    for info in pkgutil.iter_modules(jobs.__path__):
-        if info.name in _RUNNERS:  # the scheduler and its command line need no scopes (nor a web worker's memory)
-            continue
-        module = importlib.import_module(f"jobs.{info.name}")
-        scopes.update(getattr(module, "SCOPES", ()))
-    return scopes
 
 
 def build_registry(
@@ -48,12 +31,8 @@ def build_registry(
     registry = Registry(app=app, _services=services, executor=executor)
     if services is not None:
         registry.error_reporter = lambda error, body, mode: report_error(services, error, body, mode)
-    for module in feature_modules():
-        if hasattr(module, "FEATURE"):
-            registry.add(module.FEATURE)
-        else:  # not yet rebuilt (issue 14): the module registers its closures itself
-            module.register(registry)
-    registry.scopes(*job_scopes())
+    for feature in features():
+        registry.add(feature)
     registry.scopes(*roles.SCOPES)  # every listener resolves roles, HR possibly by user group
     return registry
 

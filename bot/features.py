@@ -44,7 +44,44 @@ def feature_modules() -> tuple[ModuleType, ...]:
     )
 
 
+def _jobs_only_features() -> tuple[Feature, ...]:
+    """Features made only of scheduled work (no listeners): the weekly digest, the outbox worker's scopes, and
+    the engagement features whose Slack side is not built yet (their jobs and digest sections run already)."""
+    from bot.kit import Feature
+    from jobs import delivery, digest, intros, invitations, news, stories, surveys
+
+    return (
+        Feature(name="digest", jobs=tuple(digest.SCHEDULED_JOBS)),
+        Feature(name="delivery", scopes=delivery.SCOPES),
+        Feature(name="intros", jobs=tuple(intros.SCHEDULED_JOBS), scopes=intros.SCOPES),
+        Feature(name="invitations", jobs=tuple(invitations.SCHEDULED_JOBS), scopes=invitations.SCOPES),
+        Feature(
+            name="news",
+            jobs=tuple(news.SCHEDULED_JOBS),
+            digest=news.digest_section,
+            digest_order=news.DIGEST_ORDER,
+            scopes=news.SCOPES,
+        ),
+        Feature(
+            name="stories",
+            jobs=tuple(stories.SCHEDULED_JOBS),
+            digest=stories.digest_section,
+            digest_order=stories.DIGEST_ORDER,
+            scopes=stories.SCOPES,
+        ),
+        Feature(
+            name="surveys",
+            jobs=tuple(surveys.SCHEDULED_JOBS),
+            digest=surveys.digest_section,
+            digest_order=surveys.DIGEST_ORDER,
+            scopes=surveys.SCOPES,
+        ),
+    )
+
+
 @cache
 def features() -> tuple[Feature, ...]:
-    """Each feature module's `FEATURE`, in the order of `feature_modules`."""
-    return tuple(module.FEATURE for module in feature_modules() if hasattr(module, "FEATURE"))
+    """Every feature: each handler module's `FEATURE` (in the order of `feature_modules`), then the features
+    made only of scheduled work."""
+    declared = tuple(module.FEATURE for module in feature_modules())
+    return (*declared, *_jobs_only_features())

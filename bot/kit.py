@@ -218,16 +218,9 @@ def build_home(services: Services, user_id: str) -> dict[str, Any]:
 
 
 def _home_sections() -> list[tuple[int, HomeSection]]:
-    from bot.features import feature_modules  # the feature list imports the handlers, which import the kit
+    from bot.features import features  # the feature list imports the handlers, which import the kit
 
-    found: list[tuple[int, HomeSection]] = []
-    for module in feature_modules():
-        feature = getattr(module, "FEATURE", None)
-        if feature is not None:
-            if feature.home is not None:
-                found.append((feature.home_order, feature.home))
-        elif hasattr(module, "home_section"):  # TRANSITION (issue 14): modules not rebuilt yet
-            found.append((getattr(module, "HOME_ORDER", 100), module.home_section))
+    found = [(f.home_order, f.home) for f in features() if f.home is not None]
     return sorted(found, key=lambda item: item[0])
 
 

@@ -37,6 +37,7 @@ from bot.listeners import user_id_of
 from bot.reporting import render_report
 from bot.services import Services
 from bot.slack_files import FileTooLarge, download_file, slack_accounts_by_email, upload_file
+from jobs import reports as report_jobs
 from models.audit import record
 from models.errors import DomainError, ValidationFailed
 from models.export import available_kinds, export_csv
@@ -254,6 +255,9 @@ def _refresh_admin_view(services: Services, view_id: str, tr: Translator) -> Non
 
 FEATURE = Feature(
     name="admin",
+    jobs=tuple(report_jobs.SCHEDULED_JOBS),
+    digest=report_jobs.digest_section,
+    digest_order=report_jobs.DIGEST_ORDER,
     listeners=(
         command(
             COMMAND, on_admin, description_key="admin.command_description", usage_hint_key="admin.usage_hint"

@@ -43,6 +43,7 @@ from bot.listeners import own_dm_message, user_id_of
 from bot.mrkdwn import date_token
 from bot.profiles import open_profile_modal, slack_facts
 from bot.services import Services
+from jobs import nudges as nudge_jobs
 from models.checkin import (
     SNOOZE_DAYS,
     nudge_cadence_days,
@@ -231,6 +232,7 @@ def on_settings_submit(
 
 FEATURE = Feature(
     name="checkins",
+    jobs=tuple(nudge_jobs.SCHEDULED_JOBS),
     listeners=(
         command(COMMAND, on_checkin, description_key="checkins.command_description"),
         shortcut(

@@ -15,6 +15,7 @@ from bot.kit import Feature, Subcommand, action, command, local_today, publish_h
 from bot.listeners import user_id_of
 from bot.profiles import open_profile_modal, slack_facts
 from bot.services import Services
+from jobs import members as member_jobs
 from models.errors import ValidationFailed
 from models.profile import search_members, update_profile
 
@@ -26,15 +27,11 @@ QUERY_LIMIT = 500
 
 def subcommands() -> dict[str, Subcommand]:
     """Every `/alumni` subcommand the features declare."""
-    from bot.features import feature_modules  # the feature list imports this module
+    from bot.features import features  # the feature list imports this module
 
     found: dict[str, Subcommand] = {}
-    for module in feature_modules():
-        feature = getattr(module, "FEATURE", None)
-        # TRANSITION (issue 14): modules not rebuilt yet still name theirs `ALUMNI_SUBCOMMANDS`.
-        found.update(
-            feature.subcommands if feature is not None else getattr(module, "ALUMNI_SUBCOMMANDS", {})
-        )
+    for feature in features():
+        found.update(feature.subcommands)
     return found
 
 
@@ -118,6 +115,9 @@ def on_profile_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], serv
 
 FEATURE = Feature(
     name="directory",
+    jobs=tuple(member_jobs.SCHEDULED_JOBS),
+    digest=member_jobs.digest_section,
+    digest_order=member_jobs.DIGEST_ORDER,
     listeners=(
         command(
             COMMAND,

@@ -33,6 +33,7 @@ from bot.kit import Feature, Later, action, command, publish_home, tell_clicker,
 from bot.listeners import dm_channel_of, own_dm_message, parse_id, user_id_of
 from bot.mrkdwn import escape
 from bot.services import Services
+from jobs import events as event_jobs
 from models import event as ev
 from models.actors import Actor
 from models.errors import DomainError, PermissionDenied, ValidationFailed
@@ -753,6 +754,9 @@ def on_comment_save(ack: Ack, body: dict[str, Any], view: dict[str, Any], servic
 
 FEATURE = Feature(
     name="events",
+    jobs=tuple(event_jobs.SCHEDULED_JOBS),
+    digest=event_jobs.digest_section,
+    digest_order=event_jobs.DIGEST_ORDER,
     listeners=(
         command(
             COMMAND,
@@ -777,5 +781,8 @@ FEATURE = Feature(
     ),
     home=home_section,
     home_order=40,  # after opportunities and referrals on the Home tab
-    scopes=("files:write",),  # the .ics file goes to the clicker's DM
+    scopes=(
+        *event_jobs.SCOPES,
+        "files:write",
+    ),  # the .ics file goes to the clicker's DM
 )

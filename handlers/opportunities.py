@@ -73,6 +73,7 @@ from bot.mrkdwn import date_token, escape
 from bot.profiles import notify_rehire_matches, slack_facts
 from bot.serial import newest_render_wins
 from bot.services import Services
+from jobs import opportunities as opportunity_jobs
 from models import opportunity as opps
 from models.actors import Actor
 from models.errors import DomainError, ValidationFailed
@@ -568,6 +569,9 @@ def on_remind_close(ack: Ack, body: dict[str, Any], services: Services, later: L
 
 FEATURE = Feature(
     name="opportunities",
+    jobs=tuple(opportunity_jobs.SCHEDULED_JOBS),
+    digest=opportunity_jobs.digest_section,
+    digest_order=opportunity_jobs.DIGEST_ORDER,
     listeners=(
         command(
             COMMAND,
@@ -597,4 +601,5 @@ FEATURE = Feature(
     ),
     home=home_section,
     home_order=20,  # after check-ins (10), before referrals (30) and events (40)
+    scopes=opportunity_jobs.SCOPES,
 )

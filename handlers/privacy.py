@@ -40,6 +40,7 @@ from bot.listeners import parse_id, user_id_of
 from bot.mrkdwn import escape
 from bot.services import Services
 from bot.slack_files import upload_file
+from jobs import retention as retention_jobs
 from models.errors import DomainError, NotFound, ValidationFailed
 from models.feedback import (
     ADDRESSED,
@@ -390,6 +391,7 @@ def on_addressed(
 
 FEATURE = Feature(
     name="privacy",
+    jobs=tuple(retention_jobs.SCHEDULED_JOBS),
     listeners=(
         action(CONSENT, on_consent),
         action(WITHDRAW, on_withdraw),

@@ -77,6 +77,7 @@ from bot.listeners import parse_id, user_id_of
 from bot.mrkdwn import escape, user_mention
 from bot.serial import newest_render_wins
 from bot.services import Services
+from jobs import referrals as referral_jobs
 from models import referral as referrals
 from models.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from models.opportunity import Opportunity
@@ -602,6 +603,9 @@ add_announcement_buttons(_refer_buttons)
 
 FEATURE = Feature(
     name="referrals",
+    jobs=tuple(referral_jobs.SCHEDULED_JOBS),
+    digest=referral_jobs.digest_section,
+    digest_order=referral_jobs.DIGEST_ORDER,
     listeners=(
         command(
             COMMAND,
@@ -626,4 +630,5 @@ FEATURE = Feature(
     ),
     home=home_section,
     home_order=30,
+    scopes=referral_jobs.SCOPES,
 )

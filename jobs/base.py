@@ -11,11 +11,9 @@ Jobs never call Slack: they queue messages with `JobContext.enqueue`; the delive
 from __future__ import annotations
 
 import importlib
-import pkgutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from types import ModuleType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -143,46 +141,55 @@ class DigestContext:
     dry_run: bool = False
 
 
-# Extra modules (`Settings.jobs_extra_modules`, from ALUMNI_JOBS_EXTRA_MODULES) take part like `jobs/*.py`
-# modules: a deployment's own digest sections or jobs, and the test-only sections the cross-process tests use.
+# Extra modules (`Settings.jobs_extra_modules`, from ALUMNI_JOBS_EXTRA_MODULES) take part beside the features: a
+# deployment's own digest sections or jobs, and the test-only sections the cross-process tests use. They name
+# theirs `SCHEDULED_JOBS`, `digest_section` and `DIGEST_ORDER` (the features name theirs in `bot.kit.Feature`).
 EXTRA_MODULES_ENV = "ALUMNI_JOBS_EXTRA_MODULES"
-# Modules that are machinery, not features (they define no jobs or sections).
-MACHINERY = frozenset({"base", "cli", "delivery", "runner", "scheduler"})
-
-
-def feature_modules(extra_modules: Sequence[str] = ()) -> list[ModuleType]:
-    """Every `jobs/*.py` module (sorted by name), then `extra_modules` (`Settings.jobs_extra_modules`)."""
-    import jobs
-
-    names = [
-        f"jobs.{info.name}"
-        for info in sorted(pkgutil.iter_modules(jobs.__path__), key=lambda m: m.name)
-        if info.name not in MACHINERY
-    ]
-    return [importlib.import_module(name) for name in [*names, *extra_modules]]
-
-
-def discover_jobs(extra_modules: Sequence[str] = ()) -> dict[str, ScheduledJob]:
-    """Every `SCHEDULED_JOBS` entry of the feature modules, by name (a duplicate name is a bug)."""
-    found: dict[str, ScheduledJob] = {}
-    for module in feature_modules(extra_modules):
-        for job in getattr(module, "SCHEDULED_JOBS", ()):
-            if job.name in found:
-                raise RuntimeError(f"two scheduled jobs are named {job.name!r} (in {module.__name__})")
-            found[job.name] = job
-    return found
-
 
 DigestSectionFn = Callable[[DigestContext], "DigestSection | None"]
 
 
-def discover_digest_sections(extra_modules: Sequence[str] = ()) -> list[tuple[int, str, DigestSectionFn]]:
-    """(DIGEST_ORDER, module name, digest_section) of every feature module, in digest order."""
-    found = []
-    for module in feature_modules(extra_modules):
+@dataclass(frozen=True)
+class _Source:
+    name: str
+    jobs: Sequence[ScheduledJob]
+    digest: DigestSectionFn | None
+    digest_order: int
+
+
+def _sources(extra_modules: Sequence[str]) -> list[_Source]:
+    """The features (`bot.features`), then the extra modules, as sources of jobs and digest sections."""
+    from bot.features import features  # the feature list imports the jobs modules
+
+    found = [_Source(f.name, f.jobs, f.digest, f.digest_order) for f in features()]
+    for name in extra_modules:
+        module = importlib.import_module(name)
         section = getattr(module, "digest_section", None)
-        if callable(section):
-            found.append((int(getattr(module, "DIGEST_ORDER", 100)), module.__name__, section))
+        found.append(
+            _Source(
+                name,
+                tuple(getattr(module, "SCHEDULED_JOBS", ())),
+                section if callable(section) else None,
+                int(getattr(module, "DIGEST_ORDER", 100)),
+            )
+        )
+    return found
+
+
+def discover_jobs(extra_modules: Sequence[str] = ()) -> dict[str, ScheduledJob]:
+    """Every scheduled job the features name (and the extra modules), by name (a duplicate name is a bug)."""
+    found: dict[str, ScheduledJob] = {}
+    for source in _sources(extra_modules):
+        for job in source.jobs:
+            if job.name in found:
+                raise RuntimeError(f"two scheduled jobs are named {job.name!r} (in {source.name})")
+            found[job.name] = job
+    return found
+
+
+def discover_digest_sections(extra_modules: Sequence[str] = ()) -> list[tuple[int, str, DigestSectionFn]]:
+    """(order, feature name, section builder) of every feature with a digest section, in digest order."""
+    found = [(s.digest_order, s.name, s.digest) for s in _sources(extra_modules) if s.digest is not None]
     return sorted(found, key=lambda item: (item[0], item[1]))
 
 

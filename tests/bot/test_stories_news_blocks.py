@@ -100,7 +100,7 @@ def test_every_story_surface_is_valid_and_escapes_user_text(language: str) -> No
 
 def test_a_long_escaped_body_is_split_not_cut() -> None:
     body = "&" * 3000  # escapes to 15,000 characters
-    blocks = [b.to_dict() for b in story_blocks.body_sections(body)]
+    blocks = story_blocks.body_sections(body)
     texts = [b["text"]["text"] for b in blocks]
     assert all(len(t) <= 3000 for t in texts)
     assert "".join(texts) == "&amp;" * 3000
