@@ -47,16 +47,19 @@ class HelpThrottle:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._last: dict[str, datetime] = {}
+        # Keyed by workspace (API URL and token) and member, like `bot.listeners.dm_channel_of`: two
+        # workspaces, or two test fakes, never share a quiet period.
+        self._last: dict[tuple[str, str, str], datetime] = {}
 
     def claim(self, svc: Services, user_id: str, channel: str) -> bool:
         """True when the help may be sent now (and records it as sent)."""
         at = now()
+        key = (svc.client.base_url, svc.client.token or "", user_id)
         with self._lock:
-            last = self._last.get(user_id)
+            last = self._last.get(key)
             if last is not None and at - last < QUIET_PERIOD:
                 return False
-            self._last[user_id] = at  # claimed before the Slack call, so two quick messages send one help
+            self._last[key] = at  # claimed before the Slack call, so two quick messages send one help
         return not _helped_in_history(svc, channel, since=at - QUIET_PERIOD)
 
 
