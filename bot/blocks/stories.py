@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from slack_sdk.models.blocks import Block
-
 from bot.blocks.common import (
     SECTION_LIMIT,
+    BlockDict,
     actions,
     button,
     context,
@@ -70,7 +69,7 @@ def _confirm(tr: Translator, title_key: str, text_key: str) -> dict[str, Any]:
     }
 
 
-def body_sections(body: str, *, limit: int = SECTION_LIMIT) -> list[Block]:
+def body_sections(body: str, *, limit: int = SECTION_LIMIT) -> list[BlockDict]:
     """The body as mrkdwn sections, escaped, split at line ends so none passes Slack's 3,000 characters
     (escaping can make a 3,000-character body longer)."""
     chunks: list[str] = []
@@ -115,7 +114,7 @@ def draft_modal(
 ) -> dict[str, Any]:
     """The draft modal (new story) or the edit modal (`story` given). `choose_subject`: HR picks who the
     story is about; a member drafting their own story does not."""
-    blocks: list[dict[str, Any]] = [section(tr("stories.intro")).to_dict()]
+    blocks: list[dict[str, Any]] = [section(tr("stories.intro"))]
     if story is None and choose_subject:
         blocks.append(
             {
@@ -146,7 +145,7 @@ def draft_modal(
     view: dict[str, Any] = {
         "type": "modal",
         "callback_id": EDIT_SUBMIT if story is not None else DRAFT_SUBMIT,
-        "title": modal_title(tr("stories.edit_title" if story else "stories.draft_title")).to_dict(),
+        "title": modal_title(tr("stories.edit_title" if story else "stories.draft_title")),
         "submit": _plain(tr("stories.save")),
         "close": _plain(tr("stories.cancel")),
         "blocks": blocks,
@@ -156,7 +155,7 @@ def draft_modal(
     return view
 
 
-def _story_text_blocks(story: Story, tr: Translator) -> list[Block]:
+def _story_text_blocks(story: Story, tr: Translator) -> list[BlockDict]:
     return [
         header(strip_invisible(story.title)),
         *body_sections(story.body),
@@ -167,7 +166,7 @@ def _story_text_blocks(story: Story, tr: Translator) -> list[Block]:
 def approval_request_message(story: Story, tr: Translator) -> dict[str, Any]:
     """The DM asking the subject to approve the exact text (Approve / Edit / Decline), in their language."""
     value = story_button_value(story)
-    blocks: list[Block] = [
+    blocks: list[BlockDict] = [
         section(tr("stories.approval_intro", author=user_mention(story.author_id), version=story.version)),
         divider(),
         *_story_text_blocks(story, tr),
@@ -185,7 +184,7 @@ def approval_request_message(story: Story, tr: Translator) -> dict[str, Any]:
 
 
 def _with_confirm(element: Any, confirm: dict[str, Any]) -> dict[str, Any]:
-    data: dict[str, Any] = element.to_dict()
+    data: dict[str, Any] = dict(element) if isinstance(element, dict) else element.to_dict()
     data["confirm"] = confirm
     return data
 
@@ -193,7 +192,7 @@ def _with_confirm(element: Any, confirm: dict[str, Any]) -> dict[str, Any]:
 def posted_story_message(story: Story, tr: Translator) -> dict[str, Any]:
     """The story as posted to #alumni and the staff channel (`tr`: the channel's language)."""
     subject = user_mention(story.subject_id)
-    blocks: list[Block] = [
+    blocks: list[BlockDict] = [
         header(strip_invisible(story.title)),
         context(tr("stories.posted_about", subject=subject)),
         *body_sections(story.body),
@@ -217,7 +216,7 @@ def home_section(
 ) -> list[dict[str, Any]]:
     """The member's part of the Home tab: stories about them (approve, edit, decline those waiting;
     withdraw the rest) and a button to tell their own story."""
-    blocks: list[Block | dict[str, Any]] = [header(tr("stories.home_title"))]
+    blocks: list[BlockDict] = [header(tr("stories.home_title"))]
     shown = list(about_me)[:limit]
     if not shown:
         blocks.append(section(tr("stories.home_empty")))
