@@ -28,6 +28,7 @@ def feature_modules() -> tuple[ModuleType, ...]:
         opportunities,
         privacy,
         referrals,
+        stories,
     )
 
     return (
@@ -41,34 +42,19 @@ def feature_modules() -> tuple[ModuleType, ...]:
         opportunities,
         privacy,
         referrals,
+        stories,
     )
 
 
 def _jobs_only_features() -> tuple[Feature, ...]:
     """Features made only of scheduled work (no listeners): the weekly digest, the outbox worker's scopes, and
-    the engagement features whose Slack side is not built yet (their jobs and digest sections run already)."""
+    the pulse surveys, whose Slack side is not built yet (their jobs and digest section run already)."""
     from bot.kit import Feature
-    from jobs import delivery, digest, intros, invitations, news, stories, surveys
+    from jobs import delivery, digest, surveys
 
     return (
         Feature(name="digest", jobs=tuple(digest.SCHEDULED_JOBS)),
         Feature(name="delivery", scopes=delivery.SCOPES),
-        Feature(name="intros", jobs=tuple(intros.SCHEDULED_JOBS), scopes=intros.SCOPES),
-        Feature(name="invitations", jobs=tuple(invitations.SCHEDULED_JOBS), scopes=invitations.SCOPES),
-        Feature(
-            name="news",
-            jobs=tuple(news.SCHEDULED_JOBS),
-            digest=news.digest_section,
-            digest_order=news.DIGEST_ORDER,
-            scopes=news.SCOPES,
-        ),
-        Feature(
-            name="stories",
-            jobs=tuple(stories.SCHEDULED_JOBS),
-            digest=stories.digest_section,
-            digest_order=stories.DIGEST_ORDER,
-            scopes=stories.SCOPES,
-        ),
         Feature(
             name="surveys",
             jobs=tuple(surveys.SCHEDULED_JOBS),

@@ -194,6 +194,20 @@ MATRIX: list[Row] = [
     Row("view", "referrals_status_note", "DDDDAD", "db", target="referral",
         opener=("action", "referrals.status.interviewing", "{referral}:interviewing", "hr"),
         fill={"note": "first interview on Monday"}),
+    # ---- stories (the fixture story is HR's, about the referrer, awaiting the referrer's approval)
+    Row("command", "/alumni", "AAAAAA", "modal", text="story"),
+    Row("action", "story_new", "AAAAAA", "modal"),
+    Row("view", "story_draft_submit", "AAAAAA", "db", opener=("action", "story_new", "new", "member"),
+        fill={"title": "My story", "body": "Back as a partner"},
+        note="a member's modal has no subject field: everyone drafts about themselves"),
+    Row("action", "story_approve", "DDADDD", "db", target="story", value="{story}:1",
+        note="only the subject, not even HR"),
+    Row("action", "story_edit", "DDADDD", "modal", target="story", value="{story}:1"),
+    Row("action", "story_decline", "DDADDD", "db", target="story", value="{story}:1"),
+    Row("action", "story_withdraw", "DDADDD", "db", target="story", value="{story}:1"),
+    Row("view", "story_edit_submit", "DDADAD", "db", target="story",
+        opener=("action", "story_edit", "{story}:1", "referrer"), fill={"title": "A better title"},
+        note="the subject, the author (HR) or HR"),
 ]
 # fmt: on
 
@@ -229,6 +243,7 @@ class Ctx:
     past: int
     referral: int
     feedback: int
+    story: int
     opp_ts: str
     event_ts: str
 
@@ -239,6 +254,7 @@ class Ctx:
             past=self.past,
             referral=self.referral,
             feedback=self.feedback,
+            story=self.story,
             uniq=uuid.uuid4().hex[:8],
         )
 
@@ -248,6 +264,7 @@ def make_ctx(bot: BotHarness) -> Ctx:
     from models import feedback as fb
     from models import opportunity as opps
     from models import referral as refs
+    from models import story as stories
     from models.actors import Actor
     from models.timeutil import now
 
@@ -309,8 +326,9 @@ def make_ctx(bot: BotHarness) -> Ctx:
         item = fb.submit_feedback(
             s, actor=Actor(ALICE), text="more events please", kind=fb.KINDS[0], anonymous=False
         )
-        ids = (opp.id, upcoming.id, past.id, referral.id, item.id)
-    _ = hr
+        story = stories.draft_story(s, actor=hr, subject_id=BOB, title="Back as a partner", body="Hello")
+        stories.request_approval(s, actor=hr, story_id=int(story.id or 0))
+        ids = (opp.id, upcoming.id, past.id, referral.id, item.id, story.id)
     return Ctx(*ids, opp_ts=opp_ts, event_ts=event_ts)  # type: ignore[arg-type]
 
 

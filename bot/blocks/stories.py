@@ -184,7 +184,7 @@ def approval_request_message(story: Story, tr: Translator) -> dict[str, Any]:
 
 
 def _with_confirm(element: Any, confirm: dict[str, Any]) -> dict[str, Any]:
-    data: dict[str, Any] = element if isinstance(element, dict) else element.to_dict()
+    data: dict[str, Any] = dict(element) if isinstance(element, dict) else element.to_dict()
     data["confirm"] = confirm
     return data
 
