@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from slack_sdk.models.blocks import Block
-
 from bot.blocks.common import actions, button, context, divider, header, modal_title, section, to_dicts
 from bot.blocks.stories import body_sections
 from bot.i18n import Translator
@@ -57,7 +55,10 @@ def _input(
 
 def news_blocks(draft: NewsDraft, tr: Translator, *, author_id: str) -> list[dict[str, Any]]:
     """The post's blocks: title, body, the image when there is one, who it is from."""
-    blocks: list[Block | dict[str, Any]] = [header(strip_invisible(draft.title)), *body_sections(draft.body)]
+    blocks: list[dict[str, Any]] = [
+        header(strip_invisible(draft.title)),
+        *to_dicts(body_sections(draft.body)),
+    ]
     if draft.image_url:
         blocks.append(
             {
@@ -76,7 +77,7 @@ def news_modal(
     """The news modal. `values` pre-fills the fields; `draft` (checked values) adds the preview below them."""
     filled = draft or values
     blocks: list[dict[str, Any]] = [
-        section(tr("news.intro")).to_dict(),
+        section(tr("news.intro")),
         _input(
             TITLE_BLOCK,
             tr("news.title_label"),
@@ -102,18 +103,16 @@ def news_modal(
             ),
             "hint": _plain(tr("news.image_hint")),
         },
-        actions(
-            button(tr("news.preview_button"), PREVIEW, value="preview"), block_id=PREVIEW_BLOCK
-        ).to_dict(),
+        actions(button(tr("news.preview_button"), PREVIEW, value="preview"), block_id=PREVIEW_BLOCK),
     ]
     if draft is not None:
-        blocks.append(divider().to_dict())
-        blocks.append(context(tr("news.preview_heading")).to_dict())
+        blocks.append(divider())
+        blocks.append(context(tr("news.preview_heading")))
         blocks.extend(news_blocks(draft, tr, author_id=author_id))
     return {
         "type": "modal",
         "callback_id": SUBMIT,
-        "title": modal_title(tr("news.modal_title")).to_dict(),
+        "title": modal_title(tr("news.modal_title")),
         "submit": _plain(tr("news.post")),
         "close": _plain(tr("common.cancel")),
         "blocks": blocks,
@@ -136,7 +135,7 @@ def news_message(post: NewsPost, tr: Translator) -> dict[str, Any]:
 
 def home_section(tr: Translator, *, recent: Sequence[NewsPost], can_post: bool) -> list[dict[str, Any]]:
     """Recent news on the Home tab, and the Post news button for HR and named leaders."""
-    blocks: list[Block | dict[str, Any]] = [header(tr("news.home_title"))]
+    blocks: list[dict[str, Any]] = [header(tr("news.home_title"))]
     if not recent:
         blocks.append(section(tr("news.home_empty")))
     else:
