@@ -16,10 +16,13 @@ from bot.slack_emulator.blockkit import violations
 from bot.slack_emulator.web_api import FakeSlack
 from jobs.delivery import DeliveryOptions, deliver_due, deliverer_for
 from jobs.news import PURPOSE_POST
+from models.actors import Actor
 from models.db import Database
 from models.news import NewsPost
 from models.outbox import OutboxMessage
+from models.privacy import erase_member, export_member_data
 from tests.conftest import ALICE, ALUMNI_CHANNEL, BOB, CAROL, HR, BotHarness, _serve
+from tests.models.test_privacy import scan
 from tests.slack_requests import text_input
 
 
@@ -168,3 +171,16 @@ def test_home_lists_news_for_everyone_and_the_button_only_for_posters(bot: BotHa
     homes = {c.args["user_id"]: json.dumps(c.args["view"]) for c in bot.fake.calls_to("views.publish")}
     assert "Our &lt;b&gt; year" in homes[CAROL] and "Our &lt;b&gt; year" in homes[ALICE]
     assert NEW_NEWS in homes[ALICE] and NEW_NEWS not in homes[CAROL]
+
+
+def test_a_leader_s_news_is_in_their_export_and_stays_pseudonymised_after_erasure(bot: BotHarness) -> None:
+    bot.sender.command("/alumni", "news", user=ALICE)
+    bot.sender.view_submission(SUBMIT, news_values("Record year"), user=ALICE, blocks=_opened(bot)["blocks"])
+    with bot.db.session() as session:
+        exported = export_member_data(session, slack_user_id=ALICE)
+    assert [row["title"] for row in exported["tables"]["news_post"]] == ["Record year"]
+    with bot.db.session() as session:
+        result = erase_member(session, actor=Actor(ALICE), slack_user_id=ALICE)
+    [post] = _posts(bot)
+    assert post.title == "Record year" and post.author_id == result.pseudonym
+    assert scan(bot.db, [ALICE]) == []
