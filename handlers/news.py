@@ -71,12 +71,14 @@ def on_new(ack: Ack, body: dict[str, Any], services: Services) -> None:
     _open_modal(services, user_id, str(body["trigger_id"]))
 
 
+# `check_news` / `jobs.news.post` keyword -> the modal's input block.
+_FIELDS = {"title": TITLE_BLOCK, "body": BODY_BLOCK, "image_url": IMAGE_BLOCK}
+
+
 def _values(modal: dict[str, Any]) -> dict[str, str]:
+    """The modal's three fields as `check_news` keywords ('' when missing)."""
     values = state_values(modal)
     return {key: form_text(values, block) for key, block in _FIELDS.items()}
-
-
-_FIELDS = {"title": TITLE_BLOCK, "body": BODY_BLOCK, "image_url": IMAGE_BLOCK}
 
 
 def _preview_view(tr: Translator, user_id: str, values: dict[str, str]) -> dict[str, Any]:
