@@ -163,6 +163,13 @@ MATRIX: list[Row] = [
     Row("action", "feedback_addressed", "DDDDAD", "db", target="feedback", value="{feedback}"),
     Row("view", "feedback_reply_submit", "DDDDAD", "db", target="feedback",
         opener=("action", "feedback_reply_open", "{feedback}", "hr"), fill={"reply": "thanks, noted"}),
+    # ---- company news (HR and the leaders named in ALUMNI_LEADERS; none in this fixture)
+    Row("command", "/alumni", "DDDDAD", "modal", text="news"),
+    Row("action", "news_new", "DDDDAD", "modal"),
+    Row("action", "news_preview", "DDDDAD", "-", opener=("action", "news_new", "", "hr"),
+        note="updates the modal it is in (views.update); covered by tests/handlers/test_news.py"),
+    Row("view", "news_submit", "DDDDAD", "db", opener=("action", "news_new", "", "hr"),
+        fill={"title": "Record year", "body": "Thank you all"}),
     # ---- opportunities
     Row("action", "opportunities_open_post", "AAAAAA", "modal"),
     Row("action", "opportunities_next", "AAAAAA", "-", note="paging a list (read only)"),

@@ -11,17 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.blocks.common import (
-    BlockDict,
-    actions,
-    button,
-    context,
-    divider,
-    header,
-    modal_title,
-    section,
-    to_dicts,
-)
+from bot.blocks.common import actions, button, context, divider, header, modal_title, section, to_dicts
 from bot.blocks.stories import body_sections
 from bot.i18n import Translator
 from bot.mrkdwn import date_token, escape, strip_invisible, truncate, user_mention
@@ -65,7 +55,10 @@ def _input(
 
 def news_blocks(draft: NewsDraft, tr: Translator, *, author_id: str) -> list[dict[str, Any]]:
     """The post's blocks: title, body, the image when there is one, who it is from."""
-    blocks: list[BlockDict] = [header(strip_invisible(draft.title)), *body_sections(draft.body)]
+    blocks: list[dict[str, Any]] = [
+        header(strip_invisible(draft.title)),
+        *to_dicts(body_sections(draft.body)),
+    ]
     if draft.image_url:
         blocks.append(
             {
@@ -142,7 +135,7 @@ def news_message(post: NewsPost, tr: Translator) -> dict[str, Any]:
 
 def home_section(tr: Translator, *, recent: Sequence[NewsPost], can_post: bool) -> list[dict[str, Any]]:
     """Recent news on the Home tab, and the Post news button for HR and named leaders."""
-    blocks: list[BlockDict] = [header(tr("news.home_title"))]
+    blocks: list[dict[str, Any]] = [header(tr("news.home_title"))]
     if not recent:
         blocks.append(section(tr("news.home_empty")))
     else:
