@@ -170,18 +170,22 @@ def _record_answer(services: Services, user_id: str, value: Any, *, met: bool) -
     return answer_note(tr, met=met)
 
 
-def on_met_yes(ack: Ack, body: dict[str, Any], action: dict[str, Any], services: Services) -> None:
+def on_met_yes(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], services: Services, later: Later
+) -> None:
     """ "Yes, we met": saved before the ack (group members only); the clicker alone sees the thanks."""
     note = _record_answer(services, user_id_of(body), action.get("value"), met=True)
     ack()
-    tell_clicker(services, body, note)
+    later(lambda: tell_clicker(services, body, note))
 
 
-def on_met_no(ack: Ack, body: dict[str, Any], action: dict[str, Any], services: Services) -> None:
+def on_met_no(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], services: Services, later: Later
+) -> None:
     """ "Not this time": saved before the ack (group members only); the clicker alone sees the thanks."""
     note = _record_answer(services, user_id_of(body), action.get("value"), met=False)
     ack()
-    tell_clicker(services, body, note)
+    later(lambda: tell_clicker(services, body, note))
 
 
 FEATURE = Feature(

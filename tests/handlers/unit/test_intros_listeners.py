@@ -191,6 +191,7 @@ def test_group_members_answer_for_themselves_and_outsiders_or_forged_ids_change_
         body=action_body(MET_YES_ACTION, str(group_id), user=ALICE),
         action={"value": str(group_id)},
         services=services,
+        later=run_now,
     )
     for value in (str(group_id), "999999", "2147483648", "x"):
         intros.on_met_no(
@@ -198,6 +199,7 @@ def test_group_members_answer_for_themselves_and_outsiders_or_forged_ids_change_
             body=action_body(MET_NO_ACTION, value, user=CAROL),
             action={"value": value},
             services=services,
+            later=run_now,
         )
     answers = _answers(services)
     assert sorted(answers.values(), key=str) == [None, True]  # Alice said yes; Bob has not answered
