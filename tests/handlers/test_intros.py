@@ -67,7 +67,9 @@ def test_an_english_member_joins_from_alumni_intros_and_is_told_in_english(bot: 
     with bot.db.session() as session:
         pref = get_intro_preferences(session, slack_user_id=ALICE)
         assert pref is not None and pref.opted_in and pref.want_list() == ["teammates"]
-    home = bot.fake.wait_for("views.publish", lambda c: c.args["user_id"] == ALICE)[-1].args["view"]
+    published = bot.fake.wait_for("views.publish", lambda c: c.args["user_id"] == ALICE)[-1]
+    assert published.ok and violations("home", published.args["view"]["blocks"], published.args["view"]) == []
+    home = published.args["view"]
     assert Translator("en")("intros.home.on", weeks=2, wants="Former teammates") in str(home)
 
 
