@@ -10,11 +10,10 @@ scheduled job runs), and the export is uploaded to HR's DM after it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
-from slack_bolt import Ack, Respond
+from slack_bolt import Ack
 
 import jobs.invitations
 from bot.blocks.invitations import (
@@ -136,9 +135,12 @@ def _queue(
     resend: bool = False,
 ) -> None:
     """Queue before the ack (the model checks HR); the answer and the sending come after it."""
-    user_id = user_id_of(body)
+    user_id = hr_clicker(services, body)  # anyone else is told privately; nothing changes
+    if user_id is None:
+        ack()
+        return
     tr = services.translator(user_id)
-    if not services.settings.email_invitations_ready:
+    if not services.settings.email_invitations_ready:  # queued rows could not be sent
         ack()
         tell_clicker(services, body, tr("invitations.view.not_configured"))
         return
@@ -151,7 +153,7 @@ def _queue(
                 all_not_in_slack=all_not_in_slack,
                 resend=resend,
             )  # each person's language from how their name is written (`guess_language`), not HR's
-    except DomainError as exc:
+    except DomainError as exc:  # the role changed since the check above, or the request is invalid
         ack()
         refused = isinstance(exc, PermissionDenied)
         tell_clicker(services, body, tr("admin.not_hr") if refused else error_message(exc, tr))
@@ -162,18 +164,16 @@ def _queue(
         later(lambda: deliver_now(services))
 
 
-def on_page(
-    ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, services: Services
-) -> None:
-    """ "Previous" / "Next": that page, replacing the list."""
+def on_page(ack: Ack, body: dict[str, Any], action: dict[str, Any], services: Services) -> None:
+    """ "Previous" / "Next": that page, replacing the list (through Slack's response URL)."""
     ack()
     user_id = hr_clicker(services, body)
     if user_id is None:
         return
     value = str(action.get("value") or "0")
-    offset = min(int(value), MAX_OFFSET) if value.isdigit() else 0
+    offset = min(int(value), MAX_OFFSET) if value.isascii() and value.isdigit() else 0
     text, blocks = invitations_answer(services, user_id=user_id, offset=offset)
-    respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=True)
+    tell_clicker(services, body, text, blocks=blocks, replace_original=True)
 
 
 def on_funnel_export(
@@ -200,7 +200,8 @@ FEATURE = Feature(
         action(INVITE_ALL, on_invite_all),
         action(INVITE, on_invite),
         action(RESEND, on_invite),
-        action(re.compile(f"^({PAGE_PREVIOUS}|{PAGE_NEXT})$"), on_page),
+        action(PAGE_PREVIOUS, on_page),
+        action(PAGE_NEXT, on_page),
         action(FUNNEL_EXPORT, on_funnel_export),
     ),
     subcommands={word: on_invitations_subcommand for word in WORDS},
