@@ -150,6 +150,14 @@ MATRIX: list[Row] = [
         note="re-saving the same attendance changes nothing"),
     Row("view", "events_comment_save", "ADDDDD", "db", target="past",
         opener=("action", "events_comment", "{past}", "member"), fill={"comment": "great evening"}),
+    # ---- invitations (HR only; the matrix bot has no SMTP settings, so HR is told they are not set up)
+    Row("command", "/alumni", "DDDDAD", "answer", text="invitations"),
+    Row("action", "invitations_invite_all", "DDDDAD", "answer", value="1"),
+    Row("action", "^invitations_invite_\\d+$", "DDDDAD", "answer", value="1"),
+    Row("action", "^invitations_resend_\\d+$", "DDDDAD", "answer", value="1"),
+    Row("action", "invitations_page_previous", "DDDDAD", "answer", value="0"),
+    Row("action", "invitations_page_next", "DDDDAD", "answer", value="20"),
+    Row("action", "invitations_funnel_export", "DDDDAD", "answer", value="2026-10"),
     # ---- onboarding and privacy (self-service)
     Row("action", "onboarding_consent", "AAAAAA", "-", note="consent may already be given"),
     Row("action", "privacy_consent", "AAAAAA", "-", note="consent may already be given"),
@@ -362,6 +370,8 @@ def _action_id(row: Row) -> str:
         return "referrals.status.interviewing"
     if row.id.startswith("^admin_export_"):
         return "admin_export_members"
+    if row.id.startswith("^invitations_"):
+        return row.id.strip("^$").replace("\\d+", "1")
     return row.id
 
 
