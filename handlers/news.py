@@ -111,6 +111,8 @@ def on_preview(ack: Ack, body: dict[str, Any], services: Services) -> None:
     if not _may_post(services, user_id):
         tell_clicker(services, body, tr(NOT_ALLOWED))
         return
+    if not isinstance(modal, dict) or not modal.get("id"):
+        return  # only a forged click has no modal to update
     updated = _preview_view(tr, user_id, _values(modal))
     updated["private_metadata"] = str(modal.get("private_metadata") or "")
     try:
