@@ -28,6 +28,7 @@ def feature_modules() -> tuple[ModuleType, ...]:
         opportunities,
         privacy,
         referrals,
+        surveys,
     )
 
     return (
@@ -41,6 +42,7 @@ def feature_modules() -> tuple[ModuleType, ...]:
         opportunities,
         privacy,
         referrals,
+        surveys,
     )
 
 

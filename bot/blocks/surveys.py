@@ -23,9 +23,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from slack_sdk.models.blocks import Block
-
-from bot.blocks.common import actions, button, context, divider, header, section, to_dicts
+from bot.blocks.common import BlockDict, actions, button, context, divider, header, section, to_dicts
 from bot.i18n import Translator
 from bot.mrkdwn import date_token, escape, truncate
 from models.survey import (
@@ -367,7 +365,7 @@ def anonymity_note(survey: Survey, tr: Translator) -> str:
 def invitation_dm(survey: Survey, tr: Translator, *, reminder: bool = False) -> dict[str, Any]:
     """The DM asking a member to answer (also the reminder, with `reminder=True`)."""
     key = "reminder" if reminder else "invite"
-    blocks: list[Block] = [
+    blocks: list[BlockDict] = [
         section(tr(f"surveys.{key}.body", title=escape(survey.title), closes=closes_label(survey))),
     ]
     if survey.intro and not reminder:
@@ -450,14 +448,14 @@ def bar(count: int, total: int, width: int = BAR_WIDTH) -> str:
     return "█" * filled + "░" * (width - filled)
 
 
-def _question_lines(question: QuestionResult, tr: Translator) -> list[Block]:
+def _question_lines(question: QuestionResult, tr: Translator) -> list[BlockDict]:
     title = f"*{question.position}. {escape(question.prompt)}*"
     if question.kind == TEXT:
         if not question.texts:
             return [section(f"{title}\n{tr('surveys.results.no_text')}")]
         shown = question.texts[:TEXTS_SHOWN]
         quoted = "\n".join("> " + escape(truncate(t, 250)).replace("\n", " ") for t in shown)
-        blocks: list[Block] = [section(f"{title}\n{quoted}")]
+        blocks: list[BlockDict] = [section(f"{title}\n{quoted}")]
         if len(question.texts) > len(shown):
             blocks.append(context(tr("surveys.results.more_text", count=len(question.texts) - len(shown))))
         return blocks
@@ -480,7 +478,7 @@ def _question_lines(question: QuestionResult, tr: Translator) -> list[Block]:
 def results_message(results: SurveyResults, tr: Translator) -> dict[str, Any]:
     """HR's results: counts with text bars and the free text (shuffled, unnamed), or why there are none."""
     survey = results.survey
-    blocks: list[Block] = [header(survey.title)]
+    blocks: list[BlockDict] = [header(survey.title)]
     if results.state == NOT_CLOSED:
         blocks.append(section(tr("surveys.results.not_closed", closes=closes_label(survey))))
     elif not results.ready:
@@ -515,7 +513,7 @@ def closed_notice(survey: Survey, tr: Translator, *, asked: int, answered: int) 
     """To the HR channel when a survey closes: participation only, and a button to the results."""
     enough = answered >= survey.min_group
     key = "surveys.closed.enough" if enough else "surveys.closed.too_few"
-    blocks: list[Block] = [
+    blocks: list[BlockDict] = [
         section(tr(key, title=escape(survey.title), asked=asked, answered=answered, min=survey.min_group))
     ]
     if enough:
@@ -535,7 +533,7 @@ def home_member_blocks(surveys: Sequence[Survey], tr: Translator) -> list[dict[s
     """The member's Home: surveys waiting for their answer (nothing when there are none)."""
     if not surveys:
         return []
-    blocks: list[Block] = [header(tr("surveys.home.member_title"))]
+    blocks: list[BlockDict] = [header(tr("surveys.home.member_title"))]
     for survey in surveys[:5]:
         blocks.append(
             section(
@@ -551,7 +549,7 @@ def home_member_blocks(surveys: Sequence[Survey], tr: Translator) -> list[dict[s
 
 def home_hr_blocks(progress: Sequence[Progress], tr: Translator) -> list[dict[str, Any]]:
     """HR's Home: a "New survey" button and the latest surveys with participation and the next step."""
-    blocks: list[Block] = [
+    blocks: list[BlockDict] = [
         header(tr("surveys.home.hr_title")),
         actions(button(tr("surveys.button.new"), ACTION_NEW, style="primary"), block_id="surveys_new"),
     ]
@@ -578,7 +576,9 @@ def home_hr_blocks(progress: Sequence[Progress], tr: Translator) -> list[dict[st
         elif survey.status == CLOSED:
             buttons.append(button(tr("surveys.button.results"), ACTION_RESULTS, value=value))
             buttons.append(button(tr("surveys.button.change"), ACTION_CHANGE, value=value))
-        blocks.append(actions(*buttons, block_id=f"survey_{survey.id}"))
+        blocks.append(
+            actions(*buttons, block_id=f"survey_hr_{survey.id}")
+        )  # the member part uses survey_<id>
     return to_dicts(blocks)
 
 
