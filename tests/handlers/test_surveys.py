@@ -50,21 +50,18 @@ def _answer(bot: BotHarness, user: str, survey_id: int, *, nth: int) -> dict[str
 def test_hr_sends_a_survey_in_japanese_and_members_answer_in_english_and_japanese(bot: BotHarness) -> None:
     _members(bot)
     survey_id = _create(bot)
-    with bot.db.session() as session:
-        assert sv.participation(session, survey_ids=[survey_id])[survey_id] == (3, 0)
-    en = _answer(bot, ALICE, survey_id, nth=1)
-    assert en["response_action"] == "update" and en["view"]["title"]["text"] == "Thank you"
-    ja = _answer(bot, BOB, survey_id, nth=2)
-    assert ja["response_action"] == "update" and "ありがとう" in json.dumps(ja["view"], ensure_ascii=False)
     assert bot.listeners is not None and bot.listeners.wait_idle(timeout=30)
     told = json.dumps([c.args for c in bot.fake.calls_to("chat.postMessage")], ensure_ascii=False)
     assert "を 3 人に送りました" in told
     assert "<!channel>" not in told and "&lt;!channel&gt;" in told  # HR's own title, escaped
     home = bot.fake.wait_for("views.publish", lambda c: c.args["user_id"] == HR)[-1].args["view"]
     assert violations("home", home["blocks"], home) == []
-    assert ui.ACTION_NEW in json.dumps(home) and "3 人中 0 人回答" in json.dumps(
-        home, ensure_ascii=False
-    )  # published when HR sent it
+    shown = json.dumps(home, ensure_ascii=False)
+    assert ui.ACTION_NEW in shown and "3 人中 0 人回答" in shown
+    en = _answer(bot, ALICE, survey_id, nth=1)
+    assert en["response_action"] == "update" and en["view"]["title"]["text"] == "Thank you"
+    ja = _answer(bot, BOB, survey_id, nth=2)
+    assert ja["response_action"] == "update" and "ありがとう" in json.dumps(ja["view"], ensure_ascii=False)
     with bot.db.session() as session:
         assert sv.participation(session, survey_ids=[survey_id])[survey_id] == (3, 2)
 
@@ -112,3 +109,24 @@ def test_a_member_cannot_create_close_export_or_see_results(bot: BotHarness) -> 
     ] == []
     to_alice = [c.args for c in bot.fake.calls_to("chat.postMessage") if c.args.get("channel") == ALICE]
     assert len(to_alice) == 5 and all("HR" in a["text"] for a in to_alice)
+
+
+def test_privacy_export_shows_being_asked_and_erasure_keeps_the_anonymous_answer(bot: BotHarness) -> None:
+    from sqlmodel import select
+
+    from models.actors import Actor
+    from models.privacy import erase_member, export_member_data
+
+    _members(bot)
+    survey_id = _create(bot, "Pulse")
+    assert _answer(bot, ALICE, survey_id, nth=1)["response_action"] == "update"
+    with bot.db.session() as session:
+        data = export_member_data(session, slack_user_id=ALICE)
+    [asked] = data["tables"]["survey_recipient"]
+    assert asked["survey_id"] == survey_id and asked["answered"] is True
+    assert "survey_answer" not in data["tables"] or data["tables"]["survey_answer"] == []  # not linkable
+    with bot.db.session() as session:
+        erase_member(session, actor=Actor(ALICE), slack_user_id=ALICE)
+    with bot.db.session() as session:
+        assert sv.participation(session, survey_ids=[survey_id])[survey_id] == (2, 0)
+        assert len(session.exec(select(sv.SurveyAnswer)).all()) == 2  # her answers stay, unnamed
