@@ -143,12 +143,17 @@ def on_create(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Se
     except ValidationFailed as exc:
         ack(response_action="errors", errors=field_errors(exc, tr, block_ids=input_block_ids(view)))
         return
-    except DomainError as exc:
-        ack(response_action="errors", errors={ui.FIELD_TITLE: error_message(exc, tr)})
+    except DomainError as exc:  # audience too small, closing time passed, not HR: at the field named
+        ack(response_action="errors", errors={_field_of(exc, view, ui.FIELD_TITLE): error_message(exc, tr)})
         return
     ack()
     note = tr("surveys.msg.sent", title=escape(title), count=asked)
     later(lambda: _tell_and_refresh(services, body, user_id, note))
+
+
+def _field_of(exc: DomainError, view: dict[str, Any], default: str) -> str:
+    """Where a refusal is shown in a modal: the field the domain names when the modal has it."""
+    return exc.field if exc.field and exc.field in input_block_ids(view) else default
 
 
 def _tell_and_refresh(services: Services, body: dict[str, Any], user_id: str, text: str) -> None:

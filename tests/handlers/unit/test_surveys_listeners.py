@@ -112,7 +112,8 @@ def test_an_audience_below_the_threshold_saves_nothing(services: Services) -> No
     body = submission(ui.VIEW_CREATE, create_values(), user=HR)
     ack = Recorder()
     surveys.on_create(ack=ack, body=body, view=body["view"], services=services, later=run_now)
-    assert ack.once["response_action"] == "errors" and ack.once["errors"]
+    assert ack.once["response_action"] == "errors"
+    assert list(ack.once["errors"]) == [ui.FIELD_AUDIENCE] and "2" in ack.once["errors"][ui.FIELD_AUDIENCE]
     assert surveys_in(services.db) == []  # created and opened in one unit of work
 
 
