@@ -32,6 +32,7 @@ def feature_modules() -> tuple[ModuleType, ...]:
         privacy,
         referrals,
         stories,
+        surveys,
     )
 
     return (
@@ -49,25 +50,18 @@ def feature_modules() -> tuple[ModuleType, ...]:
         privacy,
         referrals,
         stories,
+        surveys,
     )
 
 
 def _jobs_only_features() -> tuple[Feature, ...]:
-    """Features made only of scheduled work (no listeners): the weekly digest, the outbox worker's scopes, and
-    the pulse surveys, whose Slack side is not built yet (their jobs and digest section run already)."""
+    """Features made only of scheduled work (no listeners): the weekly digest and the outbox worker's scopes."""
     from bot.kit import Feature
-    from jobs import delivery, digest, surveys
+    from jobs import delivery, digest
 
     return (
         Feature(name="digest", jobs=tuple(digest.SCHEDULED_JOBS)),
         Feature(name="delivery", scopes=delivery.SCOPES),
-        Feature(
-            name="surveys",
-            jobs=tuple(surveys.SCHEDULED_JOBS),
-            digest=surveys.digest_section,
-            digest_order=surveys.DIGEST_ORDER,
-            scopes=surveys.SCOPES,
-        ),
     )
 
 

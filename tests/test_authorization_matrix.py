@@ -235,6 +235,22 @@ MATRIX: list[Row] = [
     Row("view", "story_edit_submit", "DDADAD", "db", target="story",
         opener=("action", "story_edit", "{story}:1", "referrer"), fill={"title": "A better title"},
         note="the subject, the author (HR) or HR"),
+    # ---- pulse surveys (HR runs them; only a recipient answers, once)
+    Row("command", "/alumni", "DDDDAD", "modal", text="survey"),
+    Row("action", "surveys_new", "DDDDAD", "modal"),
+    Row("view", "surveys_create", "DDDDAD", "db", opener=("action", "surveys_new", "", "hr"),
+        fill={"title": "Pulse", "q1_prompt": "How are you?", "min_group": "3"}),
+    Row("action", "surveys_open", "DDDDAD", "db", target="survey", value="{draft_survey}"),
+    Row("action", "surveys_close", "DDDDAD", "db", target="survey", value="{survey}"),
+    Row("action", "surveys_results", "DDDDAD", "answer", target="survey", value="{closed_survey}"),
+    Row("action", "surveys_export", "DDDDAD", "answer", target="survey", value="{closed_survey}"),
+    Row("action", "surveys_chart", "DDDDAD", "answer", target="survey", value="{closed_survey}"),
+    Row("action", "surveys_change", "DDDDAD", "modal", target="survey", value="{closed_survey}"),
+    Row("view", "surveys_change_save", "DDDDAD", "db", target="survey",
+        opener=("action", "surveys_change", "{closed_survey}", "hr"), fill={"change_note": "evening meetups"}),
+    Row("action", "surveys_answer", "ADDDDD", "modal", target="survey", value="{survey}"),
+    Row("view", "surveys_answer_submit", "ADDDDD", "db", target="survey",
+        opener=("action", "surveys_answer", "{survey}", "member")),
 ]
 # fmt: on
 
@@ -273,6 +289,9 @@ class Ctx:
     story: int
     opp_ts: str
     event_ts: str
+    survey: int = 0  # open, sent to ALICE and two other members (not to the other roles)
+    closed_survey: int = 0
+    draft_survey: int = 0
 
     def fmt(self, template: str) -> str:
         return template.format(
@@ -282,6 +301,9 @@ class Ctx:
             referral=self.referral,
             feedback=self.feedback,
             story=self.story,
+            survey=self.survey,
+            closed_survey=self.closed_survey,
+            draft_survey=self.draft_survey,
             uniq=uuid.uuid4().hex[:8],
         )
 
@@ -357,6 +379,36 @@ def make_ctx(bot: BotHarness) -> Ctx:
         stories.request_approval(s, actor=hr, story_id=int(story.id or 0))
         ids = (opp.id, upcoming.id, past.id, referral.id, item.id, story.id)
     return Ctx(*ids, opp_ts=opp_ts, event_ts=event_ts)  # type: ignore[arg-type]
+        ids = (opp.id, upcoming.id, past.id, referral.id, item.id)
+    _ = hr
+    return Ctx(*ids, opp_ts=opp_ts, event_ts=event_ts, **_surveys(bot))  # type: ignore[arg-type]
+
+
+def _surveys(bot: BotHarness) -> dict[str, int]:
+    """An open survey sent to ALICE and two members outside the roles, a closed one, and a draft."""
+    from models import survey as sv
+    from models.actors import Actor
+    from models.profile import ProfileInput, give_consent, update_profile
+    from models.timeutil import now
+
+    hr = Actor(HR, is_hr=True)
+    with bot.db.session() as s:
+        for user in (ALICE, "U0SURVEY1", "U0SURVEY2"):
+            update_profile(s, actor=Actor(user), data=ProfileInput(), display_name=user)
+            give_consent(s, actor=Actor(user))
+        ids = []
+        for _ in range(3):
+            draft = sv.SurveyDraft(
+                title="Pulse",
+                closes_at=now() + timedelta(days=7),
+                questions=[sv.QuestionDraft(sv.SCALE, "How are you?")],
+                min_group=3,
+            )
+            ids.append(int(sv.create_survey(s, actor=hr, draft=draft).id or 0))
+        sv.open_survey(s, actor=hr, survey_id=ids[0])
+        sv.open_survey(s, actor=hr, survey_id=ids[1])
+        sv.close_survey(s, actor=hr, survey_id=ids[1])
+    return {"survey": ids[0], "closed_survey": ids[1], "draft_survey": ids[2]}
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -576,7 +576,9 @@ def home_hr_blocks(progress: Sequence[Progress], tr: Translator) -> list[dict[st
         elif survey.status == CLOSED:
             buttons.append(button(tr("surveys.button.results"), ACTION_RESULTS, value=value))
             buttons.append(button(tr("surveys.button.change"), ACTION_CHANGE, value=value))
-        blocks.append(actions(*buttons, block_id=f"survey_{survey.id}"))
+        blocks.append(
+            actions(*buttons, block_id=f"survey_hr_{survey.id}")
+        )  # the member part uses survey_<id>
     return to_dicts(blocks)
 
 
