@@ -378,9 +378,6 @@ def make_ctx(bot: BotHarness) -> Ctx:
         story = stories.draft_story(s, actor=hr, subject_id=BOB, title="Back as a partner", body="Hello")
         stories.request_approval(s, actor=hr, story_id=int(story.id or 0))
         ids = (opp.id, upcoming.id, past.id, referral.id, item.id, story.id)
-    return Ctx(*ids, opp_ts=opp_ts, event_ts=event_ts)  # type: ignore[arg-type]
-        ids = (opp.id, upcoming.id, past.id, referral.id, item.id)
-    _ = hr
     return Ctx(*ids, opp_ts=opp_ts, event_ts=event_ts, **_surveys(bot))  # type: ignore[arg-type]
 
 
