@@ -265,9 +265,11 @@ def test_the_monthly_report_arrives_with_its_chart_in_a_thread(slack: SlackPage)
     report = slack.page.locator("#pg-messages .pg-message").filter(has=slack.page.locator(".pg-replies")).last
     report.wait_for()
     report.locator(".pg-replies").click()
-    chart = slack.page.locator("#pg-thread .pg-file", has_text=".png")
-    chart.wait_for()
-    preview = slack.page.locator("#pg-thread .pg-file-preview")
+    # The report's thread carries two charts: members and activity, and the hiring funnel.
+    charts = slack.page.locator("#pg-thread .pg-file", has_text=".png")
+    charts.nth(1).wait_for()
+    chart = charts.first
+    preview = slack.page.locator("#pg-thread .pg-file-preview").first
     preview.wait_for()
     slack.page.wait_for_function(
         "() => { const i = document.querySelector('#pg-thread .pg-file-preview'); return i && i.naturalWidth > 0; }"
