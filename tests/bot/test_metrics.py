@@ -197,7 +197,20 @@ def test_scheduler_listener_counts_job_runs_by_outcome(
         assert value(after, "alumni_job_runs_total", job="sample_flaky", outcome=outcome) == (
             value(before, "alumni_job_runs_total", job="sample_flaky", outcome=outcome) + 1
         ), outcome
-    assert value(after, "alumni_outbox_backlog", status="pending") >= 1  # the done run queued a DM
+    # The done run queued a DM. The scheduler's own delivery worker (polling every 2 s) may already be sending
+    # it or have sent it, so the DM counts once it is waiting, sending or sent ("pending" alone raced it).
+    sent_before = value(before, "alumni_outbox_messages_total", outcome="sent")
+
+    def dm_queued_or_sent() -> bool:
+        now_samples = scrape(metrics)
+        waiting = sum(
+            value(now_samples, "alumni_outbox_backlog", status=status)
+            for status in ("pending", "sending", "uncertain")
+        )
+        sent = value(now_samples, "alumni_outbox_messages_total", outcome="sent") - sent_before
+        return waiting + sent >= 1
+
+    wait_until(dm_queued_or_sent, "the done run's DM to be queued or sent")
 
 
 def test_scheduler_healthz_is_503_when_the_scheduler_stops(
