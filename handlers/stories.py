@@ -6,6 +6,7 @@ is decided on the server (`models.story`), since buttons and payloads can be for
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack
@@ -218,17 +219,27 @@ def _approve_and_publish(services: Services, user_id: str, story_id: int, versio
     return text
 
 
-def on_approve(
-    ack: Ack, body: dict[str, Any], action: dict[str, Any], services: Services, later: Later
+# What the subject's button does to their story: returns what to tell them (raises DomainError to refuse).
+SubjectDecision = Callable[[Services, str, Story, int], str]
+
+
+def _answer_subject(
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    services: Services,
+    later: Later,
+    decide: SubjectDecision,
 ) -> None:
-    """The subject approves the version they read; it is published at once (decided before the ack)."""
+    """The one shape of the subject's buttons: check who clicked and which version, decide before the ack,
+    tell the clicker, then refresh both Home tabs after the ack."""
     user_id = user_id_of(body)
     tr = services.translator(user_id)
     found = _story_of(services, user_id, action.get("value"))
     parsed = parse_story_button(action.get("value"))
     if isinstance(found, Story) and parsed is not None:
         try:
-            answer = _approve_and_publish(services, user_id, int(found.id or 0), parsed[1])
+            answer = decide(services, user_id, found, parsed[1])
         except DomainError as exc:
             answer = _refusal(exc, tr)
     else:
@@ -239,51 +250,43 @@ def on_approve(
         later(lambda: publish_home(services, found.subject_id, found.author_id))
 
 
+def _approve(services: Services, user_id: str, story: Story, version: int) -> str:
+    return _approve_and_publish(services, user_id, int(story.id or 0), version)
+
+
+def _decline(services: Services, user_id: str, story: Story, _version: int) -> str:
+    with services.db.session() as session:
+        decline_story(session, actor=services.actor(user_id), story_id=int(story.id or 0))
+    return services.translator(user_id)("stories.declined", title=escape(story.title))
+
+
+def _withdraw(services: Services, user_id: str, story: Story, _version: int) -> str:
+    with services.db.session() as session:
+        story_jobs.withdraw(
+            session, actor=services.actor(user_id), story_id=int(story.id or 0), settings=services.settings
+        )
+    return services.translator(user_id)("stories.withdrawn", title=escape(story.title))
+
+
+def on_approve(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], services: Services, later: Later
+) -> None:
+    """The subject approves the version they read; it is published at once (decided before the ack)."""
+    _answer_subject(ack, body, action, services, later, _approve)
+
+
 def on_decline(
     ack: Ack, body: dict[str, Any], action: dict[str, Any], services: Services, later: Later
 ) -> None:
     """The subject declines the story (it is never published)."""
-    user_id = user_id_of(body)
-    tr = services.translator(user_id)
-    found = _story_of(services, user_id, action.get("value"))
-    answer = found if isinstance(found, str) else ""
-    if isinstance(found, Story):
-        try:
-            with services.db.session() as session:
-                decline_story(session, actor=services.actor(user_id), story_id=int(found.id or 0))
-            answer = tr("stories.declined", title=escape(found.title))
-        except DomainError as exc:
-            answer = _refusal(exc, tr)
-    ack()
-    tell_clicker(services, body, answer)
-    if isinstance(found, Story):
-        later(lambda: publish_home(services, found.subject_id, found.author_id))
+    _answer_subject(ack, body, action, services, later, _decline)
 
 
 def on_withdraw(
     ack: Ack, body: dict[str, Any], action: dict[str, Any], services: Services, later: Later
 ) -> None:
     """The subject withdraws their story; every posted copy is replaced through the outbox."""
-    user_id = user_id_of(body)
-    tr = services.translator(user_id)
-    found = _story_of(services, user_id, action.get("value"))
-    answer = found if isinstance(found, str) else ""
-    if isinstance(found, Story):
-        try:
-            with services.db.session() as session:
-                story_jobs.withdraw(
-                    session,
-                    actor=services.actor(user_id),
-                    story_id=int(found.id or 0),
-                    settings=services.settings,
-                )
-            answer = tr("stories.withdrawn", title=escape(found.title))
-        except DomainError as exc:
-            answer = _refusal(exc, tr)
-    ack()
-    tell_clicker(services, body, answer)
-    if isinstance(found, Story):
-        later(lambda: publish_home(services, found.subject_id, found.author_id))
+    _answer_subject(ack, body, action, services, later, _withdraw)
 
 
 FEATURE = Feature(
