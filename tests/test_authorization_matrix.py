@@ -604,7 +604,9 @@ def _answered(bot: BotHarness, answer: Answer, start: int, user: str) -> bool:
     return False
 
 
-def _wait(check: Callable[[], bool], timeout: float = 4.0) -> bool:
+# Generous: a first "Send report now" imports matplotlib and draws charts after the ack, which takes seconds
+# on a loaded 2-core machine. A passing check returns as soon as it holds, so only failures pay the wait.
+def _wait(check: Callable[[], bool], timeout: float = 15.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
