@@ -244,6 +244,46 @@ def set_intro_preferences(
     return pref
 
 
+# What `set_intro_opt_in` changed (the check-in modal tells the member).
+JOINED = "joined"
+LEFT = "left"
+
+
+def set_intro_opt_in(
+    session: Session,
+    *,
+    actor: Actor,
+    opted_in: bool,
+    display_name: str | None = None,
+    locale: str | None = None,
+    tz: str | None = None,
+) -> str | None:
+    """The actor's "Join reconnect intros" box in the check-in modal: joining or leaving through
+    `set_intro_preferences` (the settings modal's operation: same consent rule, same field error `opted_in`),
+    keeping their cadence, wants and a running pause. Returns JOINED or LEFT, or None when nothing changed
+    (the box says what is already so; an unticked box of a member who never joined creates nothing)."""
+    pref = get_intro_preferences(session, slack_user_id=actor.user_id)
+    was_on = pref is not None and pref.opted_in
+    if opted_in == was_on:
+        return None
+    paused_until: date | None = None
+    if pref is not None and pref.paused_until is not None and pref.is_paused(now()):
+        # Stored as 00:00 UTC after the last paused day; the validation takes that last day.
+        paused_until = (pref.paused_until - timedelta(seconds=1)).date()
+    set_intro_preferences(
+        session,
+        actor=actor,
+        opted_in=opted_in,
+        cadence_weeks=pref.cadence_weeks if pref is not None else DEFAULT_CADENCE,
+        wants=pref.want_list() if pref is not None else (),
+        paused_until=paused_until,
+        display_name=display_name,
+        locale=locale,
+        tz=tz,
+    )
+    return JOINED if opted_in else LEFT
+
+
 def pause_intros(
     session: Session, *, actor: Actor, weeks: int | None = None, until: date | str | None = None
 ) -> IntroPreference:
@@ -679,6 +719,8 @@ def intro_figures(session: Session, *, since: datetime, until: datetime) -> Intr
 
 __all__ = [
     "CADENCES",
+    "JOINED",
+    "LEFT",
     "WANTS",
     "GroupView",
     "IntroCandidate",
@@ -702,5 +744,6 @@ __all__ = [
     "record_round",
     "resume_intros",
     "round_groups",
+    "set_intro_opt_in",
     "set_intro_preferences",
 ]
