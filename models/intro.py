@@ -684,9 +684,10 @@ def record_meeting_answer(session: Session, *, actor: Actor, group_id: int, met:
 
 @dataclass(frozen=True)
 class IntroFigures:
-    """Intros of rounds in [since, until): groups made, members paired, and per group whether someone said
-    they met (`met_yes`), only "no" answers came (`met_no`), or nobody answered (`unanswered`)."""
+    """Intros of rounds in [since, until): rounds held, groups made, members paired, and per group whether
+    someone said they met (`met_yes`), only "no" answers came (`met_no`), or nobody answered (`unanswered`)."""
 
+    rounds: int
     groups: int
     members_paired: int
     met_yes: int
@@ -705,10 +706,16 @@ def intro_figures(session: Session, *, since: datetime, until: datetime) -> Intr
         .where(and_(col(IntroRound.scheduled_for) >= since, col(IntroRound.scheduled_for) < until))
         .group_by(col(IntroGroup.id))
     ).all()
+    rounds = session.exec(
+        select(func.count(col(IntroRound.id))).where(
+            col(IntroRound.scheduled_for) >= since, col(IntroRound.scheduled_for) < until
+        )
+    ).one()
     members = sum(int(count) for _, count, _, _ in rows)
     met_yes = sum(1 for _, _, y, _ in rows if int(y or 0) > 0)
     met_no = sum(1 for _, _, y, a in rows if int(y or 0) == 0 and int(a or 0) > 0)
     return IntroFigures(
+        rounds=int(rounds),
         groups=len(rows),
         members_paired=members,
         met_yes=met_yes,
