@@ -7,9 +7,11 @@ import logging
 from typing import TypedDict
 
 from bot.blocks.directory import rehire_message
+from bot.blocks.intros import checkin_block as intros_checkin_block
 from bot.blocks.profiles import profile_modal
 from bot.kit import local_today
 from bot.services import Services
+from models.intro import get_intro_preferences
 from models.member import get_member
 from models.profile import profile_input_of, rehire_matches
 from models.timeutil import now
@@ -30,13 +32,18 @@ def slack_facts(services: Services, user_id: str) -> SlackFacts:
 
 
 def open_profile_modal(services: Services, *, user_id: str, trigger_id: str, checkin: bool = False) -> None:
-    """Open the profile modal (or the check-in modal) prefilled with the user's current profile."""
+    """Open the profile modal (or the check-in modal, with its "Join reconnect intros" box) prefilled with the
+    user's current profile and intro opt-in."""
     tr = services.translator(user_id)
     with services.db.session() as session:
         member = get_member(session, slack_user_id=user_id)
         data = profile_input_of(member, today=local_today(services))
         consented = member is not None and member.has_consented
-    view = profile_modal(tr, data, checkin=checkin, consented=consented, current_year=now().year)
+        intros = get_intro_preferences(session, slack_user_id=user_id) if checkin else None
+    extra = [intros_checkin_block(tr, intros)] if checkin else []
+    view = profile_modal(
+        tr, data, checkin=checkin, consented=consented, current_year=now().year, checkin_extra=extra
+    )
     services.client.views_open(trigger_id=trigger_id, view=view)
 
 

@@ -32,6 +32,23 @@ class RenderedReport:
     funnel_filename: str = ""
     funnel_title: str = ""
 
+    def charts(self) -> list[ReportChart]:
+        """Every chart the report carries, in the order they are uploaded into its thread (the scheduled
+        report and "Send the report now" both upload exactly these)."""
+        charts = [ReportChart(self.chart_filename, self.chart_title, self.chart_png)]
+        if self.funnel_png:
+            charts.append(ReportChart(self.funnel_filename, self.funnel_title, self.funnel_png))
+        return charts
+
+
+@dataclass(frozen=True)
+class ReportChart:
+    """One PNG chart of the report."""
+
+    filename: str
+    title: str
+    png: bytes
+
 
 def render_report(
     session: Session, *, month: Month, zone: ZoneInfo, tr: Translator, defaults: ProgramSettings

@@ -111,7 +111,8 @@ def send_export(svc: Services, *, user_id: str, kind: str) -> None:
 def send_report(
     svc: Services, *, actor_id: str, recipient: str, tr: Translator, month: Month | None = None
 ) -> None:
-    """Post the report for `month` (default: the last complete month) and its chart to `recipient`."""
+    """Post the report for `month` (default: the last complete month) to `recipient`, with every chart the
+    monthly job uploads (members and activity, the hiring funnel) in its thread."""
     zone = svc.settings.zone
     month = month or last_complete_month(now(), zone)
     with svc.db.session() as session:
@@ -120,14 +121,15 @@ def send_report(
         )
         record(session, actor=actor_id, action="admin.report", target=str(month), recipient=recipient)
     posted = svc.client.chat_postMessage(channel=recipient, text=rendered.text[:3000], blocks=rendered.blocks)
-    upload_file(
-        svc.client,
-        recipient=str(posted["channel"]),
-        content=rendered.chart_png,
-        filename=rendered.chart_filename,
-        title=rendered.chart_title,
-        thread_ts=str(posted["ts"]),
-    )
+    for chart in rendered.charts():
+        upload_file(
+            svc.client,
+            recipient=str(posted["channel"]),
+            content=chart.png,
+            filename=chart.filename,
+            title=chart.title,
+            thread_ts=str(posted["ts"]),
+        )
 
 
 # -- listeners ---------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Check-ins: `/checkin`, the global shortcut and the Home/nudge buttons open the check-in modal; nudge
-buttons (snooze 30 days, turn off) and the reminder settings; the member's own App Home section."""
+"""Check-ins: `/checkin`, the global shortcut and the Home/nudge buttons open the check-in modal (which also
+offers consent and joining reconnect intros); nudge buttons (snooze 30 days, turn off) and the reminder
+settings; the member's own App Home section."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from bot.blocks.checkins import (
     settings_modal,
 )
 from bot.blocks.common import BlockDict
+from bot.blocks.intros import checkin_choice as intros_choice
 from bot.blocks.profiles import (
     CHECKIN_CALLBACK,
     CHECKIN_OPEN_ACTION,
@@ -54,6 +56,7 @@ from models.checkin import (
     snooze_nudges,
 )
 from models.errors import ValidationFailed
+from models.intro import set_intro_opt_in
 from models.member import get_member
 from models.profile import CONSENT_VERSION, give_consent
 from models.timeutil import now
@@ -131,13 +134,17 @@ def on_open(ack: Ack, body: dict[str, Any], services: Services) -> None:
     _open_checkin(services, body)
 
 
-def _save_checkin(services: Services, user_id: str, values: dict[str, Any]) -> tuple[int | None, bool, str]:
-    """Record the check-in (and the consent, when given, in the same transaction): (id, shared, what's new)."""
+def _save_checkin(
+    services: Services, user_id: str, values: dict[str, Any]
+) -> tuple[int | None, bool, str, str | None]:
+    """Record the check-in with the consent and the intros box (one transaction: a refusal of any of them
+    writes nothing): (id, shared, what's new, what changed in intros)."""
     share_values = values.get(SHARE)
     share = isinstance(share_values, list) and SHARE_VALUE in share_values
     whats_new = form_text(values, WHATS_NEW)
     consent_values = values.get(CONSENT)
     consents = isinstance(consent_values, list) and CONSENT_VERSION in consent_values
+    intros = intros_choice(values)
     facts = slack_facts(services, user_id)
     actor = services.actor(user_id)
     with services.db.session() as session:
@@ -146,7 +153,8 @@ def _save_checkin(services: Services, user_id: str, values: dict[str, Any]) -> t
         checkin, _ = record_checkin(
             session, actor=actor, data=input_from_state(values), whats_new=whats_new, share=share, **facts
         )
-        return checkin.id, share, whats_new
+        changed = None if intros is None else set_intro_opt_in(session, actor=actor, opted_in=intros, **facts)
+        return checkin.id, share, whats_new, changed
 
 
 def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services, later: Later) -> None:
@@ -154,11 +162,13 @@ def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Se
     user_id = user_id_of(body)
     tr = services.translator(user_id)
     try:
-        checkin_id, share, whats_new = _save_checkin(services, user_id, state_values(view))
+        checkin_id, share, whats_new, intros = _save_checkin(services, user_id, state_values(view))
     except ValidationFailed as exc:
         ack(response_action="errors", errors=field_errors(exc, tr, block_ids=input_block_ids(view)))
         return
     text = tr("checkins.saved.shared" if share else "checkins.saved.text")
+    if intros:
+        text += "\n\n" + tr(f"intros.checkin.{intros}")
     ack(response_action="update", view=done_view(tr, title_key="checkins.saved.title", text=text))
 
     def follow_up() -> None:

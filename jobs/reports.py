@@ -44,14 +44,8 @@ def run_monthly_report(ctx: JobContext) -> int:
             "text": truncate(rendered.text, 3000),
             "blocks": rendered.blocks,
             OUTBOX_FILES_KEY: [
-                outbox_file(
-                    filename=rendered.chart_filename, title=rendered.chart_title, content=rendered.chart_png
-                ),
-                outbox_file(
-                    filename=rendered.funnel_filename,
-                    title=rendered.funnel_title,
-                    content=rendered.funnel_png,
-                ),
+                outbox_file(filename=chart.filename, title=chart.title, content=chart.png)
+                for chart in rendered.charts()
             ],
         }
         queued = ctx.enqueue(

@@ -244,6 +244,46 @@ def set_intro_preferences(
     return pref
 
 
+# What `set_intro_opt_in` changed (the check-in modal tells the member).
+JOINED = "joined"
+LEFT = "left"
+
+
+def set_intro_opt_in(
+    session: Session,
+    *,
+    actor: Actor,
+    opted_in: bool,
+    display_name: str | None = None,
+    locale: str | None = None,
+    tz: str | None = None,
+) -> str | None:
+    """The actor's "Join reconnect intros" box in the check-in modal: joining or leaving through
+    `set_intro_preferences` (the settings modal's operation: same consent rule, same field error `opted_in`),
+    keeping their cadence, wants and a running pause. Returns JOINED or LEFT, or None when nothing changed
+    (the box says what is already so; an unticked box of a member who never joined creates nothing)."""
+    pref = get_intro_preferences(session, slack_user_id=actor.user_id)
+    was_on = pref is not None and pref.opted_in
+    if opted_in == was_on:
+        return None
+    paused_until: date | None = None
+    if pref is not None and pref.paused_until is not None and pref.is_paused(now()):
+        # Stored as 00:00 UTC after the last paused day; the validation takes that last day.
+        paused_until = (pref.paused_until - timedelta(seconds=1)).date()
+    set_intro_preferences(
+        session,
+        actor=actor,
+        opted_in=opted_in,
+        cadence_weeks=pref.cadence_weeks if pref is not None else DEFAULT_CADENCE,
+        wants=pref.want_list() if pref is not None else (),
+        paused_until=paused_until,
+        display_name=display_name,
+        locale=locale,
+        tz=tz,
+    )
+    return JOINED if opted_in else LEFT
+
+
 def pause_intros(
     session: Session, *, actor: Actor, weeks: int | None = None, until: date | str | None = None
 ) -> IntroPreference:
@@ -644,9 +684,10 @@ def record_meeting_answer(session: Session, *, actor: Actor, group_id: int, met:
 
 @dataclass(frozen=True)
 class IntroFigures:
-    """Intros of rounds in [since, until): groups made, members paired, and per group whether someone said
-    they met (`met_yes`), only "no" answers came (`met_no`), or nobody answered (`unanswered`)."""
+    """Intros of rounds in [since, until): rounds held, groups made, members paired, and per group whether
+    someone said they met (`met_yes`), only "no" answers came (`met_no`), or nobody answered (`unanswered`)."""
 
+    rounds: int
     groups: int
     members_paired: int
     met_yes: int
@@ -665,10 +706,16 @@ def intro_figures(session: Session, *, since: datetime, until: datetime) -> Intr
         .where(and_(col(IntroRound.scheduled_for) >= since, col(IntroRound.scheduled_for) < until))
         .group_by(col(IntroGroup.id))
     ).all()
+    rounds = session.exec(
+        select(func.count(col(IntroRound.id))).where(
+            col(IntroRound.scheduled_for) >= since, col(IntroRound.scheduled_for) < until
+        )
+    ).one()
     members = sum(int(count) for _, count, _, _ in rows)
     met_yes = sum(1 for _, _, y, _ in rows if int(y or 0) > 0)
     met_no = sum(1 for _, _, y, a in rows if int(y or 0) == 0 and int(a or 0) > 0)
     return IntroFigures(
+        rounds=int(rounds),
         groups=len(rows),
         members_paired=members,
         met_yes=met_yes,
@@ -679,6 +726,8 @@ def intro_figures(session: Session, *, since: datetime, until: datetime) -> Intr
 
 __all__ = [
     "CADENCES",
+    "JOINED",
+    "LEFT",
     "WANTS",
     "GroupView",
     "IntroCandidate",
@@ -702,5 +751,6 @@ __all__ = [
     "record_round",
     "resume_intros",
     "round_groups",
+    "set_intro_opt_in",
     "set_intro_preferences",
 ]

@@ -1,8 +1,9 @@
 """Members' control over their data: consent, export ("download my data") and erasure ("delete my data").
 
 Erasure and export are generic: every table is declared in `RULES` (by table name) with
-- how rows *owned* by the member are found: `member_columns` (hold `member.id`) and `slack_columns` (hold the
-  Slack user ID);
+- how rows *owned* by the member are found: `member_columns` (hold `member.id`), `slack_columns` (hold the
+  Slack user ID) and `list_columns` (hold Slack user IDs joined by commas, a group DM's `U1,U2,U3`: a row
+  listing the member is theirs too, and only their ID in the list is replaced);
 - what happens to owned rows: `delete`, or `pseudonymise` (text columns are blanked except those in `keep`;
   `pseudonym_columns` get the member's pseudonym; `keep_replaced` keep their text with the Slack ID replaced),
   with `delete_when` deleting some rows of a pseudonymised table instead (pending messages) and `transform`
@@ -17,6 +18,7 @@ A table without a rule fails `tests/models/test_privacy.py`, so a new feature ca
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -50,6 +52,7 @@ class Rule:
     action: str
     member_columns: tuple[str, ...] = ()
     slack_columns: tuple[str, ...] = ()
+    list_columns: tuple[str, ...] = ()  # comma-separated Slack user IDs (a group DM's recipients)
     keep: tuple[str, ...] = ()
     pseudonym_columns: tuple[str, ...] = ()
     keep_replaced: tuple[str, ...] = ()
@@ -63,7 +66,7 @@ class Rule:
 
     @property
     def owns_rows(self) -> bool:
-        return bool(self.member_columns or self.slack_columns)
+        return bool(self.member_columns or self.slack_columns or self.list_columns)
 
 
 def _close_if_open(row: Mapping[Any, Any]) -> dict[str, Any]:
@@ -156,15 +159,15 @@ RULES: dict[str, Rule] = {
     ),
     "outbox_message": Rule(
         PSEUDONYMISE,
-        slack_columns=("recipient",),
+        # A group DM's recipient lists several user IDs (`U1,U2`): a message to a group they are in is
+        # theirs as well (an intro carries their profile), so an unsent one is dropped like any other and a
+        # sent one keeps no text; only their ID in the recipient list becomes the pseudonym.
+        list_columns=("recipient",),
         keep=("purpose", "period", "status", "channel", "ts", "error", "claimed_by"),
-        pseudonym_columns=("recipient",),
         keep_replaced=("dedupe_key",),
-        # A group DM's recipient lists several user IDs (`U1,U2`): theirs is replaced there too, so a
-        # pending intro to the group can no longer reach them (delivery fails it: user_not_found).
-        mention_columns=("dedupe_key", "payload", "recipient"),
+        mention_columns=("dedupe_key", "payload"),
         delete_when={"status": UNSENT_STATUSES},
-        why="pending messages to them are dropped; sent-message records keep a pseudonym",
+        why="pending messages to them (or to a group DM with them) are dropped; sent-message records keep a pseudonym",
     ),
     "job_run": Rule(NONE, why="no personal data"),
     "program_settings": Rule(
@@ -281,9 +284,41 @@ def _owned_condition(
         conditions.append(table.c.id == member.id)
     for name in rule.member_columns:
         conditions.append(table.c[name] == member.id)
-    for name in rule.slack_columns:
-        conditions.append(table.c[name] == slack_user_id)
+    conditions += _slack_conditions(table, rule, slack_user_id)
     return or_(*conditions) if conditions else None
+
+
+def _slack_conditions(table: Table, rule: Rule, slack_user_id: str) -> list[ColumnElement[bool]]:
+    """Rows whose Slack user ID columns name the member, alone or as one entry of a comma-separated list."""
+    conditions: list[ColumnElement[bool]] = [table.c[name] == slack_user_id for name in rule.slack_columns]
+    for name in rule.list_columns:
+        column = table.c[name]
+        conditions += [
+            column == slack_user_id,
+            column.startswith(slack_user_id + ",", autoescape=True),
+            column.endswith("," + slack_user_id, autoescape=True),
+            column.contains("," + slack_user_id + ",", autoescape=True),
+        ]
+    return conditions
+
+
+def _id_pattern(slack_user_id: str) -> re.Pattern[str]:
+    # The ID as a whole word: `U0ABC` must not match inside another user's `U0ABCD`.
+    return re.compile(rf"(?<![A-Za-z0-9]){re.escape(slack_user_id)}(?![A-Za-z0-9])")
+
+
+def _mentions(value: str, slack_user_id: str) -> bool:
+    return _id_pattern(slack_user_id).search(value) is not None
+
+
+def _replace_id(value: str, slack_user_id: str, pseudonym: str) -> str:
+    return _id_pattern(slack_user_id).sub(pseudonym, value)
+
+
+def _replace_in_list(value: Any, slack_user_id: str, pseudonym: str) -> Any:
+    if not isinstance(value, str):
+        return value
+    return ",".join(pseudonym if entry == slack_user_id else entry for entry in value.split(","))
 
 
 def _mention_condition(table: Table, rule: Rule, slack_user_id: str) -> ColumnElement[bool] | None:
@@ -317,8 +352,8 @@ def export_member_data(session: Session, *, slack_user_id: str) -> dict[str, Any
             owned = _owned_condition(table, rule, member, slack_user_id)
             if owned is not None:
                 conditions.append(owned)
-        elif rule.slack_columns:
-            conditions.extend(table.c[c] == slack_user_id for c in rule.slack_columns)
+        else:
+            conditions.extend(_slack_conditions(table, rule, slack_user_id))
         mention = _mention_condition(table, rule, slack_user_id)
         if mention is not None:
             conditions.append(mention)
@@ -420,10 +455,12 @@ def erase_member(session: Session, *, actor: Actor, slack_user_id: str) -> Erasu
                         continue
                     if name in rule.pseudonym_columns:
                         changes[name] = pseudonym
+                    elif name in rule.list_columns:
+                        changes[name] = _replace_in_list(row.get(name), slack_user_id, pseudonym)
                     elif name in rule.keep_replaced:
                         value = row.get(name)
                         changes[name] = (
-                            value.replace(slack_user_id, pseudonym) if isinstance(value, str) else value
+                            _replace_id(value, slack_user_id, pseudonym) if isinstance(value, str) else value
                         )
                     elif _is_text(column) or _is_json(column):
                         changes[name] = _blank(column)
@@ -436,9 +473,9 @@ def erase_member(session: Session, *, actor: Actor, slack_user_id: str) -> Erasu
             rows = conn.execute(table.select().where(mention)).mappings().all()
             for row in rows:
                 changes = {
-                    name: row[name].replace(slack_user_id, pseudonym)
+                    name: _replace_id(row[name], slack_user_id, pseudonym)
                     for name in rule.mention_columns
-                    if isinstance(row.get(name), str) and slack_user_id in row[name]
+                    if isinstance(row.get(name), str) and _mentions(row[name], slack_user_id)
                 }
                 if changes:
                     conn.execute(table.update().where(and_pk(table, pk, row)).values(**changes))

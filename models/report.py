@@ -16,6 +16,11 @@ Definitions (a month is [1st 00:00, next 1st 00:00) in ALUMNI_TIMEZONE):
   `interviewing` or a later stage (offer, hired) for the first time; hired = referrals moved to `hired`
   (the `hires` figure); rehires = the `rehires` figure above;
 - invitation funnel (`models.invitation.invitation_funnel`): everyone imported up to the month's end;
+- intros (`models.intro.intro_figures`): rounds held in the month, the groups they made and members paired,
+  and for those groups whether someone answered "we met", only "not this time" answers came, or nobody has
+  answered yet (the follow-up comes a week after the intro, so a late round's groups are often unanswered);
+- news reach (`models.news.news_reach`): posts made in the month, with the reactions and thread replies last
+  counted by the daily `news_reach` job (it measures a post for 30 days);
 - events: held (not cancelled) events starting in the month; attendance: their RSVPs marked attended
   (`models.event.attended_clause`, the definition the organiser's summary uses too), and how many of them
   started without attendance ever being marked; ratings: count and average of their feedback ratings.
@@ -38,7 +43,9 @@ from models.tables import import_all
 from models.timeutil import as_utc, now
 
 if TYPE_CHECKING:
+    from models.intro import IntroFigures
     from models.invitation import InvitationFunnel
+    from models.news import NewsReach
 
 
 @dataclass(frozen=True)
@@ -142,6 +149,8 @@ class MonthlyReport:
     generated_at: datetime = field(default_factory=now)
     pipeline: list[PipelineMonth] = field(default_factory=list)  # the 12 months of `series`
     invitations: InvitationFunnel | None = None
+    intros: IntroFigures | None = None  # None: the intros feature is not part of this build
+    news: NewsReach | None = None  # None: the company news feature is not part of this build
 
 
 def _table(name: str) -> Table | None:
@@ -374,6 +383,15 @@ def monthly_report(
     from models.invitation import invitation_funnel  # imports this module (for the activity definition)
 
     report.invitations = invitation_funnel(session, since=None, until=month.end(zone))
+    start, end = month.start(zone), month.end(zone)
+    if _table("intro_round") is not None:
+        from models.intro import intro_figures
+
+        report.intros = intro_figures(session, since=start, until=end)
+    if _table("news_post") is not None:
+        from models.news import news_reach
+
+        report.news = news_reach(session, since=start, until=end)
     goals = get_program_settings(session, defaults=defaults).goals()
     if goals:
         actual = _year_to_date(session, month, zone)

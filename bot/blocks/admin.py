@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from bot.blocks.common import (
+    SECTION_LIMIT,
     BlockDict,
     actions,
     button,
@@ -16,8 +17,9 @@ from bot.blocks.common import (
     plain,
     section,
 )
+from bot.blocks.news import reach_line
 from bot.i18n import Translator
-from bot.mrkdwn import escape
+from bot.mrkdwn import escape, truncate
 from models.program_settings import WEEKDAYS, ProgramSettings, settings_as_form
 from models.report import Figures, MonthlyReport
 from models.roster import ImportReport
@@ -48,6 +50,7 @@ SETTINGS_FIELDS = (
 ADMIN_ACTIONS = (IMPORT_OPEN, REPORT_NOW, SETTINGS_OPEN)  # and every export_action_id(kind)
 ADMIN_VIEWS = (IMPORT_SUBMIT, SETTINGS_SUBMIT)
 MAX_INVALID_LINES = 30
+NEWS_LINES = 5  # news posts listed by name in the report (the totals count them all)
 
 
 def export_action_id(kind: str) -> str:
@@ -126,6 +129,35 @@ def figure_lines(current: Figures, previous: Figures, tr: Translator) -> list[tu
     return out
 
 
+def engagement_lines(report: MonthlyReport, tr: Translator) -> list[str]:
+    """The intros and news reach lines of the report (mrkdwn, titles escaped); empty when neither feature
+    is part of this build. The posts with the most reactions and replies first, at most `NEWS_LINES`."""
+    lines: list[str] = []
+    if (intros := report.intros) is not None:
+        lines.append(
+            tr(
+                "intros.report.line",
+                rounds=intros.rounds,
+                groups=intros.groups,
+                members=intros.members_paired,
+                yes=intros.met_yes,
+                no=intros.met_no,
+                unanswered=intros.unanswered,
+            )
+        )
+    if (news := report.news) is not None:
+        lines.append(
+            tr("news.report_total", posts=len(news.posts), reactions=news.reactions, replies=news.replies)
+        )
+        ranked = sorted(news.posts, key=lambda p: (-(p.reactions + p.replies), p.created_at, p.id))
+        lines += [
+            reach_line(p.title, tr, reactions=p.reactions, replies=p.replies) for p in ranked[:NEWS_LINES]
+        ]
+        if len(ranked) > NEWS_LINES:
+            lines.append(tr("common.more", count=len(ranked) - NEWS_LINES))
+    return lines
+
+
 def report_blocks(report: MonthlyReport, tr: Translator) -> list[BlockDict]:
     """The monthly report as a message (well under 50 blocks)."""
     lines = figure_lines(report.current, report.previous, tr)
@@ -162,6 +194,12 @@ def report_blocks(report: MonthlyReport, tr: Translator) -> list[BlockDict]:
     else:
         blocks.append(context(tr("admin.goals.none")))
     blocks.append(context(tr("admin.report.definitions")))
+    engagement = engagement_lines(report, tr)
+    if engagement:
+        blocks.append(divider())
+        text = f"*{tr('admin.engagement.title')}*\n" + "\n".join(engagement)
+        blocks.append(section(truncate(text, SECTION_LIMIT)))
+        blocks.append(context(tr("admin.engagement.definitions")))
     return blocks
 
 
@@ -197,6 +235,9 @@ def report_text(report: MonthlyReport, tr: Translator) -> str:
                     year=report.month.year,
                 )
             )
+    engagement = engagement_lines(report, tr)
+    if engagement:
+        lines += ["", tr("admin.engagement.title")] + ["  " + line for line in engagement]
     return "\n".join(lines)
 
 

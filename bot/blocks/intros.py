@@ -277,6 +277,32 @@ def preferences_from_state(values: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def checkin_block(tr: Translator, pref: IntroPreference | None) -> dict[str, Any]:
+    """The check-in modal's optional "Join reconnect intros" box, ticked when the member is opted in now.
+    Its block ID is `OPTED_IN_BLOCK`, the field the intros model names in its errors (consent needed)."""
+    option = _option(tr("intros.checkin.option"), OPTED_IN_VALUE, tr("intros.checkin.option_description"))
+    element: dict[str, Any] = {"type": "checkboxes", "action_id": OPTED_IN_BLOCK, "options": [option]}
+    if pref is not None and pref.opted_in:
+        element["initial_options"] = [option]
+    return {
+        "type": "input",
+        "block_id": OPTED_IN_BLOCK,
+        "optional": True,
+        "label": _plain(tr("intros.checkin.label"), 2000),
+        "hint": _plain(tr("intros.checkin.hint"), 2000),
+        "element": element,
+    }
+
+
+def checkin_choice(values: dict[str, Any]) -> bool | None:
+    """Whether the check-in modal's intros box is ticked (`bot.forms.state_values`); None when the modal
+    had no such box (one opened before it existed): then intros stay as they are."""
+    if OPTED_IN_BLOCK not in values:
+        return None
+    chosen = values[OPTED_IN_BLOCK]
+    return isinstance(chosen, list) and OPTED_IN_VALUE in chosen
+
+
 def home_blocks(tr: Translator, pref: IntroPreference | None, *, at: datetime) -> Blocks:
     """The member's Home section: on (cadence, wants) / paused until / off, and the matching buttons."""
     settings = _button(tr("intros.home.settings"), PREFS_OPEN_ACTION, "home")

@@ -6,6 +6,7 @@ escaped with `bot.mrkdwn.escape` before it lands in mrkdwn.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -114,9 +115,11 @@ def profile_modal(
     checkin: bool,
     consented: bool,
     current_year: int,
+    checkin_extra: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """The profile modal, or (with `checkin`) the check-in modal: the same form prefilled with the current
-    profile, plus "what's new" and "share with the community"."""
+    profile, plus "what's new", "share with the community" and `checkin_extra` (other features' boxes, such
+    as joining reconnect intros)."""
     blocks: list[dict[str, Any]] = []
     if checkin:
         blocks.append(
@@ -159,6 +162,7 @@ def profile_modal(
         blocks.append(
             _input(SHARE, tr("checkins.modal.share"), {"type": "checkboxes", "options": [share_option]})
         )
+        blocks.extend(checkin_extra)
         blocks.append({"type": "divider"})
     blocks.append(context(tr("profiles.modal.intro")))
     if not consented and not checkin:

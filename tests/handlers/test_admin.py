@@ -199,13 +199,19 @@ def test_export_members_is_a_utf8_bom_csv_uploaded_to_the_hr_dm(bot: BotHarness)
         assert session.exec(select(AuditLog).where(AuditLog.action == "admin.export")).first() is not None
 
 
-def test_report_on_demand_posts_figures_and_uploads_the_png_chart(bot: BotHarness) -> None:
+def test_report_on_demand_posts_figures_and_uploads_both_charts_like_the_monthly_report(
+    bot: BotHarness,
+) -> None:
     bot.sender.block_action(REPORT_NOW, "report", user=HR)
-    complete = bot.fake.wait_for("files.completeUploadExternal", timeout=30)[0]
-    entry = bot.fake.uploaded_files[complete.args["files"][0]["id"]]
-    assert entry["bytes"].startswith(PNG_SIGNATURE) and entry["name"].endswith(".png")
+    completes = bot.fake.wait_for("files.completeUploadExternal", count=2, timeout=30)
     report = bot.fake.calls_to("chat.postMessage")[0]
-    assert report.args["channel"] == HR and complete.args["thread_ts"] == report.response["ts"]
+    assert report.args["channel"] == HR
+    entries = [bot.fake.uploaded_files[c.args["files"][0]["id"]] for c in completes]
+    # The members chart and the hiring funnel, as the scheduled report uploads them, in the report's thread.
+    assert [e["name"].split("-")[1] for e in entries] == ["report", "funnel"]
+    assert all(e["bytes"].startswith(PNG_SIGNATURE) for e in entries)
+    assert entries[0]["bytes"] != entries[1]["bytes"]
+    assert {c.args["thread_ts"] for c in completes} == {report.response["ts"]}
 
 
 def test_settings_are_validated_and_stored_in_the_database(bot: BotHarness) -> None:

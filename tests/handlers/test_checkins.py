@@ -19,6 +19,7 @@ from bot.blocks.checkins import (
     NUDGES_OFF,
     nudge_message,
 )
+from bot.blocks.intros import OPTED_IN_BLOCK, OPTED_IN_VALUE
 from bot.blocks.profiles import (
     CHECKIN_CALLBACK,
     CHECKIN_OPEN_ACTION,
@@ -30,8 +31,10 @@ from bot.blocks.profiles import (
 from bot.i18n import Translator, t
 from bot.slack_emulator.blockkit import violations
 from handlers.checkins import SHORTCUT
+from models.actors import Actor
 from models.audit import AuditLog
 from models.checkin import CheckIn
+from models.intro import get_intro_preferences, set_intro_preferences
 from models.member import get_member
 from models.profile import CONSENT_VERSION
 from models.timeutil import now
@@ -192,3 +195,120 @@ def test_nudge_buttons_snooze_for_30_days_or_turn_nudges_off(bot: BotHarness) ->
     # The nudge's "Check in" button opens the check-in modal.
     bot.sender.block_action(CHECKIN_OPEN_ACTION, "nudge", user=ALICE, channel=sent["channel"], message=dm)
     opened_view(bot, CHECKIN_CALLBACK)
+
+
+# -- the "Join reconnect intros" box -----------------------------------------------------------------------
+
+
+def _intros_box(view: dict[str, Any]) -> dict[str, Any]:
+    [box] = [b for b in view["blocks"] if b.get("block_id") == OPTED_IN_BLOCK]
+    return box
+
+
+def _ticked(view: dict[str, Any]) -> bool:
+    return bool(_intros_box(view)["element"].get("initial_options"))
+
+
+def _checkin(bot: BotHarness, user: str, *, intros: bool | None, count: int, **extra: Any) -> Any:
+    """Open the check-in modal (the `count`th views.open) and submit it with the intros box as given."""
+    bot.sender.command("/checkin", "", user=user)
+    view = opened_view(bot, CHECKIN_CALLBACK, count=count)
+    values = {**checkin_values("hello"), **extra}
+    if intros is not None:
+        values[OPTED_IN_BLOCK] = [OPTED_IN_VALUE] if intros else []
+    return view, bot.sender.view_submission(CHECKIN_CALLBACK, values, user=user, blocks=view["blocks"])
+
+
+def test_the_checkin_modal_joins_and_leaves_reconnect_intros_and_says_so_in_english(bot: BotHarness) -> None:
+    add_member(bot, ALICE, name="Alice")
+    en = Translator("en")
+    view, answer = _checkin(bot, ALICE, intros=True, count=1)
+    assert violations("modal", view["blocks"], view) == []
+    box = _intros_box(view)
+    assert box["optional"] and box["label"]["text"] == en("intros.checkin.label")
+    assert not _ticked(view)  # not opted in yet
+    assert answer.json["response_action"] == "update"
+    assert en("intros.checkin.joined") in json.dumps(answer.json["view"], ensure_ascii=False)
+    with bot.db.session() as session:
+        pref = get_intro_preferences(session, slack_user_id=ALICE)
+        assert pref is not None and pref.opted_in and pref.cadence_weeks == 2
+        assert len(session.exec(select(CheckIn)).all()) == 1
+    home = bot.fake.wait_for("views.publish", lambda c: c.args["user_id"] == ALICE)[-1]
+    assert en("intros.home.on", weeks=2, wants=en("intros.home.anyone")) in json.dumps(
+        home.args["view"], ensure_ascii=False
+    )
+
+    # Reopened: the box reflects the opt-in; left ticked, nothing changes and nothing is said about intros.
+    view, answer = _checkin(bot, ALICE, intros=True, count=2)
+    assert _ticked(view)
+    assert en("intros.checkin.joined") not in json.dumps(answer.json["view"], ensure_ascii=False)
+
+    view, answer = _checkin(bot, ALICE, intros=False, count=3)
+    assert en("intros.checkin.left") in json.dumps(answer.json["view"], ensure_ascii=False)
+    with bot.db.session() as session:
+        pref = get_intro_preferences(session, slack_user_id=ALICE)
+        assert pref is not None and not pref.opted_in
+        assert len(session.exec(select(CheckIn)).all()) == 3
+    bot.sender.command("/checkin", "", user=ALICE)
+    assert not _ticked(opened_view(bot, CHECKIN_CALLBACK, count=4))
+
+
+def test_leaving_and_rejoining_from_the_checkin_keeps_settings_and_pause_in_japanese(bot: BotHarness) -> None:
+    add_member(bot, BOB, name="Bob")
+    ja = Translator("ja")
+    until = (now() + timedelta(days=10)).date()
+    with bot.db.session() as session:
+        set_intro_preferences(
+            session, actor=Actor(BOB), opted_in=True, cadence_weeks=4, wants=["mentee"], paused_until=until
+        )
+    view, answer = _checkin(bot, BOB, intros=False, count=1)
+    assert _ticked(view) and view["title"]["text"] == ja("checkins.modal.title")
+    assert _intros_box(view)["label"]["text"] == ja("intros.checkin.label")
+    assert ja("intros.checkin.left") in json.dumps(answer.json["view"], ensure_ascii=False)
+    _, answer = _checkin(bot, BOB, intros=True, count=2)
+    assert ja("intros.checkin.joined") in json.dumps(answer.json["view"], ensure_ascii=False)
+    with bot.db.session() as session:
+        pref = get_intro_preferences(session, slack_user_id=BOB)
+        assert pref is not None and pref.opted_in and pref.cadence_weeks == 4
+        assert pref.want_list() == ["mentee"] and pref.is_paused(now())
+        assert pref.paused_until is not None and (pref.paused_until - timedelta(seconds=1)).date() == until
+
+
+def test_joining_intros_needs_consent_and_a_refusal_writes_nothing(bot: BotHarness) -> None:
+    add_member(bot, BOB, name="Bob", consent=False)
+    view, answer = _checkin(bot, BOB, intros=True, count=1)
+    assert answer.json["response_action"] == "errors"
+    # The intros settings modal's own error, at the box, in Bob's language.
+    assert answer.json["errors"] == {OPTED_IN_BLOCK: t("intros.errors.needs_consent", "ja")}
+    # A check-in that is refused for another field joins nothing either.
+    refused = {
+        **checkin_values("hi", left_year="1900"),
+        OPTED_IN_BLOCK: [OPTED_IN_VALUE],
+        CONSENT: [CONSENT_VERSION],
+    }
+    answer = bot.sender.view_submission(CHECKIN_CALLBACK, refused, user=BOB, blocks=view["blocks"])
+    assert set(answer.json["errors"]) == {"left_year"}
+    with bot.db.session() as session:
+        assert get_intro_preferences(session, slack_user_id=BOB) is None
+        assert session.exec(select(CheckIn)).all() == []
+        member = get_member(session, slack_user_id=BOB)
+        assert member is not None and member.consented_at is None
+    # Consent and intros ticked together: both saved with the check-in.
+    _, answer = _checkin(bot, BOB, intros=True, count=1, **{CONSENT: [CONSENT_VERSION]})
+    assert answer.json["response_action"] == "update"
+    with bot.db.session() as session:
+        pref = get_intro_preferences(session, slack_user_id=BOB)
+        member = get_member(session, slack_user_id=BOB)
+        assert pref is not None and pref.opted_in and member is not None and member.has_consented
+
+
+def test_a_checkin_without_the_box_leaves_intros_as_they_are(bot: BotHarness) -> None:
+    """A modal opened before the box existed (or a payload without it) does not turn intros off."""
+    add_member(bot, ALICE, name="Alice")
+    with bot.db.session() as session:
+        set_intro_preferences(session, actor=Actor(ALICE), opted_in=True)
+    answer = bot.sender.view_submission(CHECKIN_CALLBACK, checkin_values("hi"), user=ALICE)
+    assert answer.json["response_action"] == "update"
+    with bot.db.session() as session:
+        pref = get_intro_preferences(session, slack_user_id=ALICE)
+        assert pref is not None and pref.opted_in

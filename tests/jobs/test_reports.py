@@ -183,3 +183,81 @@ def test_retention_job_purges_old_candidate_data_and_queues_the_hr_message_updat
     deliver_due(bot.services)
     message = next(m for m in bot.fake.messages(HR_CHANNEL) if m["ts"] == posted_ts)
     assert "Old Candidate" not in json.dumps(message, ensure_ascii=False) and "保存期間" in message["text"]
+
+
+def _october_intros_and_news(bot: BotHarness) -> None:
+    """October 2026 in Asia/Tokyo (ALUMNI_TIMEZONE) is [2026-09-30 15:00 UTC, 2026-10-31 15:00 UTC)."""
+    from models.intro import Pairing, record_meeting_answer, record_round, round_groups
+    from models.news import NewsPost
+
+    users = ["U0REP0001", "U0REP0002", "U0REP0003", "U0REP0004", "U0REP0005"]
+    with bot.db.session() as session:
+        members = [
+            Member(slack_user_id=u, display_name=u, consented_at=datetime(2026, 9, 1, tzinfo=UTC))
+            for u in users
+        ]
+        session.add_all(members)
+        session.flush()
+        a, b, c, d, e = (int(m.id or 0) for m in members)
+        rounds = [
+            # 1 October 00:30 in Tokyo: October's first round.
+            ("2026-W40", datetime(2026, 9, 30, 15, 30, tzinfo=UTC), [Pairing((a, b)), Pairing((c, d, e))]),
+            ("2026-W44", datetime(2026, 10, 26, 1, 0, tzinfo=UTC), [Pairing((a, c))]),
+            # 1 November 00:30 in Tokyo: November's, not October's.
+            ("2026-W45", datetime(2026, 10, 31, 15, 30, tzinfo=UTC), [Pairing((b, d))]),
+        ]
+        groups: list[int] = []
+        for period, at, pairings in rounds:
+            made = record_round(session, period=period, scheduled_for=at, pairings=pairings)
+            assert made is not None and made.id is not None
+            groups += [int(v.group.id or 0) for v in round_groups(session, round_id=made.id)]
+        answers = [(users[0], 0, True), (users[1], 0, False), (users[2], 1, False), (users[3], 1, False)]
+        answers.append((users[1], 3, True))  # November's group
+        for user, group, met in answers:
+            record_meeting_answer(session, actor=Actor(user), group_id=groups[group], met=met)
+        news = [
+            ("Quarterly results & outlook", datetime(2026, 10, 20, tzinfo=UTC), 7, 2),
+            ("New office", datetime(2026, 9, 30, 16, 0, tzinfo=UTC), 1, 0),
+            ("September town hall", datetime(2026, 9, 30, 14, 0, tzinfo=UTC), 50, 50),
+            ("November kick-off", datetime(2026, 10, 31, 15, 0, tzinfo=UTC), 100, 100),
+        ]
+        for title, at, reactions, replies in news:
+            session.add(
+                NewsPost(
+                    author_id=HR, title=title, body="b", created_at=at, reactions=reactions, replies=replies
+                )
+            )
+
+
+def test_the_report_counts_octobers_intros_and_news_reach_in_ja_and_en(bot: BotHarness) -> None:
+    from bot.reporting import render_report
+    from models.report import Month
+
+    _october_intros_and_news(bot)
+    run_job(bot.services, REPORT_JOB, at=FIRST_OF_NOVEMBER_9AM_JST)
+    with bot.db.session() as session:
+        row = session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "monthly_report")).one()
+    blocks = json.dumps(row.message()["blocks"], ensure_ascii=False)
+    ja = Translator("ja")  # ALUMNI_LANGUAGE
+    # Two rounds (the 1 November one is November's), three groups of 2+3+2; per group: someone met (A and B
+    # answered yes and no), only "no" (C, D), nobody answered (the last round's pair).
+    intros = ja("intros.report.line", rounds=2, groups=3, members=7, yes=1, no=1, unanswered=1)
+    assert intros in blocks
+    assert ja("news.report_total", posts=2, reactions=8, replies=2) in blocks
+    # The posts, most reactions and replies first; a title is escaped in mrkdwn.
+    first = ja("news.report_line", title="Quarterly results &amp; outlook", reactions=7, replies=2)
+    second = ja("news.report_line", title="New office", reactions=1, replies=0)
+    assert blocks.index(first) < blocks.index(second)
+    assert "town hall" not in blocks and "kick-off" not in blocks
+    en = Translator("en")
+    with bot.db.session() as session:
+        rendered = render_report(
+            session,
+            month=Month(2026, 10),
+            zone=bot.services.settings.zone,
+            tr=en,
+            defaults=bot.services.settings.program_defaults(),
+        )
+    assert en("intros.report.line", rounds=2, groups=3, members=7, yes=1, no=1, unanswered=1) in rendered.text
+    assert en("news.report_total", posts=2, reactions=8, replies=2) in rendered.text
+    assert en("admin.engagement.title") in json.dumps(rendered.blocks)

@@ -226,3 +226,33 @@ def test_digest_lists_stories_published_that_week_and_still_published(services: 
             tr=tr,
         )
         assert digest_section(earlier) is None
+
+
+def test_a_story_withdrawn_before_the_weekly_digest_is_not_in_it(
+    services: Services, fake_slack: FakeSlack
+) -> None:
+    """Published on Monday, withdrawn on Wednesday: the next Monday's digest (as the channel receives it)
+    lists the story still published and not the withdrawn one, nor its text."""
+    from models.timeutil import freeze
+
+    kept, gone = _approved_story(services), _approved_story(services)
+    with services.db.session() as session:
+        stories.edit_story(
+            session, actor=services.actor(HR), story_id=gone, title="Withdrawn later", body="x"
+        )
+        stories.approve_story(session, actor=services.actor(ALICE), story_id=gone, version=2)
+    freeze(T0)
+    try:
+        _publish(services, kept)
+        _publish(services, gone)
+        freeze(T0 + timedelta(days=2))
+        _withdraw(services, gone)
+    finally:
+        freeze(None)
+    result = run_job(services, "digest", at=T0 + timedelta(days=7) - timedelta(hours=1))
+    assert result.count == 1
+    deliver_due(services)
+    title = Translator("ja")("stories.digest_title")  # the digest is in ALUMNI_LANGUAGE
+    (digest,) = [t for t in _bot_texts(fake_slack, ALUMNI_CHANNEL) if title in t]
+    assert "Back as a partner" in digest and "Withdrawn later" not in digest
+    assert "Withdrawn later" not in json.dumps(fake_slack.messages(ALUMNI_CHANNEL), ensure_ascii=False)

@@ -63,6 +63,7 @@ def test_every_table_has_a_rule_and_every_rule_names_real_columns() -> None:
         named = (
             rule.member_columns
             + rule.slack_columns
+            + rule.list_columns
             + rule.keep
             + rule.pseudonym_columns
             + rule.keep_replaced
@@ -95,7 +96,7 @@ def _generic_value(table: Table, column: Any, seeded: dict[str, dict[str, Any]],
         return seeded[fk.column.table.name][fk.column.name]
     if column.name in rule.member_columns:
         return seeded["member"]["id"]
-    if column.name in rule.slack_columns:
+    if column.name in rule.slack_columns or column.name in rule.list_columns:
         return ALICE
     if column.name in rule.mention_columns:
         return _text_for(column, f"by {ALICE} x")
@@ -310,3 +311,53 @@ def test_retention_purges_candidate_contact_data_of_old_closed_referrals(db: Dat
     assert scan(db, ["Recent Closed"]) and scan(db, ["Old Open"])
     with db.session() as session:
         assert purge_candidate_contacts(session, older_than_days=365) == []  # once only
+
+
+def test_erasure_drops_unsent_group_intros_listing_them_and_blanks_sent_ones(db: Database) -> None:
+    """A group DM's outbox row (`U1,U2`) carries every member's profile: a failed or pending intro to a group
+    with the erased member is dropped, a sent one keeps no text, and other groups keep theirs."""
+    from zoneinfo import ZoneInfo
+
+    from bot.blocks.intros import intro_message
+    from jobs.intros import PURPOSE_INTRO
+    from models.outbox import FAILED, SENT
+
+    near = ALICE + "2"  # `near` starts with Alice's ID but is someone else
+    with db.session() as session:
+        alice = Member(slack_user_id=ALICE, display_name=ALICE_NAME, skills=PROFILE_TEXT)
+        carol = Member(slack_user_id=CAROL, display_name="Carol Jones", skills="carol-skill")
+        other = Member(slack_user_id=near, display_name="Near Miss", skills="near-skill")
+        session.add_all([alice, carol, other])
+        session.flush()
+
+        def intro(members: list[Member], period: str, status: str) -> None:
+            recipient = ",".join(sorted(m.slack_user_id or "" for m in members))
+            message = intro_message(
+                members, overlap="", at=now(), default_language="en", default_zone=ZoneInfo("UTC")
+            )
+            row = enqueue(session, purpose=PURPOSE_INTRO, recipient=recipient, period=period, message=message)
+            assert row is not None
+            row.status = status
+            session.add(row)
+
+        intro([alice, carol], "w1/g1", FAILED)  # e.g. the group DM could not be opened
+        intro([carol, alice], "w2/g2", "pending")
+        intro([carol, other, alice], "w3/g3", "pending")  # Alice last in a group of three
+        intro([alice, carol], "w4/g4", SENT)
+        intro([other, carol], "w5/g5", FAILED)  # not Alice's: kept as it is
+    assert scan(db, [ALICE_NAME, PROFILE_TEXT]) != []
+
+    with db.session() as session:
+        result = erase_member(session, actor=Actor(ALICE), slack_user_id=ALICE)
+    assert scan(db, [ALICE_NAME, PROFILE_TEXT]) == []  # (`near` contains Alice's ID: checked below)
+    with db.session() as session:
+        rows = session.connection().execute(
+            text("SELECT period, status, recipient, payload FROM outbox_message ORDER BY period")
+        )
+        left = {period: (status, recipient, payload) for period, status, recipient, payload in rows}
+    assert sorted(left) == ["w4/g4", "w5/g5"]
+    status, recipient, payload = left["w4/g4"]
+    assert status == SENT and recipient == f"{result.pseudonym},{CAROL}"
+    assert payload in ("", "{}")  # blanked, as for a sent message to her alone
+    status, recipient, payload = left["w5/g5"]
+    assert status == FAILED and recipient == f"{near},{CAROL}" and "Near Miss" in payload

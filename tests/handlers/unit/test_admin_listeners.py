@@ -140,7 +140,7 @@ def test_hrs_export_is_a_csv_in_their_dm(services: Services, ack: Recorder, fake
     assert fake_slack.uploaded_files[complete.args["files"][0]["id"]]["name"].startswith("alumni-members-")
 
 
-def test_hrs_report_now_posts_the_figures_and_the_chart_in_their_dm(
+def test_hrs_report_now_posts_the_figures_and_both_charts_in_their_dm(
     services: Services, ack: Recorder, fake_slack: FakeSlack
 ) -> None:
     admin.on_report_now(
@@ -149,9 +149,11 @@ def test_hrs_report_now_posts_the_figures_and_the_chart_in_their_dm(
     assert ack.once == {}
     [report] = fake_slack.calls_to("chat.postMessage")
     assert report.args["channel"] == HR and report.args["blocks"]
-    [complete] = fake_slack.calls_to("files.completeUploadExternal")
-    assert complete.args["thread_ts"] == report.response["ts"]
-    assert fake_slack.uploaded_files[complete.args["files"][0]["id"]]["bytes"].startswith(PNG_SIGNATURE)
+    completes = fake_slack.calls_to("files.completeUploadExternal")
+    assert [c.args["thread_ts"] for c in completes] == [report.response["ts"]] * 2
+    uploaded = [fake_slack.uploaded_files[c.args["files"][0]["id"]] for c in completes]
+    assert [u["name"].split("-")[1] for u in uploaded] == ["report", "funnel"]  # members, hiring funnel
+    assert all(u["bytes"].startswith(PNG_SIGNATURE) for u in uploaded)
 
 
 def test_hr_gets_the_settings_form_prefilled_with_what_is_in_force(

@@ -12,12 +12,15 @@ from bot.blocks.checkins import (
     NUDGES_BLOCK,
     NUDGES_OFF,
 )
+from bot.blocks.intros import OPTED_IN_BLOCK, OPTED_IN_VALUE
 from bot.blocks.profiles import CHECKIN_CALLBACK, CHECKIN_OPEN_ACTION, CONSENT, SHARE, WHATS_NEW
+from bot.i18n import Translator
 from bot.services import Services
 from bot.slack_emulator.web_api import FakeSlack
 from handlers import checkins
 from models.actors import Actor
 from models.checkin import CheckIn
+from models.intro import get_intro_preferences
 from models.member import get_member
 from models.profile import CONSENT_VERSION, ProfileInput, give_consent, update_profile
 from tests.conftest import ALICE, ALUMNI_CHANNEL
@@ -88,6 +91,41 @@ def test_bad_input_keeps_the_modal_with_field_errors_and_records_neither_checkin
     with services.db.session() as session:
         member = get_member(session, slack_user_id=ALICE)
         assert member is not None and not member.has_consented
+
+
+def test_the_intros_box_joins_before_the_ack_and_the_saved_view_says_so(
+    services: Services, ack: Recorder, fake_slack: FakeSlack
+) -> None:
+    _member(services)
+    checkins.on_open(ack=Recorder(), body=action_body(CHECKIN_OPEN_ACTION, user=ALICE), services=services)
+    [opened] = fake_slack.calls_to("views.open")
+    assert OPTED_IN_BLOCK in [b.get("block_id") for b in opened.args["view"]["blocks"]]
+    values = {**profile_values(), WHATS_NEW: "", OPTED_IN_BLOCK: [OPTED_IN_VALUE]}
+    body = submission(CHECKIN_CALLBACK, values, user=ALICE)
+    pending: list[object] = []
+    checkins.on_submit(ack=ack, body=body, view=body["view"], services=services, later=pending.append)
+    assert ack.once["response_action"] == "update"
+    assert Translator("en")("intros.checkin.joined") in str(ack.once["view"])
+    with services.db.session() as session:
+        pref = get_intro_preferences(session, slack_user_id=ALICE)
+        assert pref is not None and pref.opted_in  # saved before the ack, with the check-in
+    assert len(_checkins(services)) == 1
+
+
+def test_joining_intros_without_consent_is_refused_at_the_box_and_saves_no_checkin(
+    services: Services, ack: Recorder
+) -> None:
+    _member(services, consent=False)
+    values = {**profile_values(), WHATS_NEW: "hi", OPTED_IN_BLOCK: [OPTED_IN_VALUE]}
+    body = submission(CHECKIN_CALLBACK, values, user=ALICE)
+    checkins.on_submit(ack=ack, body=body, view=body["view"], services=services, later=run_now)
+    assert ack.once == {
+        "response_action": "errors",
+        "errors": {OPTED_IN_BLOCK: Translator("en")("intros.errors.needs_consent")},
+    }
+    assert _checkins(services) == []
+    with services.db.session() as session:
+        assert get_intro_preferences(session, slack_user_id=ALICE) is None
 
 
 def test_snooze_and_turn_off_are_saved_before_the_ack(services: Services) -> None:
