@@ -29,10 +29,12 @@ def add_ops_parsers(sub: Any) -> list[argparse.ArgumentParser]:
     )
     exp.add_argument("kind", choices=EXPORT_KINDS)
     exp.add_argument("--out", default=None, help="file to write (default alumni-KIND.csv; '-' for stdout)")
-    rep = sub.add_parser("report", help="print the monthly program report and write its chart")
+    rep = sub.add_parser("report", help="print the monthly program report and write its charts")
     rep.add_argument("--month", default=None, help="YYYY-MM (default: last complete month)")
     rep.add_argument(
-        "--chart", default=None, help="PNG file for the chart (default alumni-report-YYYY-MM.png)"
+        "--chart",
+        default=None,
+        help="PNG file for the members chart (default alumni-report-YYYY-MM.png); the funnel chart goes beside it",
     )
     return [imp, exp, rep]
 
@@ -195,7 +197,10 @@ def _report(args: argparse.Namespace, settings: Settings, db: Any, tr: Translato
     with Progress().step(tr("admin.cli.building_report", month=str(month))), db.session() as session:
         rendered = render_report(session, month=month, zone=zone, tr=tr, defaults=settings.program_defaults())
     print(rendered.text)
-    chart = Path(args.chart or rendered.chart_filename)
-    chart.write_bytes(rendered.chart_png)
-    print(tr("admin.cli.report_written", path=str(chart)))
+    # Every chart the report carries: the first where --chart says, the others beside it under their own names.
+    first = Path(args.chart or rendered.chart_filename)
+    for index, chart in enumerate(rendered.charts()):
+        path = first if index == 0 else first.with_name(chart.filename)
+        path.write_bytes(chart.png)
+        print(tr("admin.cli.report_written", path=str(path)))
     return 0

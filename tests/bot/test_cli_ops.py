@@ -96,6 +96,9 @@ def test_import_export_and_report_from_the_command_line(
     assert report.returncode == 0, report.stderr
     assert "Alumni program report: 2026-10" in report.stdout and "Members (consented)" in report.stdout
     assert chart.read_bytes().startswith(PNG_SIGNATURE)
+    written = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert len(written) == 2 and "chart.png" in written  # the members chart, and the funnel chart beside it
+    assert all((tmp_path / name).read_bytes().startswith(PNG_SIGNATURE) for name in written)
 
     bad = run("report", "--month", "October")
     assert bad.returncode == 2 and "YYYY-MM" in bad.stderr
