@@ -141,7 +141,7 @@ def _save_checkin(services: Services, user_id: str, values: dict[str, Any]) -> t
     consents = isinstance(consent_values, list) and CONSENT_VERSION in consent_values
     facts = slack_facts(services, user_id)
     actor = services.actor(user_id)
-    with services.db.session() as session:
+    with services.db.write_session() as session:
         if consents:  # same transaction: a refused check-in records no consent either
             give_consent(session, actor=actor, **facts)
         checkin, _ = record_checkin(

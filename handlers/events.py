@@ -562,10 +562,11 @@ def _seat(
 ) -> tuple[ev.RsvpOutcome, int]:
     """Save the member's answer (a full event waitlists Going) and their waitlist place (0: not waiting)."""
     person = services.people.get(user)
-    with services.db.session() as session:
+    actor = services.actor(user)  # looked up before the write lock is taken
+    with services.db.write_session() as session:
         outcome = ev.rsvp(
             session,
-            actor=services.actor(user),
+            actor=actor,
             event_id=event_id,
             answer=answer,
             display_name=person.name,
