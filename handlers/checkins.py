@@ -37,6 +37,7 @@ from bot.blocks.profiles import (
     done_view,
     input_from_state,
 )
+from bot.coalesce import follow_ups
 from bot.forms import field_errors, input_block_ids, state_values
 from bot.forms import text as form_text
 from bot.i18n import Translator
@@ -147,7 +148,7 @@ def _save_checkin(
     intros = intros_choice(values)
     facts = slack_facts(services, user_id)
     actor = services.actor(user_id)
-    with services.db.session() as session:
+    with services.db.write_session() as session:
         if consents:  # same transaction: a refused check-in records no consent either
             give_consent(session, actor=actor, **facts)
         checkin, _ = record_checkin(
@@ -171,12 +172,12 @@ def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Se
         text += "\n\n" + tr(f"intros.checkin.{intros}")
     ack(response_action="update", view=done_view(tr, title_key="checkins.saved.title", text=text))
 
-    def follow_up() -> None:
-        if share:
-            _post_to_community(services, user_id=user_id, whats_new=whats_new, checkin_id=checkin_id)
-        publish_home(services, user_id)
-
-    later(follow_up)
+    if share:
+        later(
+            lambda: _post_to_community(services, user_id=user_id, whats_new=whats_new, checkin_id=checkin_id)
+        )
+    # Coalesced (`bot.coalesce.Coalescer`): a Home publish not begun yet shows this check-in too.
+    follow_ups.request(("home", services.db.url, user_id), lambda: publish_home(services, user_id), later)
 
 
 def on_snooze(ack: Ack, body: dict[str, Any], services: Services, later: Later) -> None:

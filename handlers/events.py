@@ -26,6 +26,7 @@ from sqlmodel import Session
 
 from bot.blocks import events as ui
 from bot.blocks.common import BlockDict
+from bot.coalesce import follow_ups
 from bot.forms import error_message, field_errors, input_block_ids, state_values, text
 from bot.i18n import Translator
 from bot.ics import build_ics
@@ -341,13 +342,27 @@ def _answer_rsvp(services: Services, body: dict[str, Any], outcome: ev.RsvpOutco
         tell_clicker(services, body, tr(key, answer=tr(ui.ANSWER_KEYS[outcome.answer]), title=title))
 
 
-def _after_rsvp(services: Services, user: str, event_id: int, outcome: ev.RsvpOutcome) -> None:
-    """What follows a changed RSVP: the announcement, promoted members' DMs, Home tabs."""
-    refresh_announcement(services, event_id)
-    zone = services.settings.timezone
-    for promoted in outcome.promoted:
-        _dm(services, promoted, lambda t: ui.promoted_dm(outcome.event, t, workspace_tz=zone))
-    publish_home(services, *outcome.promoted, user)
+def _after_rsvp(services: Services, later: Later, user: str, event_id: int, outcome: ev.RsvpOutcome) -> None:
+    """What follows a changed RSVP: the announcement, promoted members' DMs, Home tabs.
+
+    The announcement and each Home tab are coalesced (`bot.coalesce.Coalescer`): a render that has not begun
+    reading yet covers this tap too, so a burst of taps on one event costs a render or two, not one each.
+    """
+    db = services.db.url
+    follow_ups.request(
+        ("announcement", db, event_id), partial(refresh_announcement, services, event_id), later
+    )
+    if outcome.promoted:
+        zone = services.settings.timezone
+        event = outcome.event
+
+        def tell_promoted() -> None:
+            for promoted in outcome.promoted:
+                _dm(services, promoted, lambda t: ui.promoted_dm(event, t, workspace_tz=zone))
+
+        later(tell_promoted)
+    for member in dict.fromkeys((*outcome.promoted, user)):
+        follow_ups.request(("home", db, member), partial(publish_home, services, member), later)
 
 
 def _after_edit(services: Services, user: str, event_id: int, change: ev.EventChange) -> None:
@@ -547,10 +562,11 @@ def _seat(
 ) -> tuple[ev.RsvpOutcome, int]:
     """Save the member's answer (a full event waitlists Going) and their waitlist place (0: not waiting)."""
     person = services.people.get(user)
-    with services.db.session() as session:
+    actor = services.actor(user)  # looked up before the write lock is taken
+    with services.db.write_session() as session:
         outcome = ev.rsvp(
             session,
-            actor=services.actor(user),
+            actor=actor,
             event_id=event_id,
             answer=answer,
             display_name=person.name,
@@ -585,7 +601,7 @@ def on_rsvp(ack: Ack, body: dict[str, Any], action: dict[str, Any], services: Se
     # where other members' Home publishes would otherwise delay it (benchmarks.load, RSVP at c=32).
     _answer_rsvp(services, body, outcome, position)
     if outcome.changed:
-        later(lambda: _after_rsvp(services, user, event_id, outcome))
+        _after_rsvp(services, later, user, event_id, outcome)
 
 
 def on_calendar(ack: Ack) -> None:
