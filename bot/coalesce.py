@@ -50,7 +50,12 @@ class Coalescer:
             if not start:
                 return
             self._draining += 1
-        later(self._drain)
+        try:
+            later(self._drain)
+        except BaseException:  # the pool refused the drainer (shut down): do not count it as draining
+            with self._lock:
+                self._draining -= 1
+            raise
 
     def _next(self) -> tuple[Hashable, tuple[Callable[[], Any], list[Later]]] | None:
         with self._lock:
@@ -85,7 +90,3 @@ class Coalescer:
 
 def _raise(error: Exception) -> None:
     raise error
-
-
-# One per process: keys name the database too (tests run several apps in one process).
-follow_ups = Coalescer()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk import WebClient
 
+from bot.coalesce import Coalescer
 from bot.config import Settings
 from bot.i18n import Translator
 from bot.people import People
@@ -24,6 +25,8 @@ class Services:
     client: WebClient
     people: People
     roles: Roles
+    # Follow-up renders (announcements, Home tabs) coalesced within this process's services.
+    follow_ups: Coalescer = field(default_factory=Coalescer)
 
     def language(self, user_id: str | None) -> str:
         return self.people.language(user_id)

@@ -37,7 +37,6 @@ from bot.blocks.profiles import (
     done_view,
     input_from_state,
 )
-from bot.coalesce import follow_ups
 from bot.forms import field_errors, input_block_ids, state_values
 from bot.forms import text as form_text
 from bot.i18n import Translator
@@ -177,7 +176,7 @@ def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Se
             lambda: _post_to_community(services, user_id=user_id, whats_new=whats_new, checkin_id=checkin_id)
         )
     # Coalesced (`bot.coalesce.Coalescer`): a Home publish not begun yet shows this check-in too.
-    follow_ups.request(("home", services.db.url, user_id), lambda: publish_home(services, user_id), later)
+    services.follow_ups.request(("home", user_id), lambda: publish_home(services, user_id), later)
 
 
 def on_snooze(ack: Ack, body: dict[str, Any], services: Services, later: Later) -> None:

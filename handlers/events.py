@@ -26,7 +26,6 @@ from sqlmodel import Session
 
 from bot.blocks import events as ui
 from bot.blocks.common import BlockDict
-from bot.coalesce import follow_ups
 from bot.forms import error_message, field_errors, input_block_ids, state_values, text
 from bot.i18n import Translator
 from bot.ics import build_ics
@@ -348,9 +347,8 @@ def _after_rsvp(services: Services, later: Later, user: str, event_id: int, outc
     The announcement and each Home tab are coalesced (`bot.coalesce.Coalescer`): a render that has not begun
     reading yet covers this tap too, so a burst of taps on one event costs a render or two, not one each.
     """
-    db = services.db.url
-    follow_ups.request(
-        ("announcement", db, event_id), partial(refresh_announcement, services, event_id), later
+    services.follow_ups.request(
+        ("announcement", event_id), partial(refresh_announcement, services, event_id), later
     )
     if outcome.promoted:
         zone = services.settings.timezone
@@ -362,7 +360,7 @@ def _after_rsvp(services: Services, later: Later, user: str, event_id: int, outc
 
         later(tell_promoted)
     for member in dict.fromkeys((*outcome.promoted, user)):
-        follow_ups.request(("home", db, member), partial(publish_home, services, member), later)
+        services.follow_ups.request(("home", member), partial(publish_home, services, member), later)
 
 
 def _after_edit(services: Services, user: str, event_id: int, change: ev.EventChange) -> None:

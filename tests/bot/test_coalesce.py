@@ -104,3 +104,19 @@ def test_a_failure_raised_at_once_leaves_the_coalescer_usable() -> None:
     rendered: list[str] = []
     coalescer.request("k", lambda: rendered.append("again"), run_now)
     assert rendered == ["again"]
+
+
+def test_a_pool_that_refuses_the_render_does_not_stop_later_renders() -> None:
+    """A shut-down pool (an app stopping) refuses the drainer: the next request still renders."""
+    coalescer = Coalescer(renderers=1)
+    seen: list[str] = []
+
+    def refusing(work: Callable[[], Any]) -> None:
+        raise RuntimeError("cannot schedule new futures after shutdown")
+
+    with pytest.raises(RuntimeError):
+        coalescer.request("home-1", lambda: seen.append("lost"), refusing)
+    pool = Pool()
+    coalescer.request("home-2", lambda: seen.append("home-2"), pool.later)
+    pool.idle()
+    assert "home-2" in seen
