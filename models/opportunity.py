@@ -7,7 +7,6 @@ Every write keeps the search index (`models.search`, kind `opportunity`) current
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -478,17 +477,17 @@ def search_opportunities(
             stmt = stmt.where(Opportunity.work_style == work_style)
         return stmt
 
+    # The posts come with the search's own statement (`also`): one query for the page, not two.
     page = search.search(
-        session, kind=SEARCH_KIND, query=query, limit=limit, offset=offset, restrict=restrict
+        session,
+        kind=SEARCH_KIND,
+        query=query,
+        limit=limit,
+        offset=offset,
+        restrict=restrict,
+        also=(Opportunity,),
     )
-    return Page(_load(session, page.ref_ids), offset, page.has_more)
-
-
-def _load(session: Session, ids: Sequence[int]) -> list[Opportunity]:
-    if not ids:
-        return []
-    rows = {o.id: o for o in session.exec(select(Opportunity).where(col(Opportunity.id).in_(ids))).all()}
-    return [rows[i] for i in ids if i in rows]
+    return Page([row[0] for row in page.rows], offset, page.has_more)
 
 
 def posts_of(session: Session, *, user_id: str, limit: int = 20) -> list[Opportunity]:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -77,10 +77,12 @@ class SearchEntry(SQLModel, table=True):
 
 @dataclass(frozen=True)
 class SearchPage:
-    """One page of results: `ref_ids` newest first; `has_more` when a further page exists."""
+    """One page of results: `ref_ids` newest first; `has_more` when a further page exists; `rows`, when the
+    search was asked for more columns (`also`), those columns of each result, in the same order."""
 
     ref_ids: list[int]
     has_more: bool
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 # -- text to bigrams ---------------------------------------------------------------------------------
@@ -188,15 +190,17 @@ def search(
     limit: int = 10,
     offset: int = 0,
     restrict: Restrict | None = None,
+    also: Sequence[Any] = (),
 ) -> SearchPage:
     """Documents of `kind` matching every word of `query`, newest `sort_key` first.
 
     An empty query lists the newest documents. `restrict` receives the statement (a `select` of
     `SearchEntry.ref_id`) and may join the feature's table and add conditions, for example
-    `lambda q: q.join(Thing, Thing.id == SearchEntry.ref_id).where(Thing.visible)`.
+    `lambda q: q.join(Thing, Thing.id == SearchEntry.ref_id).where(Thing.visible)`. `also`: more columns or
+    entities of tables `restrict` joins (`Thing`), read by the same statement into `SearchPage.rows`.
     """
     terms = query_terms(query, limit=MAX_TERMS)
-    stmt = select(SearchEntry.ref_id).where(SearchEntry.kind == kind)
+    stmt = select(SearchEntry.ref_id, *also).where(SearchEntry.kind == kind)
     grams: list[str] = []
     term_grams: list[list[str]] = []
     for term in terms:
@@ -228,18 +232,28 @@ def search(
         .offset(max(0, offset))
         .limit(limit + 1)
     )
-    ids = [int(r) for r in session.exec(stmt).all()]
-    return SearchPage(ids[:limit], len(ids) > limit)
+    if not also:
+        ids = [int(r) for r in session.exec(stmt).all()]
+        return SearchPage(ids[:limit], len(ids) > limit)
+    rows = [tuple(r) for r in session.execute(stmt).all()]
+    return SearchPage([int(r[0]) for r in rows[:limit]], len(rows) > limit, [r[1:] for r in rows[:limit]])
+
+
+_FTS_CANDIDATES = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ? LIMIT ?"
 
 
 def _fts_candidates(session: Session, *, grams: Sequence[str], cap: int) -> list[int]:
-    """SQLite: ids of entries holding every bigram (at most `cap`)."""
+    """SQLite: ids of entries holding every bigram (at most `cap`).
+
+    Straight through the sqlite3 cursor of the session's connection (same transaction): a common word
+    brings `cap` ids back only to be counted, and SQLAlchemy's result rows cost more than the query.
+    """
     match = " AND ".join(f'"{_hex(g)}"' for g in grams)
-    rows = session.execute(
-        sa.text(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :match LIMIT :cap"),
-        {"match": match, "cap": cap},
-    )
-    return [int(r) for r in rows.scalars().all()]
+    cursor = session.connection().connection.cursor()
+    try:
+        return [row[0] for row in cursor.execute(_FTS_CANDIDATES, (match, cap)).fetchall()]
+    finally:
+        cursor.close()
 
 
 @dataclass(frozen=True)
