@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from sqlalchemy import Column, Index, Integer, Text, UniqueConstraint, case, func
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -467,14 +468,17 @@ def search_opportunities(
     offset: int = 0,
 ) -> Page:
     """Open opportunities matching every word of `query` (title, company, description, skills), newest first."""
-    at = now()
+    by_kind, by_style = kind in KINDS, work_style in WORK_STYLES
 
     def restrict(stmt: Any) -> Any:
-        stmt = _open_now(stmt.join(Opportunity, col(Opportunity.id) == search.SearchEntry.ref_id), at)
-        if kind in KINDS:
-            stmt = stmt.where(Opportunity.kind == kind)
-        if work_style in WORK_STYLES:
-            stmt = stmt.where(Opportunity.work_style == work_style)
+        # Values as bind parameters: the statement is built once per shape (see `search.search`).
+        joined = stmt.join(Opportunity, col(Opportunity.id) == search.SearchEntry.ref_id)
+        open_at = sa.bindparam("open_at", type_=UTCDateTime())
+        stmt = joined.where(Opportunity.status == STATUS_OPEN, col(Opportunity.expires_at) > open_at)
+        if by_kind:
+            stmt = stmt.where(Opportunity.kind == sa.bindparam("opportunity_kind"))
+        if by_style:
+            stmt = stmt.where(Opportunity.work_style == sa.bindparam("work_style"))
         return stmt
 
     # The posts come with the search's own statement (`also`): one query for the page, not two.
@@ -486,6 +490,8 @@ def search_opportunities(
         offset=offset,
         restrict=restrict,
         also=(Opportunity,),
+        shape=("open opportunities", by_kind, by_style),
+        params={"open_at": now(), "opportunity_kind": kind, "work_style": work_style},
     )
     return Page([row[0] for row in page.rows], offset, page.has_more)
 
