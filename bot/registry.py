@@ -14,6 +14,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from slack_bolt.request import payload_utils
 from slack_bolt.util.utils import get_arg_names_of_callable
 
 from bot.metrics import timed_listener
@@ -71,6 +72,8 @@ class Registry:
     # The bounded pool follow-up work runs on after the ack (the app's listener executor, which Bolt's own
     # lazy listeners use too); None (manifest mode, unit tests) runs the work at once, in the caller.
     executor: Executor | None = None
+    # One routing table per kind of request (see `_route`).
+    _routes: dict[str, Routes] = field(default_factory=dict)
 
     @property
     def services(self) -> Services:
@@ -146,30 +149,32 @@ class Registry:
         if name in self.commands:
             raise ValueError(f"command {name} registered twice")
         self.commands[name] = CommandSpec(name, description_key, usage_hint_key)
-        return self._wrap("command", lambda app: app.command(name))
+        return self._wrap("command", lambda app: app.command(name), route=("command", name))
 
     def shortcut(
         self, callback_id: str, *, name_key: str, description_key: str, kind: str = "global"
     ) -> Callable[[F], F]:
         self.shortcuts[callback_id] = ShortcutSpec(callback_id, name_key, description_key, kind)
-        return self._wrap("shortcut", lambda app: app.shortcut(callback_id))
+        return self._wrap("shortcut", lambda app: app.shortcut(callback_id), route=("shortcut", callback_id))
 
     def action(self, action_id: str | re.Pattern[str]) -> Callable[[F], F]:
         self.actions.append(action_id)
-        return self._wrap("action", lambda app: app.action(action_id))
+        return self._wrap("action", lambda app: app.action(action_id), route=("action", action_id))
 
     def view(self, callback_id: str) -> Callable[[F], F]:
         self.views.append(callback_id)
-        return self._wrap("view", lambda app: app.view_submission(callback_id))
+        return self._wrap("view", lambda app: app.view_submission(callback_id), route=("view", callback_id))
 
     def view_closed(self, callback_id: str) -> Callable[[F], F]:
         self.views_closed.append(callback_id)
-        return self._wrap("view", lambda app: app.view_closed(callback_id))
+        return self._wrap(
+            "view", lambda app: app.view_closed(callback_id), route=("view_closed", callback_id)
+        )
 
     def options_source(self, action_id: str) -> Callable[[F], F]:
         """An `external_select` options source (needs the options load URL in HTTP mode)."""
         self.options.append(action_id)
-        return self._wrap("options", lambda app: app.options(action_id))
+        return self._wrap("options", lambda app: app.options(action_id), route=("options", action_id))
 
     def event(
         self, event_type: str, *, scopes: tuple[str, ...] = (), subscription: str | None = None
@@ -185,10 +190,33 @@ class Registry:
     def _slack_api_url(self) -> str | None:
         return self._services.settings.slack_api_url if self._services is not None else None
 
+    def _route(self, kind: str, key: str | re.Pattern[str], listener: Callable[..., Any]) -> None:
+        """Send requests of `kind` whose id matches `key` to `listener`, through one Bolt listener per kind.
+
+        Bolt tries its listeners one by one and builds every argument a matcher could ask for before each
+        try (`slack_bolt.kwargs_injection.build_required_kwargs`): with a hundred listeners that was a third
+        of a slash command's time. A `Routes` table finds the listener with one dict look-up instead, with
+        Bolt's own rules (first registered wins; a string is an exact id, a pattern is searched).
+        """
+        assert self.app is not None
+        routes = self._routes.get(kind)
+        if routes is None:
+            routes = self._routes[kind] = Routes(kind)
+            routes.register(self.app)
+        routes.add(key, listener)
+
     def _wrap(
-        self, kind: str, bolt_decorator: Callable[[App], Callable[..., Any]], *, after_ack: bool = False
+        self,
+        kind: str,
+        bolt_decorator: Callable[[App], Callable[..., Any]],
+        *,
+        after_ack: bool = False,
+        route: tuple[str, str | re.Pattern[str]] | None = None,
     ) -> Callable[[F], F]:
         """Register `func` with Bolt, guarded (see `guarded`) and timed for `/metrics` under `kind`.
+
+        `route` (a `Routes` kind and the id): reach the listener through that kind's routing table (see
+        `_route`) rather than a Bolt listener of its own.
 
         `after_ack`: the whole listener is follow-up work (Events API: Slack only needs the 200, and every
         event listener's work is a DM or a Home publish), so it runs as a Bolt lazy listener on the listener
@@ -202,6 +230,8 @@ class Registry:
                 )
                 if after_ack:
                     bolt_decorator(self.app)(_ack_only, listener)
+                elif route is not None and set(get_arg_names_of_callable(listener)) <= _BOLT_ARGS:
+                    self._route(route[0], route[1], listener)
                 else:
                     bolt_decorator(self.app)(cast(F, listener))
             return func
@@ -312,3 +342,133 @@ def guarded(
     listener.__name__ = getattr(func, "__name__", "listener")
     listener.__qualname__ = getattr(func, "__qualname__", listener.__name__)
     return listener
+
+
+# -- routing: one Bolt listener per kind of request ----------------------------------------------------------
+
+
+def _command_id(body: dict[str, Any]) -> str | None:
+    return body.get("command") if payload_utils.is_slash_command(body) else None
+
+
+def _shortcut_id(body: dict[str, Any]) -> str | None:
+    return body.get("callback_id") if payload_utils.is_shortcut(body) else None
+
+
+def _action_id(body: dict[str, Any]) -> str | None:
+    # What Bolt's `app.action(str or pattern)` compares (slack_bolt.listener_matcher.builtins.action).
+    if payload_utils.is_block_actions(body):
+        action = payload_utils.to_action(body)
+        return action.get("action_id") if action else None
+    if (
+        payload_utils.is_attachment_action(body)
+        or payload_utils.is_dialog_submission(body)
+        or payload_utils.is_dialog_cancellation(body)
+        or payload_utils.is_workflow_step_edit(body)
+    ):
+        return body.get("callback_id")
+    return None
+
+
+def _view_id(body: dict[str, Any]) -> str | None:
+    return body["view"].get("callback_id") if payload_utils.is_view_submission(body) else None
+
+
+def _view_closed_id(body: dict[str, Any]) -> str | None:
+    return body["view"].get("callback_id") if payload_utils.is_view_closed(body) else None
+
+
+def _options_id(body: dict[str, Any]) -> str | None:
+    if payload_utils.is_block_suggestion(body):
+        return body.get("action_id")
+    if payload_utils.is_dialog_suggestion(body):
+        return body.get("callback_id")
+    return None
+
+
+_ANY = re.compile("")
+Matchers = list[Callable[..., bool]]
+# Per kind: the id a request carries, and the Bolt listener whose own matcher admits every request of it.
+_KINDS: dict[str, tuple[Callable[[dict[str, Any]], str | None], Callable[[App, Matchers], Any]]] = {
+    "command": (_command_id, lambda app, m: app.command(_ANY, matchers=m)),
+    "shortcut": (_shortcut_id, lambda app, m: app.shortcut(_ANY, matchers=m)),
+    "action": (_action_id, lambda app, m: app.action(_ANY, matchers=m)),
+    "view": (_view_id, lambda app, m: app.view_submission(_ANY, matchers=m)),
+    "view_closed": (_view_closed_id, lambda app, m: app.view_closed(_ANY, matchers=m)),
+    "options": (_options_id, lambda app, m: app.options(_ANY, matchers=m)),
+}
+
+_Target = tuple[Callable[..., Any], tuple[str, ...]]  # a listener and the argument names it takes
+
+
+class Routes:
+    """The listeners of one kind of request by id, found as Bolt would find them, in one look-up.
+
+    Bolt's rules: the first listener registered whose id matches wins; a string id matches exactly, a
+    pattern when `re.search` finds it. A request no listener takes is not matched, so Bolt answers it as
+    unhandled (404), as before.
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._id_of = _KINDS[kind][0]
+        self._exact: dict[str, tuple[int, _Target]] = {}
+        self._patterns: list[tuple[int, re.Pattern[str], _Target]] = []
+        self._count = 0
+
+    def add(self, key: str | re.Pattern[str], listener: Callable[..., Any]) -> None:
+        target = (listener, tuple(get_arg_names_of_callable(listener)))
+        if isinstance(key, str):
+            self._exact.setdefault(key, (self._count, target))
+        else:
+            self._patterns.append((self._count, key, target))
+        self._count += 1
+
+    def find(self, body: Any) -> _Target | None:
+        """The listener for this request (and its argument names), or None."""
+        if not isinstance(body, dict):
+            return None
+        request_id = self._id_of(body)
+        if not isinstance(request_id, str):
+            return None
+        order, found = self._exact.get(request_id, (self._count, None))
+        for index, pattern, target in self._patterns:
+            if index > order:
+                break
+            if pattern.search(request_id):
+                return target
+        return found
+
+    def register(self, app: App) -> None:
+        """The one Bolt listener of this kind: it matches when a listener takes the request, and runs it."""
+        routes = self
+
+        def matches(body: dict[str, Any]) -> bool:
+            return routes.find(body) is not None
+
+        def route(
+            ack: Any,
+            body: Any,
+            payload: Any,
+            context: Any,
+            client: Any,
+            respond: Any,
+            say: Any,
+            logger: Any,
+            request: Any,
+            command: Any,
+            action: Any,
+            view: Any,
+            event: Any,
+            options: Any,
+            shortcut: Any,
+            message: Any,
+        ) -> Any:
+            given = locals()
+            target = routes.find(body)
+            assert target is not None  # `matches` said so
+            listener, names = target
+            return listener(**{name: given[name] for name in names})
+
+        route.__name__ = route.__qualname__ = f"route_{self.kind}"
+        _KINDS[self.kind][1](app, [matches])(route)

@@ -7,12 +7,12 @@ Every write keeps the search index (`models.search`, kind `opportunity`) current
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from sqlalchemy import Column, Index, Integer, Text, UniqueConstraint, case, func
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -468,27 +468,32 @@ def search_opportunities(
     offset: int = 0,
 ) -> Page:
     """Open opportunities matching every word of `query` (title, company, description, skills), newest first."""
-    at = now()
+    by_kind, by_style = kind in KINDS, work_style in WORK_STYLES
 
     def restrict(stmt: Any) -> Any:
-        stmt = _open_now(stmt.join(Opportunity, col(Opportunity.id) == search.SearchEntry.ref_id), at)
-        if kind in KINDS:
-            stmt = stmt.where(Opportunity.kind == kind)
-        if work_style in WORK_STYLES:
-            stmt = stmt.where(Opportunity.work_style == work_style)
+        # Values as bind parameters: the statement is built once per shape (see `search.search`).
+        joined = stmt.join(Opportunity, col(Opportunity.id) == search.SearchEntry.ref_id)
+        open_at = sa.bindparam("open_at", type_=UTCDateTime())
+        stmt = joined.where(Opportunity.status == STATUS_OPEN, col(Opportunity.expires_at) > open_at)
+        if by_kind:
+            stmt = stmt.where(Opportunity.kind == sa.bindparam("opportunity_kind"))
+        if by_style:
+            stmt = stmt.where(Opportunity.work_style == sa.bindparam("work_style"))
         return stmt
 
+    # The posts come with the search's own statement (`also`): one query for the page, not two.
     page = search.search(
-        session, kind=SEARCH_KIND, query=query, limit=limit, offset=offset, restrict=restrict
+        session,
+        kind=SEARCH_KIND,
+        query=query,
+        limit=limit,
+        offset=offset,
+        restrict=restrict,
+        also=(Opportunity,),
+        shape=("open opportunities", by_kind, by_style),
+        params={"open_at": now(), "opportunity_kind": kind, "work_style": work_style},
     )
-    return Page(_load(session, page.ref_ids), offset, page.has_more)
-
-
-def _load(session: Session, ids: Sequence[int]) -> list[Opportunity]:
-    if not ids:
-        return []
-    rows = {o.id: o for o in session.exec(select(Opportunity).where(col(Opportunity.id).in_(ids))).all()}
-    return [rows[i] for i in ids if i in rows]
+    return Page([row[0] for row in page.rows], offset, page.has_more)
 
 
 def posts_of(session: Session, *, user_id: str, limit: int = 20) -> list[Opportunity]:

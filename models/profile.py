@@ -13,8 +13,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, and_, false, or_, true, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Date,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    false,
+    or_,
+    true,
+    update,
+)
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from models import audit
 from models.actors import Actor
@@ -363,10 +376,10 @@ def can_view(member: Member, actor: Actor) -> bool:
     return member.has_consented and member.visibility == VISIBILITY_MEMBERS
 
 
-def _visible_clause(actor: Actor) -> ColumnElement[bool]:
-    """SQL for `can_view` (so paging and limits see only what the actor may see)."""
-    own = col(Member.slack_user_id) == actor.user_id
-    if actor.is_hr:
+def _visible_clause(*, is_hr: bool, viewer: str | BindParameter[str]) -> ColumnElement[bool]:
+    """SQL for `can_view` (so paging and limits see only what the viewer may see)."""
+    own = col(Member.slack_user_id) == viewer
+    if is_hr:
         shown = or_(col(Member.consented_at).is_not(None), col(Member.source) == SOURCE_IMPORT)
     else:
         shown = and_(col(Member.consented_at).is_not(None), col(Member.visibility) == VISIBILITY_MEMBERS)
@@ -392,7 +405,7 @@ def availability_flag_of(term: str) -> str | None:
     return None
 
 
-def _flag_active(flag: str, today: date) -> ColumnElement[bool]:
+def _flag_active(flag: str, today: date | BindParameter[date]) -> ColumnElement[bool]:
     column = getattr(Member, AVAILABILITY_FLAGS[flag])
     return and_(
         column == true(),
@@ -425,20 +438,44 @@ def search_members(
     Only members `actor` may see are returned; newest members first."""
     today = today or now().date()
     terms = query_terms(query)
-    statement = select(Member).where(_visible_clause(actor), col(Member.slack_user_id).is_not(None))
-    for term in terms:
-        text_match = col(Member.search_text).like(like_pattern(term), escape="\\")
-        flag = availability_flag_of(term)
-        statement = statement.where(or_(text_match, _flag_active(flag, today)) if flag else text_match)
-    if not terms:
-        statement = statement.where(false())
-    statement = (
-        # Newest members first along the primary key: a common word fills the page after a short walk
-        # instead of sorting every match (a rare word scans the table either way; 20,000 rows is cheap).
-        statement.order_by(col(Member.id).desc()).offset(max(0, offset)).limit(limit + 1)
-    )
-    rows = list(session.exec(statement).all())
+    flags = tuple(availability_flag_of(term) for term in terms)
+    values: dict[str, object] = {
+        "viewer": actor.user_id,
+        "today": today,
+        "offset": max(0, offset),
+        "limit": limit + 1,
+        **{f"term_{index}": like_pattern(term) for index, term in enumerate(terms)},
+    }
+    key = (actor.is_hr, flags)
+    statement = _DIRECTORY_STATEMENTS.get(key)
+    if statement is None:
+        statement = _DIRECTORY_STATEMENTS[key] = _directory_statement(actor.is_hr, flags)
+    rows = list(session.execute(statement, values).scalars().all())
     return SearchPage(members=rows[:limit], offset=offset, has_more=len(rows) > limit, terms=terms)
+
+
+# Directory search statements by (HR viewer, availability flag or None per word): building and
+# fingerprinting a statement costs more than running it, so each shape is built once, values bound.
+_DIRECTORY_STATEMENTS: dict[tuple[bool, tuple[str | None, ...]], SelectOfScalar[Member]] = {}
+
+
+def _directory_statement(is_hr: bool, flags: tuple[str | None, ...]) -> SelectOfScalar[Member]:
+    viewer = bindparam("viewer", type_=String())
+    visible = _visible_clause(is_hr=is_hr, viewer=viewer)
+    statement = select(Member).where(visible, col(Member.slack_user_id).is_not(None))
+    today = bindparam("today", type_=Date())
+    for index, flag in enumerate(flags):
+        text_match = col(Member.search_text).like(bindparam(f"term_{index}"), escape="\\")
+        statement = statement.where(or_(text_match, _flag_active(flag, today)) if flag else text_match)
+    if not flags:
+        statement = statement.where(false())
+    # Newest members first along the primary key: a common word fills the page after a short walk
+    # instead of sorting every match (a rare word scans the table either way; 20,000 rows is cheap).
+    return (
+        statement.order_by(col(Member.id).desc())
+        .offset(bindparam("offset", type_=Integer()))
+        .limit(bindparam("limit", type_=Integer()))
+    )
 
 
 # -- rehire matching -------------------------------------------------------------------------------

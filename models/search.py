@@ -22,8 +22,8 @@ session, so it commits or rolls back with the write it belongs to.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -77,10 +77,12 @@ class SearchEntry(SQLModel, table=True):
 
 @dataclass(frozen=True)
 class SearchPage:
-    """One page of results: `ref_ids` newest first; `has_more` when a further page exists."""
+    """One page of results: `ref_ids` newest first; `has_more` when a further page exists; `rows`, when the
+    search was asked for more columns (`also`), those columns of each result, in the same order."""
 
     ref_ids: list[int]
     has_more: bool
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 # -- text to bigrams ---------------------------------------------------------------------------------
@@ -188,58 +190,98 @@ def search(
     limit: int = 10,
     offset: int = 0,
     restrict: Restrict | None = None,
+    also: Sequence[Any] = (),
+    shape: Hashable | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> SearchPage:
     """Documents of `kind` matching every word of `query`, newest `sort_key` first.
 
     An empty query lists the newest documents. `restrict` receives the statement (a `select` of
     `SearchEntry.ref_id`) and may join the feature's table and add conditions, for example
-    `lambda q: q.join(Thing, Thing.id == SearchEntry.ref_id).where(Thing.visible)`.
+    `lambda q: q.join(Thing, Thing.id == SearchEntry.ref_id).where(Thing.visible)`. `also`: more columns or
+    entities of tables `restrict` joins (`Thing`), read by the same statement into `SearchPage.rows`.
+
+    `shape`: the caller promises that `restrict` adds the same conditions whenever it passes this value,
+    with every per-call value a `bindparam` whose value is in `params`; the statement is then built once
+    per shape and reused (building and fingerprinting a statement costs more than running it).
     """
     terms = query_terms(query, limit=MAX_TERMS)
-    stmt = select(SearchEntry.ref_id).where(SearchEntry.kind == kind)
+    values: dict[str, Any] = {"kind": kind, "offset": max(0, offset), "limit": limit + 1, **(params or {})}
     grams: list[str] = []
     term_grams: list[list[str]] = []
-    for term in terms:
-        stmt = stmt.where(col(SearchEntry.text).like(like_pattern(term), escape="\\"))
+    for index, term in enumerate(terms):
+        values[f"term_{index}"] = like_pattern(term)
         if len(term) >= 2:
             term_grams.append(bigrams(term))
             grams.extend(g for g in term_grams[-1] if g not in grams)
     grams = grams[:MAX_GRAMS_PER_QUERY]
+    path = "walk"
     if grams and _dialect(session) == "postgresql":
         # One statement; the GIN condition only when the words are rare by the column's statistics
         # (PostgreSQL multiplies the selectivities of several bigrams and would otherwise take a common
         # word for a rare one, reading thousands of rows through the GIN index).
         estimate = _pg_estimate(session, term_grams)
         if estimate is None or estimate <= CANDIDATE_CAP:
-            array = sa.cast(sa.literal(grams, postgresql.ARRAY(Text())), postgresql.ARRAY(Text()))
-            stmt = stmt.where(SearchEntry.__table__.c.bigrams.op("@>")(array))  # type: ignore[attr-defined]
+            path, values["grams"] = "gin", grams
     elif grams:
         # FTS5 counts cheaply: at most CANDIDATE_CAP candidates means rare, so look those up directly.
         candidates = _fts_candidates(session, grams=grams, cap=CANDIDATE_CAP + 1)
         if len(candidates) <= CANDIDATE_CAP:
             if not candidates:
                 return SearchPage([], False)
-            stmt = stmt.where(col(SearchEntry.id).in_(candidates))
+            path, values["candidates"] = "fts", candidates
     # Common words: the LIKE conditions alone, walking the newest documents first (stops at the page).
+    key = (shape, len(terms), path, tuple(also))
+    stmt = _STATEMENTS.get(key) if shape is not None else None
+    if stmt is None:
+        stmt = _statement(len(terms), path, restrict, also)
+        if shape is not None:
+            _STATEMENTS[key] = stmt
+    if not also:
+        ids = [int(r) for r in session.execute(stmt, values).scalars().all()]
+        return SearchPage(ids[:limit], len(ids) > limit)
+    rows = [tuple(r) for r in session.execute(stmt, values).all()]
+    return SearchPage([int(r[0]) for r in rows[:limit]], len(rows) > limit, [r[1:] for r in rows[:limit]])
+
+
+# Statements by (shape, number of words, path, also): a handful per caller.
+_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+
+
+def _statement(terms: int, path: str, restrict: Restrict | None, also: Sequence[Any]) -> Any:
+    """The search statement, every value a bind parameter (see `search`)."""
+    stmt = select(SearchEntry.ref_id, *also).where(SearchEntry.kind == sa.bindparam("kind"))
+    for index in range(terms):
+        stmt = stmt.where(col(SearchEntry.text).like(sa.bindparam(f"term_{index}"), escape="\\"))
+    if path == "gin":
+        array = sa.cast(sa.bindparam("grams", type_=postgresql.ARRAY(Text())), postgresql.ARRAY(Text()))
+        stmt = stmt.where(SearchEntry.__table__.c.bigrams.op("@>")(array))  # type: ignore[attr-defined]
+    elif path == "fts":
+        stmt = stmt.where(col(SearchEntry.id).in_(sa.bindparam("candidates", expanding=True)))
     if restrict is not None:
         stmt = restrict(stmt)
-    stmt = (
+    return (
         stmt.order_by(col(SearchEntry.sort_key).desc(), col(SearchEntry.ref_id).desc())
-        .offset(max(0, offset))
-        .limit(limit + 1)
+        .offset(sa.bindparam("offset", type_=sa.Integer()))
+        .limit(sa.bindparam("limit", type_=sa.Integer()))
     )
-    ids = [int(r) for r in session.exec(stmt).all()]
-    return SearchPage(ids[:limit], len(ids) > limit)
+
+
+_FTS_CANDIDATES = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ? LIMIT ?"
 
 
 def _fts_candidates(session: Session, *, grams: Sequence[str], cap: int) -> list[int]:
-    """SQLite: ids of entries holding every bigram (at most `cap`)."""
+    """SQLite: ids of entries holding every bigram (at most `cap`).
+
+    Straight through the sqlite3 cursor of the session's connection (same transaction): a common word
+    brings `cap` ids back only to be counted, and SQLAlchemy's result rows cost more than the query.
+    """
     match = " AND ".join(f'"{_hex(g)}"' for g in grams)
-    rows = session.execute(
-        sa.text(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :match LIMIT :cap"),
-        {"match": match, "cap": cap},
-    )
-    return [int(r) for r in rows.scalars().all()]
+    cursor = session.connection().connection.cursor()
+    try:
+        return [row[0] for row in cursor.execute(_FTS_CANDIDATES, (match, cap)).fetchall()]
+    finally:
+        cursor.close()
 
 
 @dataclass(frozen=True)

@@ -125,3 +125,30 @@ def test_restrict_joins_the_features_table(db: Database) -> None:
             restrict=lambda q: q.where(search.SearchEntry.ref_id != 3),
         )
     assert page.ref_ids == [2]
+
+
+def test_a_statement_kept_by_shape_takes_each_call_s_own_values(db: Database) -> None:
+    # `shape`: the statement is built once and reused; the words, filters and pages of each call still apply.
+    import sqlalchemy as sa
+
+    _index(db, DOCS)
+
+    def below(call: dict[str, object]) -> list[int]:
+        with db.session() as session:
+            return search.search(
+                session,
+                kind="thing",
+                query=str(call["query"]),
+                restrict=lambda q: q.where(search.SearchEntry.ref_id < sa.bindparam("below")),
+                shape="below",
+                params={"below": call["below"]},
+                limit=int(str(call.get("limit", 10))),
+                offset=int(str(call.get("offset", 0))),
+            ).ref_ids
+
+    assert below({"query": "python", "below": 10}) == [3, 2]
+    assert below({"query": "python", "below": 3}) == [2]
+    assert below({"query": "囲碁", "below": 10}) == [5]
+    assert below({"query": "remote", "below": 10, "limit": 1, "offset": 1}) == [3]
+    assert below({"query": "engineer remote", "below": 10}) == [7]
+    assert below({"query": "", "below": 3}) == [2, 1]
