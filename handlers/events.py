@@ -341,8 +341,14 @@ def _answer_rsvp(services: Services, body: dict[str, Any], outcome: ev.RsvpOutco
         tell_clicker(services, body, tr(key, answer=tr(ui.ANSWER_KEYS[outcome.answer]), title=title))
 
 
-def _after_rsvp(services: Services, later: Later, user: str, event_id: int, outcome: ev.RsvpOutcome) -> None:
+def _after_rsvp(
+    services: Services, later: Later, user: str, event_id: int, outcome: ev.RsvpOutcome, *, on_home_tab: bool
+) -> None:
     """What follows a changed RSVP: the announcement, promoted members' DMs, Home tabs.
+
+    The clicker's Home tab is republished only when they tapped on it: Slack sends `app_home_opened` each
+    time a user enters the tab, which rebuilds it (handlers/home.py), so a tap in a channel needs no publish.
+    Promoted members' tabs are republished (their place changed without their tap).
 
     The announcement and each Home tab are coalesced (`bot.coalesce.Coalescer`): a render that has not begun
     reading yet covers this tap too, so a burst of taps on one event costs a render or two, not one each.
@@ -359,7 +365,7 @@ def _after_rsvp(services: Services, later: Later, user: str, event_id: int, outc
                 _dm(services, promoted, lambda t: ui.promoted_dm(event, t, workspace_tz=zone))
 
         later(tell_promoted)
-    for member in dict.fromkeys((*outcome.promoted, user)):
+    for member in dict.fromkeys((*outcome.promoted, *([user] if on_home_tab else []))):
         services.follow_ups.request(("home", member), partial(publish_home, services, member), later)
 
 
@@ -599,7 +605,8 @@ def on_rsvp(ack: Ack, body: dict[str, Any], action: dict[str, Any], services: Se
     # where other members' Home publishes would otherwise delay it (benchmarks.load, RSVP at c=32).
     _answer_rsvp(services, body, outcome, position)
     if outcome.changed:
-        _after_rsvp(services, later, user, event_id, outcome)
+        on_home_tab = (body.get("container") or {}).get("type") == "view"
+        _after_rsvp(services, later, user, event_id, outcome, on_home_tab=on_home_tab)
 
 
 def on_calendar(ack: Ack) -> None:

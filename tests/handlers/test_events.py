@@ -493,6 +493,7 @@ def test_unmarked_attendance_is_not_counted_as_attended_anywhere(bot: BotHarness
 def test_app_home_shows_my_events(bot: BotHarness) -> None:
     event = _create(bot)
     _click(bot, ui.RSVP_GOING, str(event.id), user=ALICE)
+    bot.sender.event({"type": "app_home_opened", "user": ALICE, "tab": "home"})  # she opens the tab
     home = bot.fake.wait_for("views.publish", lambda c: c.args["user_id"] == ALICE)[-1].args["view"]
     text = json.dumps(home, ensure_ascii=False)
     assert t("events.home.title", "en") in text and "Python 勉強会" in text
