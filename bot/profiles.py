@@ -31,9 +31,17 @@ def slack_facts(services: Services, user_id: str) -> SlackFacts:
     return {"display_name": person.name or None, "locale": person.language, "tz": person.tz}
 
 
-def open_profile_modal(services: Services, *, user_id: str, trigger_id: str, checkin: bool = False) -> None:
+# The check-in modal's private_metadata when it was opened from the Home tab: the tab stays on screen behind
+# the modal (no app_home_opened follows), so saving it republishes the tab. Elsewhere Slack's app_home_opened
+# rebuilds the tab when the member next opens it.
+OPENED_FROM_HOME = "home"
+
+
+def open_profile_modal(
+    services: Services, *, user_id: str, trigger_id: str, checkin: bool = False, from_home: bool = False
+) -> None:
     """Open the profile modal (or the check-in modal, with its "Join reconnect intros" box) prefilled with the
-    user's current profile and intro opt-in."""
+    user's current profile and intro opt-in; `from_home` marks a modal opened from the Home tab."""
     tr = services.translator(user_id)
     with services.db.session() as session:
         member = get_member(session, slack_user_id=user_id)
@@ -44,6 +52,8 @@ def open_profile_modal(services: Services, *, user_id: str, trigger_id: str, che
     view = profile_modal(
         tr, data, checkin=checkin, consented=consented, current_year=now().year, checkin_extra=extra
     )
+    if from_home:
+        view["private_metadata"] = OPENED_FROM_HOME
     services.client.views_open(trigger_id=trigger_id, view=view)
 
 

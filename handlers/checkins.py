@@ -43,7 +43,7 @@ from bot.i18n import Translator
 from bot.kit import Feature, Later, action, command, local_today, publish_home, shortcut, view
 from bot.listeners import own_dm_message, user_id_of
 from bot.mrkdwn import date_token
-from bot.profiles import open_profile_modal, slack_facts
+from bot.profiles import OPENED_FROM_HOME, open_profile_modal, slack_facts
 from bot.services import Services
 from jobs import nudges as nudge_jobs
 from models.checkin import (
@@ -113,7 +113,14 @@ def _post_to_community(
 
 
 def _open_checkin(services: Services, body: dict[str, Any]) -> None:
-    open_profile_modal(services, user_id=user_id_of(body), trigger_id=str(body["trigger_id"]), checkin=True)
+    from_home = (body.get("container") or {}).get("type") == "view"
+    open_profile_modal(
+        services,
+        user_id=user_id_of(body),
+        trigger_id=str(body["trigger_id"]),
+        checkin=True,
+        from_home=from_home,
+    )
 
 
 def on_checkin(ack: Ack, command: dict[str, Any], services: Services) -> None:
@@ -175,8 +182,10 @@ def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Se
         later(
             lambda: _post_to_community(services, user_id=user_id, whats_new=whats_new, checkin_id=checkin_id)
         )
-    # Coalesced (`bot.coalesce.Coalescer`): a Home publish not begun yet shows this check-in too.
-    services.follow_ups.request(("home", user_id), lambda: publish_home(services, user_id), later)
+    # Only a modal opened from the Home tab returns to it (`bot.profiles.OPENED_FROM_HOME`); elsewhere the
+    # tab is rebuilt when the member opens it. Coalesced: a publish not begun yet shows this check-in too.
+    if view.get("private_metadata") == OPENED_FROM_HOME:
+        services.follow_ups.request(("home", user_id), lambda: publish_home(services, user_id), later)
 
 
 def on_snooze(ack: Ack, body: dict[str, Any], services: Services, later: Later) -> None:

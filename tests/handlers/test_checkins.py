@@ -81,6 +81,9 @@ def test_checkin_command_opens_a_prefilled_modal_and_sharing_posts_escaped_text(
         )
         checkin = session.exec(select(CheckIn)).one()
         assert checkin.shared and checkin.availability() == ["speaking"] and checkin.text.startswith("Joined")
+    # Checked in with /checkin: the Home tab is rebuilt when she opens it (app_home_opened), not before.
+    assert not bot.fake.calls_to("views.publish")
+    bot.sender.event({"type": "app_home_opened", "user": ALICE, "tab": "home", "channel": "D1"})
     home = bot.fake.wait_for("views.publish", lambda c: c.args["user_id"] == ALICE)[-1]
     assert "Globex" in json.dumps(home.args["view"])
     # The post's location is kept, so deleting the member's data can replace it.
@@ -158,7 +161,19 @@ def test_home_shows_the_profile_last_checkin_and_buttons_that_open_the_modals(bo
     assert {CHECKIN_OPEN_ACTION, PROFILE_OPEN_ACTION, NUDGE_SETTINGS_ACTION} <= action_ids
     home_view = {"id": "VHOME", "type": "home"}
     bot.sender.block_action(CHECKIN_OPEN_ACTION, "home", user=ALICE, view=home_view)
-    opened_view(bot, CHECKIN_CALLBACK)
+    checkin = opened_view(bot, CHECKIN_CALLBACK)
+    # Opened from the Home tab, which stays behind the modal: saving republishes the tab at once.
+    published = len(bot.fake.calls_to("views.publish"))
+    answer = bot.sender.view_submission(
+        CHECKIN_CALLBACK,
+        checkin_values("back from leave"),
+        user=ALICE,
+        blocks=checkin["blocks"],
+        private_metadata=checkin.get("private_metadata", ""),
+    )
+    assert answer.json["response_action"] == "update"
+    after = bot.fake.wait_for("views.publish", lambda c: c.args["user_id"] == ALICE, published + 1)[-1]
+    assert "No check-in yet" not in json.dumps(after.args["view"])
     bot.sender.block_action(NUDGE_SETTINGS_ACTION, "home", user=ALICE, view=home_view)
     settings = opened_view(bot, NUDGE_SETTINGS_CALLBACK)
     assert violations("modal", settings["blocks"], settings) == []
@@ -233,6 +248,7 @@ def test_the_checkin_modal_joins_and_leaves_reconnect_intros_and_says_so_in_engl
         pref = get_intro_preferences(session, slack_user_id=ALICE)
         assert pref is not None and pref.opted_in and pref.cadence_weeks == 2
         assert len(session.exec(select(CheckIn)).all()) == 1
+    bot.sender.event({"type": "app_home_opened", "user": ALICE, "tab": "home", "channel": "D1"})
     home = bot.fake.wait_for("views.publish", lambda c: c.args["user_id"] == ALICE)[-1]
     assert en("intros.home.on", weeks=2, wants=en("intros.home.anyone")) in json.dumps(
         home.args["view"], ensure_ascii=False
