@@ -9,8 +9,8 @@ from slack_sdk import WebClient
 
 from bot.coalesce import Coalescer
 from bot.config import Settings
-from bot.i18n import Translator
-from bot.people import People
+from bot.i18n import Translator, language_of
+from bot.people import People, Person, StoredPerson
 from bot.roles import Roles
 from models.actors import Actor
 from models.db import Database
@@ -73,6 +73,28 @@ def build_services(
         settings=settings,
         db=database,
         client=client,
-        people=People(lookups, default_language=settings.language, default_tz=settings.timezone),
+        people=People(
+            lookups,
+            default_language=settings.language,
+            default_tz=settings.timezone,
+            stored=stored_person(database, default_language=settings.language),
+        ),
         roles=Roles(settings, lookups),
     )
+
+
+def stored_person(db: Database, *, default_language: str) -> StoredPerson:
+    """What the bot stored about a member (`ensure_member` keeps name, language and time zone from Slack), for
+    `People` to answer a cache miss without a Slack round trip. None for a user it has no language and time
+    zone for, or whose data was erased."""
+    from models.member import get_member
+
+    def load(user_id: str) -> Person | None:
+        with db.session() as session:
+            member = get_member(session, slack_user_id=user_id)
+            if member is None or member.erased_at is not None or not member.locale or not member.tz:
+                return None
+            name = member.display_name or user_id
+            return Person(user_id, name, language_of(member.locale, default_language), member.tz)
+
+    return load
