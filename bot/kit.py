@@ -23,19 +23,22 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.common import VIEW_BLOCK_LIMIT, BlockDict, context, divider, header, section
+from bot.forms import error_message
 from bot.i18n import Translator
 from bot.listeners import channel_id_of, is_slack_response_url, user_id_of
 from bot.services import Services
+from models.errors import DomainError, NotFound
 from models.timeutil import now
 
 if TYPE_CHECKING:
     from slack_bolt import Ack
+    from sqlmodel import Session
 
     from jobs.base import DigestSectionFn, ScheduledJob
 
@@ -44,6 +47,9 @@ log = logging.getLogger(__name__)
 ListenerKind = Literal["command", "shortcut", "action", "view", "view_closed", "options", "event"]
 # `later(work)`: run `work` after the ack (see the module docstring).
 Later = Callable[[Callable[[], Any]], None]
+_T = TypeVar("_T")
+# `work(session, row id)`: the decision a button asks for about the row it names, in one unit of work.
+RowWork = Callable[["Session", int], _T]
 # A Home tab section: (services, user id, the viewer's translator) -> blocks (empty: no section).
 HomeSection = Callable[[Services, str, Translator], list[BlockDict]]
 # An `/alumni <word> [rest]` subcommand: (services, ack, command payload, rest of the text).
@@ -196,6 +202,46 @@ def hr_clicker(services: Services, body: Mapping[str, Any]) -> str | None:
     if user_id:
         tell_clicker(services, body, services.translator(user_id)("admin.not_hr"))
     return None
+
+
+def hr_or_refuse(services: Services, ack: Ack, body: Mapping[str, Any], later: Later) -> str | None:
+    """Before the ack: the clicker's id when they hold the HR role; otherwise the ack, a private refusal
+    after it, and None. (`hr_clicker` is the same check for work already past its ack.)"""
+    user_id = user_id_of(body)
+    if user_id and services.actor(user_id).is_hr:
+        return user_id
+    ack()
+    refusal = services.translator(user_id)("admin.not_hr")
+    later(lambda: tell_clicker(services, body, refusal))
+    return None
+
+
+def decide_then_ack(
+    services: Services,
+    ack: Ack,
+    body: Mapping[str, Any],
+    later: Later,
+    row_id: int | None,
+    work: RowWork[_T],
+) -> tuple[int, _T] | None:
+    """Run `work(session, row_id)` for the row a button names, in one unit of work, then ack.
+
+    Returns the id and what `work` returned. On a value that names no row (`row_id` None) or a
+    `DomainError` from `work` (not found, not allowed...), nothing is kept, the clicker is told why
+    privately after the ack, and the result is None.
+    """
+    try:
+        if row_id is None:
+            raise NotFound("not_found")
+        with services.db.session() as session:
+            found = row_id, work(session, row_id)
+    except DomainError as exc:
+        refusal = error_message(exc, services.translator(user_id_of(body)))  # `exc` is unbound after except
+        ack()
+        later(lambda: tell_clicker(services, body, refusal))
+        return None
+    ack()
+    return found
 
 
 def build_home(services: Services, user_id: str) -> dict[str, Any]:

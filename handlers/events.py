@@ -29,7 +29,17 @@ from bot.blocks.common import BlockDict
 from bot.forms import error_message, field_errors, input_block_ids, state_values, text
 from bot.i18n import Translator
 from bot.ics import build_ics
-from bot.kit import Feature, Later, action, command, publish_home, tell_clicker, view
+from bot.kit import (
+    Feature,
+    Later,
+    RowWork,
+    action,
+    command,
+    decide_then_ack,
+    publish_home,
+    tell_clicker,
+    view,
+)
 from bot.listeners import dm_channel_of, own_dm_message, parse_id, user_id_of
 from bot.mrkdwn import escape
 from bot.services import Services
@@ -50,8 +60,6 @@ RATE_ACTION = re.compile(r"^events_rate_[1-5]$")
 ANNOUNCEMENT_RETRIES = 3
 
 _T = TypeVar("_T")
-# `work(session, event_id)`: the decision a button asks for, in one unit of work (see `_decide_then_ack`).
-EventWork = Callable[[Session, int], _T]
 
 
 # -- reading payloads ------------------------------------------------------------------------------------
@@ -142,41 +150,12 @@ def _view_errors(
 # -- deciding before the ack -----------------------------------------------------------------------------
 
 
-def _decide_then_ack(
-    services: Services,
-    ack: Ack,
-    body: dict[str, Any],
-    action: Mapping[str, Any],
-    later: Later,
-    work: EventWork[_T],
-) -> tuple[int, _T] | None:
-    """Run `work(session, event_id)` for the event a button names, in one unit of work, then ack.
-
-    Returns the event id and what `work` returned. On a value that names no event, or a `DomainError` from
-    `work` (not found, not allowed, cancelled...), nothing is kept, the clicker is told why privately after
-    the ack, and the result is None.
-    """
-    event_id = _event_id(action.get("value"))
-    try:
-        if event_id is None:
-            raise DomainError("not_found")
-        with services.db.session() as session:
-            found = event_id, work(session, event_id)
-    except DomainError as exc:
-        refusal = error_message(exc, services.translator(user_id_of(body)))  # `exc` is unbound after except
-        ack()
-        later(lambda: tell_clicker(services, body, refusal))
-        return None
-    ack()
-    return found
-
-
 def _save_for_event(
     services: Services,
     ack: Ack,
     view: dict[str, Any],
     tr: Translator,
-    work: EventWork[_T],
+    work: RowWork[_T],
     *,
     default_field: str,
     problems: dict[str, str] | None = None,
@@ -616,7 +595,9 @@ def on_calendar(ack: Ack) -> None:
 
 def on_ics(ack: Ack, body: dict[str, Any], action: dict[str, Any], services: Services, later: Later) -> None:
     """ "Download .ics": the event is looked up before the ack; the file goes to the clicker's DM after it."""
-    found = _decide_then_ack(services, ack, body, action, later, lambda s, i: ev.get_event(s, event_id=i))
+    found = decide_then_ack(
+        services, ack, body, later, _event_id(action.get("value")), lambda s, i: ev.get_event(s, event_id=i)
+    )
     if found is not None:
         event = found[1]
         later(lambda: _send_ics(services, body, event))
@@ -627,7 +608,7 @@ def on_edit(ack: Ack, body: dict[str, Any], action: dict[str, Any], services: Se
     modal prefilled."""
     user = user_id_of(body)
     work = partial(_editable_event, actor=services.actor(user))
-    found = _decide_then_ack(services, ack, body, action, later, work)
+    found = decide_then_ack(services, ack, body, later, _event_id(action.get("value")), work)
     if found is None:
         return
     event_id, event = found
@@ -667,8 +648,13 @@ def on_cancel(
     """Organiser's "Cancel event" (after Slack's confirm): cancelled before the ack; everyone going or
     waitlisted is told after it, once."""
     actor = services.actor(user_id_of(body))
-    found = _decide_then_ack(
-        services, ack, body, action, later, lambda s, i: ev.cancel_event(s, actor=actor, event_id=i)
+    found = decide_then_ack(
+        services,
+        ack,
+        body,
+        later,
+        _event_id(action.get("value")),
+        lambda s, i: ev.cancel_event(s, actor=actor, event_id=i),
     )
     if found is not None:
         event_id, result = found
@@ -682,7 +668,7 @@ def on_attendance(
     modal with the going list."""
     user = user_id_of(body)
     work = partial(_attendance_form, actor=services.actor(user))
-    found = _decide_then_ack(services, ack, body, action, later, work)
+    found = decide_then_ack(services, ack, body, later, _event_id(action.get("value")), work)
     if found is None:
         return
     event, going, marked = found[1]
@@ -718,7 +704,7 @@ def on_feedback_summary(
     """Organiser's (or HR's) "Feedback": the average and comments in a modal; refused for anyone else."""
     user = user_id_of(body)
     work = partial(_feedback_of, actor=services.actor(user))
-    found = _decide_then_ack(services, ack, body, action, later, work)
+    found = decide_then_ack(services, ack, body, later, _event_id(action.get("value")), work)
     if found is None:
         return
     summary, event = found[1]
@@ -736,7 +722,7 @@ def on_rate(
     except (IndexError, ValueError):
         rating = 0  # a forged value: the domain refuses it with "rating out of range"
     work = partial(_rated_event, actor=services.actor(user_id_of(body)), rating=rating)
-    found = _decide_then_ack(services, ack, body, action, later, work)
+    found = decide_then_ack(services, ack, body, later, _event_id(action.get("value")), work)
     if found is not None:
         event = found[1]
         later(lambda: _thank_for_rating(services, body, respond, event, rating))
@@ -747,7 +733,9 @@ def on_comment(
 ) -> None:
     """An attendee's "Add a comment": checked before the ack (marked present); opens the comment modal."""
     user = user_id_of(body)
-    found = _decide_then_ack(services, ack, body, action, later, partial(_attended_event, user_id=user))
+    found = decide_then_ack(
+        services, ack, body, later, _event_id(action.get("value")), partial(_attended_event, user_id=user)
+    )
     if found is None:
         return
     event_id, event = found

@@ -11,7 +11,7 @@ through `later`.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from slack_bolt import Ack
@@ -23,7 +23,18 @@ from bot.charts import survey_chart
 from bot.forms import error_message, field_errors, input_block_ids, state_values
 from bot.forms import text as form_text
 from bot.i18n import Translator
-from bot.kit import Feature, Later, action, publish_home, tell_clicker, user_zone, view
+from bot.kit import (
+    Feature,
+    Later,
+    RowWork,
+    action,
+    decide_then_ack,
+    hr_or_refuse,
+    publish_home,
+    tell_clicker,
+    user_zone,
+    view,
+)
 from bot.listeners import parse_id, user_id_of
 from bot.mrkdwn import escape
 from bot.services import Services
@@ -62,40 +73,11 @@ def _metadata_survey_id(view: Mapping[str, Any]) -> int | None:
 
 
 def _button_work(
-    services: Services,
-    ack: Ack,
-    body: dict[str, Any],
-    later: Later,
-    work: Callable[[Session, int], _T],
+    services: Services, ack: Ack, body: dict[str, Any], later: Later, work: RowWork[_T]
 ) -> tuple[int, _T] | None:
-    """Run `work(session, survey id)` for the survey the button names, in one unit of work, then ack.
-
-    On a forged value or a refusal (`DomainError`) nothing is kept and the clicker is told why, privately."""
-    survey_id = _survey_id((body.get("actions") or [{}])[0].get("value"))
-    try:
-        if survey_id is None:
-            raise NotFound("not_found")
-        with services.db.session() as session:
-            found = survey_id, work(session, survey_id)
-    except DomainError as exc:
-        refusal = error_message(exc, services.translator(user_id_of(body)))  # `exc` is unbound after except
-        ack()
-        later(lambda: tell_clicker(services, body, refusal))
-        return None
-    ack()
-    return found
-
-
-def _hr_or_refuse(services: Services, ack: Ack, body: dict[str, Any], later: Later) -> str | None:
-    """The clicker's id when they hold the HR role (checked on the server: buttons can be forged); otherwise
-    the ack, a private refusal after it, and None."""
-    user_id = user_id_of(body)
-    if user_id and services.actor(user_id).is_hr:
-        return user_id
-    ack()
-    refusal = services.translator(user_id)("admin.not_hr")
-    later(lambda: tell_clicker(services, body, refusal))
-    return None
+    """`decide_then_ack` for the survey the button names."""
+    value = (body.get("actions") or [{}])[0].get("value")
+    return decide_then_ack(services, ack, body, later, _survey_id(value), work)
 
 
 def _open_create_modal(services: Services, user_id: str, trigger_id: str) -> None:
@@ -110,7 +92,7 @@ def _open_create_modal(services: Services, user_id: str, trigger_id: str) -> Non
 
 def on_new(ack: Ack, body: dict[str, Any], services: Services, later: Later) -> None:
     """HR's "New survey" on the Home tab: the create modal (anyone else is refused privately)."""
-    user_id = _hr_or_refuse(services, ack, body, later)
+    user_id = hr_or_refuse(services, ack, body, later)
     if user_id is None:
         return
     ack()
@@ -163,7 +145,7 @@ def _tell_and_refresh(services: Services, body: dict[str, Any], user_id: str, te
 
 def on_open(ack: Ack, body: dict[str, Any], services: Services, later: Later) -> None:
     """HR's "Send to members" for a draft (HR only, checked again by the model)."""
-    user_id = _hr_or_refuse(services, ack, body, later)
+    user_id = hr_or_refuse(services, ack, body, later)
     if user_id is None:
         return
     actor = services.actor(user_id)
@@ -175,7 +157,7 @@ def on_open(ack: Ack, body: dict[str, Any], services: Services, later: Later) ->
 
 def on_close(ack: Ack, body: dict[str, Any], services: Services, later: Later) -> None:
     """HR's "Close now": closed before the ack; HR is told and the Home tab refreshed after it."""
-    user_id = _hr_or_refuse(services, ack, body, later)
+    user_id = hr_or_refuse(services, ack, body, later)
     if user_id is None:
         return
     actor = services.actor(user_id)
@@ -189,7 +171,7 @@ def on_close(ack: Ack, body: dict[str, Any], services: Services, later: Later) -
 
 def on_results(ack: Ack, body: dict[str, Any], services: Services, later: Later) -> None:
     """HR's "See results": the results message, privately (or why there are none yet)."""
-    user_id = _hr_or_refuse(services, ack, body, later)
+    user_id = hr_or_refuse(services, ack, body, later)
     if user_id is None:
         return
     actor = services.actor(user_id)
@@ -208,7 +190,7 @@ def on_results(ack: Ack, body: dict[str, Any], services: Services, later: Later)
 
 def on_export(ack: Ack, body: dict[str, Any], services: Services, later: Later) -> None:
     """HR's "Download CSV": the file in HR's DM (refused while there are no results; audited by the model)."""
-    user_id = _hr_or_refuse(services, ack, body, later)
+    user_id = hr_or_refuse(services, ack, body, later)
     if user_id is None:
         return
     actor = services.actor(user_id)
@@ -226,7 +208,7 @@ def on_export(ack: Ack, body: dict[str, Any], services: Services, later: Later) 
 
 def on_chart(ack: Ack, body: dict[str, Any], services: Services, later: Later) -> None:
     """HR's "Chart": a bar chart of the scale and choice questions as an image in HR's DM."""
-    user_id = _hr_or_refuse(services, ack, body, later)
+    user_id = hr_or_refuse(services, ack, body, later)
     if user_id is None:
         return
     actor = services.actor(user_id)
@@ -255,7 +237,7 @@ def _send_file(services: Services, user_id: str, content: bytes, filename: str, 
 
 def on_change_open(ack: Ack, body: dict[str, Any], services: Services, later: Later) -> None:
     """HR's "You said, we did": the note modal for a survey."""
-    user_id = _hr_or_refuse(services, ack, body, later)
+    user_id = hr_or_refuse(services, ack, body, later)
     if user_id is None:
         return
     found = _button_work(services, ack, body, later, lambda s, i: sv.get_survey(s, survey_id=i))
