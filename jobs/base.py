@@ -116,6 +116,27 @@ class ScheduledJob:
     catch_up: timedelta | None = None
     cron_for: Callable[[Services], dict[str, str]] | None = None
 
+    @classmethod
+    def every_minutes(
+        cls,
+        minutes: int,
+        *,
+        name: str,
+        description: str,
+        run: Callable[[JobContext], int],
+        catch_up: timedelta | None = None,
+    ) -> ScheduledJob:
+        """A job run every `minutes` minutes, one period per slot (the cron and the period agree by
+        construction)."""
+        return cls(
+            name=name,
+            description=description,
+            cron={"minute": f"*/{minutes}"},
+            period=minutes_period(minutes),
+            run=run,
+            catch_up=catch_up,
+        )
+
 
 @dataclass
 class DigestSection:

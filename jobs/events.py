@@ -34,7 +34,6 @@ from jobs.base import (
     JobContext,
     ScheduledJob,
     daily_period,
-    minutes_period,
 )
 from models import event as ev
 from models.member import Member, get_member
@@ -212,11 +211,10 @@ def run_followups(ctx: JobContext) -> int:
 
 
 SCHEDULED_JOBS: list[ScheduledJob] = [
-    ScheduledJob(
+    ScheduledJob.every_minutes(
+        REMINDER_EVERY_MINUTES,
         name=REMINDER_JOB,
         description="DM members going to an event 24 h and 1 h before it starts (configurable)",
-        cron={"minute": f"*/{REMINDER_EVERY_MINUTES}"},
-        period=minutes_period(REMINDER_EVERY_MINUTES),
         run=run_reminders,
         catch_up=timedelta(hours=1),
     ),
@@ -228,11 +226,10 @@ SCHEDULED_JOBS: list[ScheduledJob] = [
         run=run_day_reminders,
         catch_up=timedelta(hours=3),
     ),
-    ScheduledJob(
+    ScheduledJob.every_minutes(
+        FOLLOWUP_EVERY_MINUTES,
         name=FOLLOWUP_JOB,
         description="After events: attendance prompt to the organiser, feedback DMs to attendees",
-        cron={"minute": f"*/{FOLLOWUP_EVERY_MINUTES}"},
-        period=minutes_period(FOLLOWUP_EVERY_MINUTES),
         run=run_followups,
         catch_up=timedelta(hours=6),
     ),

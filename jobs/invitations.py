@@ -40,7 +40,7 @@ from bot.mailer import (
     invitation_message_id,
     send_email,
 )
-from jobs.base import JobContext, ScheduledJob, minutes_period
+from jobs.base import JobContext, ScheduledJob
 from models import invitation as invitations
 from models.db import Database
 from models.timeutil import now
@@ -195,11 +195,10 @@ def run_invitations(ctx: JobContext) -> int:
 
 
 SCHEDULED_JOBS: list[ScheduledJob] = [
-    ScheduledJob(
+    ScheduledJob.every_minutes(
+        EVERY_MINUTES,
         name=JOB,
         description=f"Email the invitations HR queued to leavers not in Slack yet (every {EVERY_MINUTES} min)",
-        cron={"minute": f"*/{EVERY_MINUTES}"},
-        period=minutes_period(EVERY_MINUTES),
         run=run_invitations,
         catch_up=timedelta(minutes=EVERY_MINUTES - 1),
     )

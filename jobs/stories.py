@@ -28,7 +28,7 @@ from bot.blocks.stories import digest_line, posted_story_message, withdrawn_note
 from bot.config import Settings
 from bot.i18n import Translator
 from bot.slack_files import OUTBOX_UPDATE_KEY
-from jobs.base import DigestContext, DigestSection, JobContext, ScheduledJob, minutes_period
+from jobs.base import DigestContext, DigestSection, JobContext, ScheduledJob
 from models.actors import Actor
 from models.errors import DomainError
 from models.outbox import (
@@ -229,11 +229,10 @@ def run_sync(ctx: JobContext) -> int:
 
 
 SCHEDULED_JOBS = [
-    ScheduledJob(
+    ScheduledJob.every_minutes(
+        5,
         name=SYNC_JOB,
         description="Record where stories were posted; replace copies of withdrawn or erased stories",
-        cron={"minute": "*/5"},
-        period=minutes_period(5),
         run=run_sync,
         catch_up=timedelta(minutes=4),
     )

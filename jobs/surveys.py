@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from bot.blocks import surveys as ui
 from bot.i18n import Translator, language_of
-from jobs.base import DigestContext, DigestSection, JobContext, ScheduledJob, minutes_period
+from jobs.base import DigestContext, DigestSection, JobContext, ScheduledJob
 from models import survey as sv
 
 INVITE_JOB = "surveys_invitations"
@@ -123,27 +123,24 @@ def run_close(ctx: JobContext) -> int:
 
 
 SCHEDULED_JOBS: list[ScheduledJob] = [
-    ScheduledJob(
+    ScheduledJob.every_minutes(
+        INVITE_EVERY_MINUTES,
         name=INVITE_JOB,
         description="DM survey invitations to the recipients of open surveys (once each)",
-        cron={"minute": f"*/{INVITE_EVERY_MINUTES}"},
-        period=minutes_period(INVITE_EVERY_MINUTES),
         run=run_invitations,
         catch_up=timedelta(hours=1),
     ),
-    ScheduledJob(
+    ScheduledJob.every_minutes(
+        REMINDER_EVERY_MINUTES,
         name=REMINDER_JOB,
         description="Remind survey recipients who have not answered, 24 h before closing (once each)",
-        cron={"minute": f"*/{REMINDER_EVERY_MINUTES}"},
-        period=minutes_period(REMINDER_EVERY_MINUTES),
         run=run_reminders,
         catch_up=timedelta(hours=1),
     ),
-    ScheduledJob(
+    ScheduledJob.every_minutes(
+        CLOSE_EVERY_MINUTES,
         name=CLOSE_JOB,
         description="Close surveys at their closing time and tell the HR channel how many answered",
-        cron={"minute": f"*/{CLOSE_EVERY_MINUTES}"},
-        period=minutes_period(CLOSE_EVERY_MINUTES),
         run=run_close,
         catch_up=timedelta(hours=6),
     ),
