@@ -46,11 +46,11 @@ from models.intro import (
     set_intro_preferences,
 )
 from models.timeutil import now
+from models.types import MAX_ID
 
 log = logging.getLogger(__name__)
 
 SUBCOMMAND_WORDS = ("intros", "紹介")
-MAX_ID = 2**31 - 1  # group ids are INTEGER columns: a larger (forged) id cannot exist
 
 
 def home_section(services: Services, user_id: str, tr: Translator) -> list[BlockDict]:

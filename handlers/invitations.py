@@ -39,10 +39,10 @@ from models.export import export_funnel_csv
 from models.invitation import QueueResult, invitation_funnel, not_in_slack, queue_invitations
 from models.report import Month
 from models.timeutil import now
+from models.types import MAX_ID
 
 WORDS = ("invitations", "招待")
 # Database ids are 32-bit integers: a forged larger one is simply "not on the roster".
-MAX_ID = 2**31 - 1
 MAX_OFFSET = 1_000_000
 SCOPES = ("files:write", "im:write")  # the funnel CSV goes to HR's DM
 

@@ -78,6 +78,7 @@ from models import opportunity as opps
 from models.actors import Actor
 from models.errors import DomainError, ValidationFailed
 from models.member import ensure_member
+from models.types import MAX_ID
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +187,7 @@ def _value(body: dict[str, Any]) -> str:
 
 def _opportunity_id(raw: str) -> int | None:
     """The post id a button or modal carries; None when it is not a plausible id (forged payloads)."""
-    return parse_id(raw, opps.MAX_ID)
+    return parse_id(raw, MAX_ID)
 
 
 def _browse(services: Services, user_id: str, state: BrowseState) -> dict[str, Any]:

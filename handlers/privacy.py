@@ -61,13 +61,13 @@ from models.privacy import (
     withdraw_consent,
 )
 from models.timeutil import now
+from models.types import MAX_ID
 
 log = logging.getLogger(__name__)
 
 PRIVACY_WORDS = ("privacy", "プライバシー")
 FEEDBACK_WORDS = ("feedback", "意見")
 SCOPES = ("files:write", "channels:history")
-MAX_ID = 2**31 - 1  # feedback.id is an INTEGER column
 
 
 # -- the public API other code (and later steps) call ------------------------------------------------

@@ -81,6 +81,7 @@ from jobs import referrals as referral_jobs
 from models import referral as referrals
 from models.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from models.opportunity import Opportunity
+from models.types import MAX_ID
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ UNTOUCHED_LIMIT = 8
 
 def _parse_int(value: Any) -> int | None:
     """A row id from a payload (button value, block id, metadata); None when it cannot be one."""
-    return parse_id(value, referrals.MAX_ID)
+    return parse_id(value, MAX_ID)
 
 
 def _safely(what: str, referral_id: int | None, call: Callable[[], Any]) -> Any:

@@ -43,9 +43,9 @@ from jobs import surveys as survey_jobs
 from models import survey as sv
 from models.errors import DomainError, NotFound, ValidationFailed
 from models.timeutil import now
+from models.types import MAX_ID
 
 SURVEY_WORDS = ("survey", "surveys", "アンケート")
-MAX_ID = 2**31 - 1
 _T = TypeVar("_T")
 
 

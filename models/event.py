@@ -25,7 +25,7 @@ from models.outbox import CANCELLED as OUTBOX_CANCELLED
 from models.outbox import PENDING as OUTBOX_PENDING
 from models.outbox import OutboxMessage
 from models.timeutil import now
-from models.types import UTCDateTime
+from models.types import MAX_ID, UTCDateTime
 from models.validation import is_http_url
 
 SCHEDULED = "scheduled"
@@ -43,7 +43,6 @@ PLACE_MAX = 200
 URL_MAX = 500
 COMMENT_MAX = 2000
 CAPACITY_MAX = 100_000
-MAX_ID = 2**31 - 1  # the largest id an INTEGER column holds; anything larger cannot exist
 MAX_DURATION = timedelta(days=14)
 
 # Outbox purposes of this feature: the period of every per-event message starts with `event_period_prefix`.

@@ -21,13 +21,12 @@ from models.audit import record
 from models.errors import FieldErrors, NotFound, PermissionDenied
 from models.outbox import SENT, OutboxMessage
 from models.timeutil import now
-from models.types import UTCDateTime
+from models.types import UTCDateTime, get_by_id
 from models.validation import is_http_url
 
 TITLE_MAX = 150
 BODY_MAX = 3000
 IMAGE_URL_MAX = 3000  # Slack's limit for an image block's image_url
-MAX_ID = 2**31 - 1
 
 ERR_IMAGE_HTTPS = "news.errors.image_https"
 
@@ -142,7 +141,7 @@ def post_news(
 
 def get_news(session: Session, news_id: int) -> NewsPost:
     """The post, or NotFound."""
-    post = session.get(NewsPost, news_id) if 0 < news_id <= MAX_ID else None
+    post = get_by_id(session, NewsPost, news_id)
     if post is None:
         raise NotFound("not_found")
     return post

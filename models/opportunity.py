@@ -22,7 +22,7 @@ from models.audit import record
 from models.errors import DomainError, FieldErrors, NotFound, PermissionDenied
 from models.member import ensure_member, get_member
 from models.timeutil import as_utc, now
-from models.types import UTCDateTime
+from models.types import MAX_ID, UTCDateTime
 
 SEARCH_KIND = "opportunity"
 
@@ -270,9 +270,6 @@ def post_opportunity(
     _index(session, opportunity)
     record(session, actor=actor.user_id, action="opportunity.post", target=str(opportunity.id))
     return opportunity
-
-
-MAX_ID = 2**31 - 1  # INTEGER columns: larger (forged) ids cannot exist
 
 
 def get_opportunity(session: Session, opportunity_id: int) -> Opportunity:

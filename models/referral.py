@@ -30,7 +30,7 @@ from models.errors import DomainError, FieldErrors, NotFound, PermissionDenied, 
 from models.opportunity import Opportunity, search_opportunities
 from models.textnorm import normalize
 from models.timeutil import as_utc, now
-from models.types import UTCDateTime
+from models.types import UTCDateTime, get_by_id
 
 SUBMITTED = "submitted"
 IN_REVIEW = "in_review"
@@ -58,7 +58,6 @@ RELATIONSHIP_MAX = 500
 WHY_FIT_MAX = 2000
 NOTE_MAX = 1000
 STALE_AFTER = timedelta(days=7)
-MAX_ID = 2**31 - 1  # ids are INTEGER columns; anything larger cannot exist (and would overflow the driver)
 
 # Error codes (catalog keys in bot/i18n/*/referrals.toml).
 ERR_CONTACT_REQUIRED = "referrals.errors.contact_required"
@@ -181,7 +180,7 @@ def _check_length(errs: FieldErrors, field: str, value: str, limit: int) -> None
 
 def open_opportunity(session: Session, opportunity_id: int) -> Opportunity | None:
     """The opportunity when it exists and is open (not expired) right now."""
-    opportunity = session.get(Opportunity, opportunity_id) if 0 < opportunity_id <= MAX_ID else None
+    opportunity = get_by_id(session, Opportunity, opportunity_id)
     if opportunity is None or not opportunity.is_open or as_utc(opportunity.expires_at) <= now():
         return None
     return opportunity
@@ -331,21 +330,17 @@ def _first_referred_at(session: Session, key: str) -> datetime | None:
 
 def find_referral(session: Session, referral_id: int) -> Referral | None:
     """The referral, or None (for ids from payloads that may point nowhere)."""
-    return session.get(Referral, referral_id) if 0 < referral_id <= MAX_ID else None
+    return get_by_id(session, Referral, referral_id)
 
 
 def get_status_change(session: Session, change_id: int) -> ReferralStatusChange | None:
     """One entry of a referral's history, or None."""
-    return session.get(ReferralStatusChange, change_id) if 0 < change_id <= MAX_ID else None
+    return get_by_id(session, ReferralStatusChange, change_id)
 
 
 def get_referral(session: Session, referral_id: int, *, for_update: bool = False) -> Referral:
     """The referral; `for_update` locks its row (PostgreSQL) so concurrent status changes serialise."""
-    referral = (
-        session.get(Referral, referral_id, with_for_update=for_update, populate_existing=for_update)
-        if 0 < referral_id <= MAX_ID
-        else None
-    )
+    referral = get_by_id(session, Referral, referral_id, for_update=for_update)
     if referral is None:
         raise NotFound("not_found")
     return referral

@@ -29,7 +29,7 @@ from models.actors import Actor
 from models.audit import record
 from models.errors import DomainError, FieldErrors, NotFound, PermissionDenied
 from models.timeutil import now
-from models.types import UTCDateTime
+from models.types import UTCDateTime, get_by_id
 
 DRAFT = "draft"
 AWAITING_APPROVAL = "awaiting_approval"
@@ -56,7 +56,6 @@ COPY_OPEN: tuple[str, ...] = (COPY_QUEUED, COPY_POSTED)
 
 TITLE_MAX = 150
 BODY_MAX = 3000
-MAX_ID = 2**31 - 1
 
 # Error codes (catalog keys in bot/i18n/*/stories.toml).
 ERR_NOT_EDITABLE = "stories.errors.not_editable"
@@ -169,16 +168,12 @@ def can_edit(actor: Actor, story: Story) -> bool:
 
 def find_story(session: Session, story_id: int) -> Story | None:
     """The story, or None (ids from payloads may point nowhere)."""
-    return session.get(Story, story_id) if 0 < story_id <= MAX_ID else None
+    return get_by_id(session, Story, story_id)
 
 
 def get_story(session: Session, story_id: int, *, for_update: bool = False) -> Story:
     """The story; `for_update` locks its row (PostgreSQL) so concurrent decisions serialise."""
-    story = (
-        session.get(Story, story_id, with_for_update=for_update, populate_existing=for_update)
-        if 0 < story_id <= MAX_ID
-        else None
-    )
+    story = get_by_id(session, Story, story_id, for_update=for_update)
     if story is None:
         raise NotFound("not_found")
     return story

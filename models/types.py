@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+from sqlmodel import Session, SQLModel
 
 from models.timeutil import as_utc
+
+# The largest id an INTEGER primary key holds: ids from payloads above it cannot exist (and would overflow
+# the database driver), so they are refused before any query.
+MAX_ID = 2**31 - 1
+
+_Row = TypeVar("_Row", bound=SQLModel)
+
+
+def get_by_id(session: Session, table: type[_Row], row_id: int, *, for_update: bool = False) -> _Row | None:
+    """The row with this id, or None (ids from payloads may point nowhere); `for_update` locks it
+    (PostgreSQL) so concurrent decisions on it serialise."""
+    if not 0 < row_id <= MAX_ID:
+        return None
+    return session.get(table, row_id, with_for_update=for_update, populate_existing=for_update)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
