@@ -443,7 +443,13 @@ class Deliverer:
                 )
                 return
             delay = min(self.options.backoff_cap, self.options.backoff_base * 2 ** (attempts - 1))
-            not_before = now() + timedelta(seconds=delay * random.uniform(0.8, 1.2))  # noqa: S311
+            delay *= random.uniform(0.8, 1.2)  # noqa: S311
+            if exc.maybe_delivered:
+                # Slack may still be finishing the request we stopped waiting for: look for the post in
+                # history only once it has had as long again as we waited, or the check misses it and the
+                # message goes out twice.
+                delay = max(delay, float(self.options.http_timeout))
+            not_before = now() + timedelta(seconds=delay)
             log.info(
                 "outbox: transient failure, will retry",
                 extra={"key": claim.dedupe_key, "error": transient, "attempt": attempts},
