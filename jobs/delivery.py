@@ -144,10 +144,15 @@ class _RateLimited(Exception):
 
 
 class _Transient(Exception):
-    def __init__(self, error: str, *, maybe_delivered: bool) -> None:
+    """A failure worth retrying. `maybe_delivered`: the post may have reached the channel.
+    `unanswered`: we stopped waiting for Slack (timeout, dropped connection), so Slack may still be
+    working on that request; a 5xx is an answer, and the request is over."""
+
+    def __init__(self, error: str, *, maybe_delivered: bool, unanswered: bool = False) -> None:
         super().__init__(error)
         self.error = error
         self.maybe_delivered = maybe_delivered
+        self.unanswered = unanswered
 
 
 class _Permanent(Exception):
@@ -444,10 +449,10 @@ class Deliverer:
                 return
             delay = min(self.options.backoff_cap, self.options.backoff_base * 2 ** (attempts - 1))
             delay *= random.uniform(0.8, 1.2)  # noqa: S311
-            if exc.maybe_delivered:
+            if exc.maybe_delivered and exc.unanswered:
                 # Slack may still be finishing the request we stopped waiting for: look for the post in
                 # history only once it has had as long again as we waited, or the check misses it and the
-                # message goes out twice.
+                # message goes out twice. (A 5xx is an answer: the request is over, the backoff will do.)
                 delay = max(delay, float(self.options.http_timeout))
             not_before = now() + timedelta(seconds=delay)
             log.info(
@@ -583,8 +588,9 @@ class Deliverer:
             pacer.done(slot)  # it may have reached Slack at any moment until now
             reason = exc.reason if isinstance(exc, URLError) else exc
             refused = isinstance(reason, ConnectionRefusedError)
+            maybe = maybe_delivered and not refused
             raise _Transient(
-                f"connection: {type(reason).__name__}", maybe_delivered=maybe_delivered and not refused
+                f"connection: {type(reason).__name__}", maybe_delivered=maybe, unanswered=maybe
             ) from exc
 
     def _resolve_channel(self, recipient: str) -> str:

@@ -33,6 +33,7 @@ from jobs.delivery import (
 )
 from models.db import Database
 from models.outbox import FAILED, SENDING, SENT, UNCERTAIN, OutboxMessage, claim_next, dedupe_key, enqueue
+from models.timeutil import as_utc, now
 from tests.conftest import ALICE, ALUMNI_CHANNEL, BOB, CAROL, HR_CHANNEL, make_settings
 
 
@@ -197,6 +198,32 @@ def test_a_timeout_after_slack_accepted_is_reconciled_from_history_not_resent(
     assert state[key].status == SENT
     assert state[key].ts == fake_slack.messages(BOB)[0]["ts"]
     assert fake_slack.accepted_post_count == 1 and len(fake_slack.calls_to("chat.postMessage")) == 1
+
+
+def test_history_is_checked_only_after_slack_had_as_long_again_after_a_timeout_but_not_after_a_5xx(
+    sqlite_services: Services, fake_slack: FakeSlack
+) -> None:
+    # After a timeout Slack may still be posting: the history check waits as long again as we waited.
+    # A 5xx is Slack's answer (the request is over), so the normal backoff applies.
+    worker = Deliverer(
+        sqlite_services, options=DeliveryOptions(http_timeout=1, backoff_base=0.05, channel_interval=0)
+    )
+    fake_slack.fail("chat.postMessage", delay=1.5, times=1)
+    slow = queue(sqlite_services, BOB, "slow")
+    worker.run_once()
+    timed_out_at = now()
+    fake_slack.fail("chat.postMessage", status=503, error="service_unavailable", times=1)
+    answered = queue(sqlite_services, CAROL, "503")
+    asked_at = now()
+    worker.run_once()
+
+    state = rows(sqlite_services)
+    assert state[slow].status == state[answered].status == UNCERTAIN
+    assert as_utc(state[slow].next_attempt_at) - timed_out_at >= timedelta(seconds=0.8)
+    assert as_utc(state[answered].next_attempt_at) - asked_at < timedelta(seconds=0.5)
+    drained = drain(sqlite_services, deliverer=worker)
+    assert drained[slow].status == drained[answered].status == SENT
+    assert fake_slack.accepted_post_count == 2
 
 
 def test_a_row_left_sending_by_a_dead_worker_is_found_in_history(
