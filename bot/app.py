@@ -61,7 +61,7 @@ def create_app(
     if listener_executor is None:
         listener_executor = ThreadPoolExecutor(max_workers=5, thread_name_prefix="after-ack")
     app = App(
-        token=settings.slack_bot_token,
+        # The token travels in `client` (Bolt ignores, with a warning, a token given beside a client).
         signing_secret=settings.slack_signing_secret,
         client=services.client,
         request_verification_enabled=True,
