@@ -106,6 +106,7 @@ def _split_ids(raw: str | None) -> frozenset[str]:
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,31}$")
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,31}$")
+_CHANNEL_ID_HINT = "a channel ID like C0123456789 (channel details → About → Channel ID)"
 
 
 def _user_ids(raw: str) -> frozenset[str]:
@@ -229,8 +230,10 @@ class Settings:
             slack_app_token=get("SLACK_APP_TOKEN"),
             slack_api_url=get("SLACK_API_URL", DEFAULT_API_URL) or DEFAULT_API_URL,
             database_url=get("DATABASE_URL", DEFAULT_DATABASE_URL) or DEFAULT_DATABASE_URL,
-            alumni_channel=get("ALUMNI_CHANNEL"),
-            alumni_hr_channel=get("ALUMNI_HR_CHANNEL"),
+            # IDs, not names: Slack posts to "#alumni" but edits (chat.update) and reads only by ID, so a
+            # name would post and then never update or withdraw what it posted.
+            alumni_channel=env.parsed("ALUMNI_CHANNEL", None, _channel_id, _CHANNEL_ID_HINT),
+            alumni_hr_channel=env.parsed("ALUMNI_HR_CHANNEL", None, _channel_id, _CHANNEL_ID_HINT),
             hr_users=_split_ids(get("ALUMNI_HR_USERS")),
             hr_usergroup=get("ALUMNI_HR_USERGROUP"),
             organizer_users=_split_ids(get("ALUMNI_ORGANIZER_USERS")),
@@ -244,7 +247,7 @@ class Settings:
                 "ALUMNI_STAFF_CHANNEL",
                 None,
                 _channel_id,
-                "a channel ID like C0123456789 (channel details → About → Channel ID)",
+                _CHANNEL_ID_HINT,
             ),
             timezone=get("ALUMNI_TIMEZONE", "Asia/Tokyo") or "Asia/Tokyo",
             language=(get("ALUMNI_LANGUAGE", "ja") or "ja").lower()[:2],

@@ -163,7 +163,7 @@ def settle(
         if copy.status == COPY_QUEUED:
             row = posts.get(copy.outbox_key)
             if row is not None and row.status == SENT and row.ts:
-                mark_copy(session, copy, status=COPY_POSTED, ts=row.ts)
+                mark_copy(session, copy, status=COPY_POSTED, ts=row.ts, channel=row.channel)
                 if live:
                     redact_payloads(session, [copy.outbox_key])
             elif _never_posted(session, copy, row, live=live):

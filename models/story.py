@@ -468,11 +468,15 @@ def unsettled_copies(session: Session, *, limit: int = 500) -> list[tuple[StoryC
     return [(copy, str(status)) for copy, status in session.exec(stmt).all()]
 
 
-def mark_copy(session: Session, copy: StoryCopy, *, status: str, ts: str | None = None) -> StoryCopy:
-    """Move a copy on (posted with its `ts`, withdrawn, cancelled)."""
+def mark_copy(
+    session: Session, copy: StoryCopy, *, status: str, ts: str | None = None, channel: str | None = None
+) -> StoryCopy:
+    """Move a copy on (posted with its `ts` and the channel ID Slack answered with, withdrawn, cancelled)."""
     copy.status = status
     if ts is not None:
         copy.ts = ts
+    if channel:
+        copy.channel = channel
     copy.updated_at = now()
     session.add(copy)
     session.flush()

@@ -159,6 +159,22 @@ def test_update_delete_ephemeral_and_permalink(fake: FakeSlack, client: WebClien
     assert fake.ephemerals[0]["user"] == ALICE
 
 
+def test_a_channel_name_posts_but_only_the_id_updates_or_reads(fake: FakeSlack, client: WebClient) -> None:
+    """chat.postMessage takes "#alumni"; chat.update, chat.delete and history take the channel ID only."""
+    posted = client.chat_postMessage(channel="#alumni", text="v1")
+    assert posted["channel"] == CHANNEL
+    for call in (
+        lambda: client.chat_update(channel="#alumni", ts=posted["ts"], text="v2"),
+        lambda: client.chat_delete(channel="alumni", ts=posted["ts"]),
+        lambda: client.conversations_history(channel="#alumni"),
+    ):
+        with pytest.raises(SlackApiError) as err:
+            call()
+        assert err.value.response["error"] == "channel_not_found"
+    client.chat_update(channel=posted["channel"], ts=posted["ts"], text="v2")
+    assert [m["text"] for m in fake.messages(CHANNEL)] == ["v2"]
+
+
 def test_auth_and_unknown_method(fake: FakeSlack) -> None:
     status, body = _http(fake.api_url + "auth.test", data=b"")
     assert status == 200 and json.loads(body)["error"] == "not_authed"

@@ -969,8 +969,10 @@ class FakeSlack:
             raise _ApiError("user_not_found")
         return user
 
-    def _channel(self, ref: Any) -> _Channel:
-        """Looks up an existing conversation by id (DMs exist for every known human user)."""
+    def _channel(self, ref: Any, *, by_name: bool = False) -> _Channel:
+        """Looks up an existing conversation by id (DMs exist for every known human user). Only methods that
+        post a new message accept a channel name (`by_name`); chat.update, chat.delete, history and the rest
+        take the ID ("Channel containing the message to be updated", chat.update)."""
         ref = str(ref or "")
         channel = self._channels.get(ref)
         if channel is not None:
@@ -979,7 +981,7 @@ class FakeSlack:
             user = self._users.get(ref[1:])
             if user is not None and not user.is_bot:
                 return self._ensure_dm(user)
-        for candidate in self._channels.values():
+        for candidate in self._channels.values() if by_name else ():
             if not candidate.is_im and candidate.name == ref.lstrip("#"):
                 return candidate
         raise _ApiError("channel_not_found")
@@ -993,7 +995,7 @@ class FakeSlack:
             self._messages.setdefault(channel_id, [])
         return channel
 
-    def _post_target(self, ref: Any) -> _Channel:
+    def _post_target(self, ref: Any, *, by_name: bool = True) -> _Channel:
         """Resolves where chat.* may post, raising the error Slack would give."""
         ref = str(ref or "")
         if not ref:
@@ -1006,7 +1008,7 @@ class FakeSlack:
                 raise _ApiError("cannot_dm_bot")
             channel = self._ensure_dm(user)
         else:
-            channel = self._channel(ref)
+            channel = self._channel(ref, by_name=by_name)
         if channel.is_im:
             user = self._users.get(channel.user or "")
             if user is not None and user.messages_tab_disabled:
@@ -1532,7 +1534,7 @@ class FakeSlack:
             raise _ApiError("invalid_arguments", detail="files must be a JSON list of {id, title}")
         channel_id = args.get("channel_id") or None
         if channel_id is not None:
-            channel_id = self._post_target(channel_id).id
+            channel_id = self._post_target(channel_id, by_name=False).id
         entries = []
         for item in files:
             entry = self.uploaded_files.get(str(item.get("id")))

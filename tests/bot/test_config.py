@@ -119,6 +119,8 @@ BAD_VALUES = {
     "ALUMNI_WELCOME_ON_TEAM_JOIN": "sometimes",
     "ALUMNI_TIMEZONE": "Mars/Olympus",
     "ALUMNI_LANGUAGE": "fr",
+    "ALUMNI_CHANNEL": "#alumni",
+    "ALUMNI_HR_CHANNEL": "hr-alumni",
 }
 
 
@@ -200,6 +202,13 @@ def test_news_leaders_and_staff_channel_are_parsed_and_checked() -> None:
     unset = Settings.from_env({}, dotenv_path=None)
     assert unset.leaders == frozenset() and unset.alumni_staff_channel is None
     # A name typed instead of an ID stops start-up rather than granting nobody or posting nowhere.
-    for name, value in (("ALUMNI_LEADERS", "U0CEO0001,@ceo"), ("ALUMNI_STAFF_CHANNEL", "#staff")):
+    # A channel name would post (chat.postMessage takes names) and then never update or withdraw the post
+    # (chat.update takes only the ID).
+    for name, value in (
+        ("ALUMNI_LEADERS", "U0CEO0001,@ceo"),
+        ("ALUMNI_STAFF_CHANNEL", "#staff"),
+        ("ALUMNI_CHANNEL", "#alumni"),
+        ("ALUMNI_HR_CHANNEL", "hr"),
+    ):
         with pytest.raises(ConfigError, match=name):
             Settings.from_env({name: value}, dotenv_path=None)
