@@ -106,6 +106,13 @@ PERMANENT_ERRORS = frozenset(
         "message_not_found",
         "cant_update_message",
         "edit_window_closed",
+        # conversations.open for a DM or group DM (an external person who shares no channel with the others,
+        # a group too small or too large): the same people will not make a different answer later.
+        "invalid_user_combination",
+        "not_enough_users",
+        "too_many_users",
+        "user_not_visible",
+        "method_not_supported_for_channel_type",
     }
 )
 # Errors Slack answers when it is struggling: retried like a 5xx.

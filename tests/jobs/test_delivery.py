@@ -153,6 +153,19 @@ def test_permanent_failures_are_recorded_with_slacks_error(services: Services, f
     assert deliver_due(services) == 0 and len(fake_slack.calls) == calls
 
 
+def test_a_group_dm_slack_will_not_open_fails_at_once_with_slacks_reason(
+    sqlite_services: Services, fake_slack: FakeSlack
+) -> None:
+    # An external person who shares no channel with the others: retrying cannot change Slack's answer.
+    fast(sqlite_services)
+    fake_slack.fail("conversations.open", error="invalid_user_combination")
+    key = queue(sqlite_services, f"{ALICE},{BOB}", purpose="intros.intro")
+    deliver_due(sqlite_services)
+    state = rows(sqlite_services)[key]
+    assert (state.status, state.error) == (FAILED, "invalid_user_combination")
+    assert not posts(fake_slack)
+
+
 def test_a_5xx_is_retried_with_backoff_after_checking_history_and_delivered_once(
     services: Services, fake_slack: FakeSlack
 ) -> None:
