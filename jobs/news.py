@@ -4,9 +4,10 @@
   (`models.news.post_news`: HR or a leader named in `ALUMNI_LEADERS`) and queues it through the outbox,
   exactly once (dedupe key `news_post:<channel>:news-<id>`), in the caller's unit of work.
 - `news_reach` (daily): copies channel/ts from the sent outbox rows, then reads each post of the last 30
-  days with `conversations.replies` (`ts` = the post, `limit` 1): the first message returned is the post
-  itself, with its `reactions` (each with a `count`) and its thread's `reply_count`
-  (https://docs.slack.dev/reference/methods/conversations.replies). One call per post, and no new scope:
+  days with `conversations.history` (`oldest` = `latest` = the post's ts, `inclusive`, `limit` 1): the one
+  message returned is the post, with its `reactions` (each with a `count`) and its thread's `reply_count`
+  (https://docs.slack.dev/reference/methods/conversations.history). Not `conversations.replies`: Slack's
+  page for it says bot tokens may use it only in DMs and group DMs. One call per post, and no new scope:
   `channels:history` / `groups:history` (which the delivery worker already holds) rather than
   `reactions.get`, which would add `reactions:read` and still not count replies. This job reads Slack
   directly (only reads; everything it sends still goes through the outbox).
@@ -88,12 +89,13 @@ def post(
     return news
 
 
-def fetch_reach(client: WebClient, *, channel: str, ts: str) -> tuple[int, int]:
-    """(reactions, thread replies) of the message `ts` in `channel`, as Slack counts them now."""
-    data: Any = client.conversations_replies(channel=channel, ts=ts, limit=1)
+def fetch_reach(client: WebClient, *, channel: str, ts: str) -> tuple[int, int] | None:
+    """(reactions, thread replies) of the message `ts` in `channel`, as Slack counts them now; None when the
+    message is gone (deleted), so the last figures read are kept."""
+    data: Any = client.conversations_history(channel=channel, oldest=ts, latest=ts, inclusive=True, limit=1)
     parent = next((m for m in data.get("messages") or [] if m.get("ts") == ts), None)
     if parent is None:
-        return 0, 0
+        return None
     reactions = sum(int(r.get("count") or 0) for r in parent.get("reactions") or [])
     return reactions, int(parent.get("reply_count") or 0)
 
@@ -112,10 +114,14 @@ def run_reach(ctx: JobContext) -> int:
     measured = 0
     for news_id, channel, ts in targets:
         try:
-            reactions, replies = fetch_reach(services.client, channel=channel, ts=ts)
-        except SlackApiError as exc:  # a deleted message or a lost channel must not stop the others
+            reach = fetch_reach(services.client, channel=channel, ts=ts)
+        except SlackApiError as exc:  # a lost channel must not stop the others
             log.warning("news reach not fetched", extra={"news": news_id, "error": exc.response.get("error")})
             continue
+        if reach is None:
+            log.info("news post no longer in its channel", extra={"news": news_id})
+            continue
+        reactions, replies = reach
         with services.db.session() as session:
             record_reach(session, news_id=news_id, reactions=reactions, replies=replies)
         measured += 1

@@ -114,11 +114,24 @@ def test_a_post_slack_lost_does_not_stop_the_others(services: Services, fake_sla
     deliver_due(services)
     _, ts_second = (m["ts"] for m in fake_slack.messages(ALUMNI_CHANNEL))
     fake_slack.add_reaction(ALUMNI_CHANNEL, ts_second, name="eyes", user=ALICE)
-    fake_slack.fail("conversations.replies", error="message_not_found", times=1)
+    fake_slack.fail("conversations.history", error="channel_not_found", times=1)
     result = run_job(services, REACH_JOB, at=datetime.now(UTC) + timedelta(minutes=1))
     assert result.count == 1
     with services.db.session() as session:
         assert news.get_news(session, int(second.id or 0)).reactions == 1
+
+
+def test_a_deleted_post_keeps_the_reach_last_read(services: Services, fake_slack: FakeSlack) -> None:
+    posted = _post(services, title="Gone later")
+    deliver_due(services)
+    (ts,) = (m["ts"] for m in fake_slack.messages(ALUMNI_CHANNEL))
+    fake_slack.add_reaction(ALUMNI_CHANNEL, ts, name="tada", user=ALICE)
+    fake_slack.add_reaction(ALUMNI_CHANNEL, ts, name="tada", user=BOB)
+    assert run_job(services, REACH_JOB, at=datetime.now(UTC) + timedelta(minutes=1)).count == 1
+    services.client.chat_delete(channel=ALUMNI_CHANNEL, ts=ts)
+    assert run_job(services, REACH_JOB, at=datetime.now(UTC) + timedelta(days=1, minutes=1)).count == 0
+    with services.db.session() as session:
+        assert news.get_news(session, int(posted.id or 0)).reactions == 2
 
 
 def test_digest_lists_the_week_s_news(services: Services) -> None:

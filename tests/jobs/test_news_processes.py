@@ -52,7 +52,7 @@ def test_two_processes_measure_the_news_reach_once(pg: Database, tmp_path: Path)
     stdout = [out.decode() for out, _ in outputs]
     assert [proc.returncode for proc in procs] == [0, 0], [err.decode()[-2000:] for _, err in outputs]
     assert any("already claimed" in out for out in stdout), stdout
-    assert len([c for c in fake.calls_to("conversations.replies") if c.ok]) == 1
+    assert len([c for c in fake.calls_to("conversations.history") if c.ok]) == 1
     with pg.session() as session:
         runs = session.exec(select(JobRun).where(JobRun.job == REACH_JOB)).all()
         [post] = session.exec(select(NewsPost)).all()
