@@ -24,6 +24,7 @@ from bot.profiles import slack_facts
 from bot.services import Services
 from models.db import DatabaseUnavailable
 from models.profile import claim_welcome, give_consent, release_welcome
+from models.roster import link_new_slack_user
 from models.timeutil import now
 
 log = logging.getLogger(__name__)
@@ -35,10 +36,6 @@ _claim_lock = threading.Lock()
 
 def _link_roster(services: Services, *, user_id: str, email: str | None, name: str) -> None:
     """Merge HR's roster row waiting for this email into the new member (the roster feature's rule)."""
-    try:
-        from models.roster import link_new_slack_user
-    except ImportError:
-        return
     try:
         with services.db.session() as session:
             link_new_slack_user(session, slack_user_id=user_id, email=email, name=name)
@@ -92,9 +89,9 @@ def on_member_joined_channel(event: dict[str, Any], services: Services) -> None:
 
 
 def on_team_join(event: dict[str, Any], services: Services) -> None:
-    """Someone joined the workspace (when `ALUMNI_WELCOME_ON_TEAM_JOIN` is on): link HR's roster row, welcome."""
-    if not services.settings.welcome_on_team_join:
-        return
+    """Someone joined the workspace: link HR's roster row (which stops their invitations and moves the
+    funnel on) always; welcome them only when `ALUMNI_WELCOME_ON_TEAM_JOIN` is on (off where staff share the
+    workspace)."""
     user = event.get("user")
     if not isinstance(user, dict) or not user.get("id") or user.get("is_bot") or user.get("deleted"):
         return
@@ -103,7 +100,8 @@ def on_team_join(event: dict[str, Any], services: Services) -> None:
     email = profile.get("email") if isinstance(profile, dict) else None
     person = services.people.get(user_id)
     _link_roster(services, user_id=user_id, email=str(email) if email else person.email, name=person.name)
-    welcome(services, user_id)
+    if services.settings.welcome_on_team_join:
+        welcome(services, user_id)
 
 
 def on_consent(ack: Ack, body: dict[str, Any], services: Services, later: Later) -> None:

@@ -17,7 +17,9 @@ from bot.slack_emulator.web_api import Call, FakeSlack
 from handlers.onboarding import welcome
 from models.db import Database
 from models.member import Member, get_member
+from models.invitation import STOPPED, Invitation
 from models.profile import CONSENT_VERSION
+from models.roster import RosterRecord
 from tests.conftest import ALICE, ALUMNI_CHANNEL, BOB, BotHarness, _serve
 from tests.handlers.test_directory import opened_view, profile_values, search, shown
 
@@ -172,3 +174,23 @@ def test_team_join_welcome_can_be_switched_off(staff_workspace: BotHarness) -> N
     settle(bot, NEWBIE, 0)
     bot.sender.event(joined_channel(NEWBIE))
     settle(bot, NEWBIE, 1)
+
+
+def test_a_leaver_on_hrs_roster_is_linked_on_joining_even_without_the_welcome(
+    staff_workspace: BotHarness,
+) -> None:
+    """Linking stops their invitations and moves the funnel to "joined"; only the welcome DM is switched off."""
+    bot = staff_workspace
+    with bot.db.session() as session:
+        session.add(RosterRecord(email="sato@example.com", name="Sato Hanako", department="Sales"))
+        pending = session.exec(select(RosterRecord)).one()
+        session.add(Invitation(roster_record_id=int(pending.id or 0), email=pending.email, language="ja"))
+    bot.fake.add_user(NEWBIE, name="sato", locale="ja-JP")
+    bot.sender.event(team_join(NEWBIE, profile={"email": "Sato@Example.com"}))
+    settle(bot, NEWBIE, 0)
+    with bot.db.session() as session:
+        record = session.exec(select(RosterRecord)).one()
+        member = get_member(session, slack_user_id=NEWBIE)
+        invitation = session.exec(select(Invitation)).one()
+        assert member is not None and record.member_id == member.id
+        assert (invitation.status, invitation.member_id) == (STOPPED, member.id)

@@ -25,7 +25,7 @@ def test_joining_the_alumni_channel_welcomes_once_and_another_channel_not_at_all
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
 
 
-def test_team_join_is_ignored_unless_the_setting_is_on_and_never_for_bots(
+def test_team_join_welcomes_only_when_the_setting_is_on_and_never_bots(
     services: Services, fake_slack: FakeSlack
 ) -> None:
     services.settings = replace(services.settings, welcome_on_team_join=False)
