@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 NEWS_WORDS = ("news", "ニュース")
 HOME_ORDER = 15  # right after the member's own check-in section: news from the company is for everyone
 NOT_ALLOWED = "errors.not_allowed"
+ERR_IMAGE_NOT_DOWNLOADABLE = "news.errors.image_not_downloadable"
 
 
 def _may_post(services: Services, user_id: str) -> bool:
@@ -81,24 +82,38 @@ def _values(modal: dict[str, Any]) -> dict[str, str]:
     return {key: form_text(values, block) for key, block in _FIELDS.items()}
 
 
+_LABELS = {"title": "news.title_label", "body": "news.body_label", "image_url": "news.image_label"}
+
+
+def _with_errors(
+    tr: Translator, user_id: str, values: dict[str, str], errors: dict[str, str]
+) -> dict[str, Any]:
+    """The modal as typed, with `errors` (field -> translated message) listed under the fields (a button's
+    payload cannot answer with `response_action: errors`)."""
+    modal = news_modal(
+        tr, author_id=user_id, values=NewsDraft(values["title"], values["body"], values["image_url"] or None)
+    )
+    lines = [
+        f":warning: *{escape(tr(_LABELS.get(field, 'news.title_label')))}*: {escape(message)}"
+        for field, message in errors.items()
+    ]
+    modal["blocks"].append(context(*lines))
+    return modal
+
+
 def _preview_view(tr: Translator, user_id: str, values: dict[str, str]) -> dict[str, Any]:
-    """The modal with the checked post below the fields, or with the field errors listed under them (a
-    button's payload cannot answer with `response_action: errors`)."""
+    """The modal with the checked post below the fields, or with the field errors listed under them."""
     try:
         return news_modal(tr, author_id=user_id, draft=check_news(**values))
     except ValidationFailed as exc:
-        modal = news_modal(
-            tr,
-            author_id=user_id,
-            values=NewsDraft(values["title"], values["body"], values["image_url"] or None),
-        )
-        labels = {"title": "news.title_label", "body": "news.body_label", "image_url": "news.image_label"}
-        lines = [
-            f":warning: *{escape(tr(labels.get(field, 'news.title_label')))}*: {escape(message)}"
-            for field, message in field_errors(exc, tr).items()
-        ]
-        modal["blocks"].append(context(*lines))
-        return modal
+        return _with_errors(tr, user_id, values, field_errors(exc, tr))
+
+
+def _image_not_downloadable(exc: SlackApiError) -> bool:
+    """Slack fetches the preview's image itself and refuses the view when it cannot
+    (https://docs.slack.dev/reference/block-kit/blocks/image-block: public, png/jpg/gif only)."""
+    metadata = exc.response.get("response_metadata") or {}
+    return any("downloading image failed" in str(m) for m in metadata.get("messages") or [])
 
 
 def on_preview(ack: Ack, body: dict[str, Any], services: Services) -> None:
@@ -113,14 +128,26 @@ def on_preview(ack: Ack, body: dict[str, Any], services: Services) -> None:
         return
     if not isinstance(modal, dict) or not modal.get("id"):
         return  # only a forged click has no modal to update
-    updated = _preview_view(tr, user_id, _values(modal))
-    updated["private_metadata"] = str(modal.get("private_metadata") or "")
+    values = _values(modal)
+    updated = _preview_view(tr, user_id, values)
+    metadata = str(modal.get("private_metadata") or "")
+    # The hash makes Slack refuse the update when the modal changed meanwhile (a newer preview wins).
+    extra = {"hash": str(modal["hash"])} if modal.get("hash") else {}
     try:
-        # The hash makes Slack refuse the update when the modal changed meanwhile (a newer preview wins).
-        extra = {"hash": str(modal["hash"])} if modal.get("hash") else {}
-        services.client.views_update(view_id=str(modal.get("id") or ""), view=updated, **extra)
+        services.client.views_update(
+            view_id=str(modal["id"]), view={**updated, "private_metadata": metadata}, **extra
+        )
     except SlackApiError as exc:
-        log.info("news preview not shown: %s", exc.response.get("error"))
+        if not _image_not_downloadable(exc):
+            log.info("news preview not shown: %s", exc.response.get("error"))
+            return
+        refused = _with_errors(tr, user_id, values, {"image_url": tr(ERR_IMAGE_NOT_DOWNLOADABLE)})
+        try:
+            services.client.views_update(
+                view_id=str(modal["id"]), view={**refused, "private_metadata": metadata}, **extra
+            )
+        except SlackApiError as again:
+            log.info("news preview not shown: %s", again.response.get("error"))
 
 
 def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services, later: Later) -> None:

@@ -115,6 +115,8 @@ PERMANENT_ERRORS = frozenset(
         "method_not_supported_for_channel_type",
     }
 )
+# What Slack says, per block, when an image_url cannot be fetched.
+_IMAGE_FAILED = "downloading image failed"
 # Errors Slack answers when it is struggling: retried like a 5xx.
 TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
 # History lookups that prove our message cannot be in the conversation (we could not have posted there).
@@ -169,11 +171,19 @@ class _Permanent(Exception):
 
 
 class _SlackError(Exception):
-    """Slack answered ok=false (HTTP 200): the caller decides whether it is permanent."""
+    """Slack answered ok=false (HTTP 200): the caller decides whether it is permanent. `details`: Slack's
+    `response_metadata.messages` (one line per refused block, with its json-pointer)."""
 
-    def __init__(self, error: str) -> None:
+    def __init__(self, error: str, details: tuple[str, ...] = ()) -> None:
         super().__init__(error)
         self.error = error
+        self.details = details
+
+    @property
+    def image_not_downloadable(self) -> bool:
+        """Slack refused the blocks because it could not fetch an image they show (not hosted publicly, or
+        not png/jpg/gif: https://docs.slack.dev/reference/block-kit/blocks/image-block)."""
+        return self.error == "invalid_blocks" and any(_IMAGE_FAILED in d for d in self.details)
 
 
 class _Slot:
@@ -590,7 +600,11 @@ class Deliverer:
                 raise _Transient(error, maybe_delivered=maybe_delivered) from exc
             if status != 200:
                 raise _Transient(error, maybe_delivered=False) from exc
-            raise _SlackError(error) from exc
+            metadata = (
+                data.get("response_metadata") if isinstance(data.get("response_metadata"), dict) else {}
+            )
+            details = tuple(str(m) for m in (metadata or {}).get("messages") or ())
+            raise _SlackError(error, details) from exc
         except (URLError, OSError, http.client.HTTPException) as exc:
             pacer.done(slot)  # it may have reached Slack at any moment until now
             reason = exc.reason if isinstance(exc, URLError) else exc
@@ -653,10 +667,30 @@ class Deliverer:
             metadata={"event_type": METADATA_EVENT_TYPE, "event_payload": {"dedupe_key": claim.dedupe_key}},
         )
         try:
-            data = self._call("chat.postMessage", maybe_delivered=True, **message)
+            data = self._post_joining(channel, claim, message)
+        except _SlackError as exc:
+            stripped = _without_images(message) if exc.image_not_downloadable else None
+            if stripped is None:
+                raise self._classify(exc) from exc
+            # Slack refused the whole post (nothing was posted), so sending it again is still exactly once:
+            # the words matter more than a picture Slack cannot fetch.
+            log.warning(
+                "outbox: Slack could not download an image; posting without it",
+                extra={"key": claim.dedupe_key},
+            )
+            try:
+                data = self._call("chat.postMessage", maybe_delivered=True, **stripped)
+            except _SlackError as again:
+                raise self._classify(again) from again
+        return str(data.get("channel") or channel), str(data["ts"])
+
+    def _post_joining(self, channel: str, claim: Claim, message: dict[str, Any]) -> dict[str, Any]:
+        """chat.postMessage; a public channel the bot is not in is joined once and the post tried again."""
+        try:
+            return self._call("chat.postMessage", maybe_delivered=True, **message)
         except _SlackError as exc:
             if exc.error != "not_in_channel" or not channel.startswith("C") or channel in self._join_failed:
-                raise self._classify(exc) from exc
+                raise
             try:
                 self._call("conversations.join", channel=channel)
             except _SlackError as join_exc:
@@ -664,11 +698,7 @@ class Deliverer:
                 self._join_failed.add(channel)
                 raise _Permanent("not_in_channel") from join_exc
             self.conversations.reserve(claim.recipient)
-            try:
-                data = self._call("chat.postMessage", maybe_delivered=True, **message)
-            except _SlackError as again:
-                raise self._classify(again) from again
-        return str(data.get("channel") or channel), str(data["ts"])
+            return self._call("chat.postMessage", maybe_delivered=True, **message)
 
     @staticmethod
     def _classify(exc: _SlackError) -> Exception:
@@ -781,3 +811,29 @@ class DeliveryLoop:
             if handled == 0 and not self._stop.is_set():
                 self._wake.wait(self.poll_interval)
                 self._wake.clear()
+
+
+def _without_images(message: dict[str, Any]) -> dict[str, Any] | None:
+    """`message` with its image blocks, image accessories and context images left out; None when it shows
+    no image (then the refusal was about something else)."""
+    blocks = message.get("blocks")
+    if not isinstance(blocks, list):
+        return None
+    kept: list[Any] = []
+    removed = False
+    for block in blocks:
+        if not isinstance(block, dict):
+            kept.append(block)
+        elif block.get("type") == "image":
+            removed = True
+        elif block.get("type") == "section" and (block.get("accessory") or {}).get("type") == "image":
+            kept.append({k: v for k, v in block.items() if k != "accessory"})
+            removed = True
+        elif block.get("type") == "context":
+            elements = [e for e in block.get("elements") or [] if (e or {}).get("type") != "image"]
+            removed = removed or len(elements) != len(block.get("elements") or [])
+            if elements:
+                kept.append({**block, "elements": elements})
+        else:
+            kept.append(block)
+    return {**message, "blocks": kept} if removed else None

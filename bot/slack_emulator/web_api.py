@@ -358,6 +358,8 @@ class FakeSlack:
         self.server_errors: list[str] = []
         self.usergroups: dict[str, list[str]] = {}
         self.home_views: dict[str, JsonDict] = {}
+        # Image addresses Slack cannot download (not public, not png/jpg/gif): see `refuse_image`.
+        self.undownloadable_images: set[str] = set()
         self.uploaded_files: dict[str, JsonDict] = {}
         self.user_files: dict[str, JsonDict] = {}
         self.ephemerals: list[JsonDict] = []
@@ -573,6 +575,11 @@ class FakeSlack:
             }
 
     # ------------------------------------------------------------------ fault injection
+
+    def refuse_image(self, url: str) -> None:
+        """Slack fetches every image_url it is given; this one cannot be downloaded, so a message or view
+        showing it is refused ("downloading image failed", as Slack answers)."""
+        self.undownloadable_images.add(url)
 
     def fail(
         self,
@@ -1039,14 +1046,21 @@ class FakeSlack:
             raise _ApiError("invalid_blocks_format")
         problems: list[Violation] = check(kind, blocks, view, text=text if isinstance(text, str) else None)
         problems += sdk_check(blocks, view)
+        base = "/view" if view is not None else ""
+        error = "invalid_arguments" if method.startswith("views.") else "invalid_blocks"
+        unfetched = [
+            f"[ERROR] downloading image failed [json-pointer:{base}{pointer}]"
+            for pointer, url in _image_pointers(blocks or [], "/blocks")
+            if url in self.undownloadable_images
+        ]
+        if unfetched and not problems:
+            raise _ApiError(error, response_metadata={"messages": unfetched})
         if problems:
             with self._lock:
                 self.violations.extend(f"{method}: {p}" for p in problems)
                 self.rule_tally.update({p.rule for p in problems})
             # Slack answers a bad view with invalid_arguments and a bad message with invalid_blocks, each
             # with one "[ERROR] ... [json-pointer:...]" line per problem in response_metadata.messages.
-            error = "invalid_arguments" if method.startswith("views.") else "invalid_blocks"
-            base = "/view" if view is not None else ""
             messages = [f"[ERROR] {p.message} [json-pointer:{_pointer(base, p.path)}]" for p in problems]
             raise _ApiError(
                 error, errors=[str(p) for p in problems], response_metadata={"messages": messages}
@@ -1601,6 +1615,20 @@ class FakeSlack:
         return _Reply(
             status=200, raw=entry["bytes"], content_type=entry.get("mimetype", "application/octet-stream")
         )
+
+
+def _image_pointers(node: Any, path: str) -> list[tuple[str, str]]:
+    """(json-pointer of an image_url, the url) for every image in `node` (blocks, accessories, elements)."""
+    found: list[tuple[str, str]] = []
+    if isinstance(node, dict):
+        if node.get("type") == "image" and isinstance(node.get("image_url"), str):
+            found.append((f"{path}/image_url", node["image_url"]))
+        for key, value in node.items():
+            found += _image_pointers(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _image_pointers(value, f"{path}/{index}")
+    return found
 
 
 def _pointer(base: str, path: str) -> str:

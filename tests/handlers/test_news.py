@@ -121,6 +121,40 @@ def test_a_leader_previews_and_posts_news_once_escaped(
     )
 
 
+@pytest.mark.parametrize(
+    ("user", "word", "warning"),
+    [
+        (ALICE, "news", "Slack could not download this image"),
+        (BOB, "ニュース", "Slack がこの画像を取得できませんでした"),
+    ],
+)
+def test_an_image_slack_cannot_download_is_flagged_in_preview_and_the_news_goes_out_without_it(
+    bot: BotHarness, user: str, word: str, warning: str
+) -> None:
+    private_image = "https://intranet.example/photo.heic"
+    bot.fake.refuse_image(private_image)
+    bot.sender.command("/alumni", word, user=user)
+    view = _opened(bot)
+    values = news_values("Record year", "Thank you all.", private_image)
+
+    bot.sender.block_action(PREVIEW, "preview", user=user, view=_with_state(view, values))
+    _idle(bot)
+    refused, shown = bot.fake.calls_to("views.update")
+    assert not refused.ok and refused.response["error"] == "invalid_arguments"
+    assert shown.ok and warning in _mrkdwn(shown.args["view"]["blocks"])
+    assert private_image not in json.dumps([b for b in shown.args["view"]["blocks"] if b["type"] == "image"])
+
+    answer = bot.sender.view_submission(SUBMIT, values, user=user, blocks=view["blocks"])
+    assert answer.json["response_action"] == "update"
+    assert _deliver(bot) == 1 and _deliver(bot) == 0
+    [message] = bot.fake.messages(ALUMNI_CHANNEL)
+    assert message["text"] == "Record year" and "Thank you all." in _mrkdwn(message["blocks"])
+    assert not any(b["type"] == "image" for b in message["blocks"])
+    with bot.db.session() as session:
+        [row] = session.exec(select(OutboxMessage)).all()
+        assert row.status == "sent"
+
+
 def test_hr_opens_the_modal_from_the_home_button(bot: BotHarness) -> None:
     bot.sender.block_action(NEW_NEWS, "new", user=HR, channel=None)
     assert _opened(bot)["callback_id"] == SUBMIT

@@ -16,8 +16,8 @@ from bot.blocks.profiles import PROFILE_CALLBACK, PROFILE_OPEN_ACTION
 from bot.slack_emulator.web_api import Call, FakeSlack
 from handlers.onboarding import welcome
 from models.db import Database
-from models.member import Member, get_member
 from models.invitation import STOPPED, Invitation
+from models.member import Member, get_member
 from models.profile import CONSENT_VERSION
 from models.roster import RosterRecord
 from tests.conftest import ALICE, ALUMNI_CHANNEL, BOB, BotHarness, _serve
