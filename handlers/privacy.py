@@ -9,12 +9,15 @@ tab, cleaning up an erased member's posts) run after it through `later`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.common import BlockDict
+from bot.blocks.intros import intro_message
+from bot.blocks.news import news_message
 from bot.blocks.privacy import (
     CONFIRM_BLOCK,
     CONSENT,
@@ -51,9 +54,12 @@ from models.feedback import (
     set_hr_message,
     submit_feedback,
 )
+from models.intro import intro_of_period
 from models.member import Member, get_member
+from models.news import get_news
 from models.privacy import (
     MESSAGE_DELETE,
+    MESSAGE_REDRAW,
     MessageRef,
     erase_member,
     export_json,
@@ -80,20 +86,66 @@ def privacy_home(services: Services, user_id: str, tr: Translator) -> list[Block
     return privacy_blocks(member, tr, home=True)
 
 
+def _redrawn_intro(svc: Services, period: str) -> dict[str, Any] | None:
+    """A posted intro as it reads now: the group's members still in the network, and a line for who left."""
+    with svc.db.session() as session:
+        intro = intro_of_period(session, period=period)
+    if intro is None or not intro.view.members:
+        return None
+    message = intro_message(
+        intro.view.members,
+        overlap=intro.view.group.overlap,
+        at=intro.scheduled_for,
+        default_language=svc.settings.language,
+        default_zone=svc.settings.zone,
+        someone_left=True,
+    )
+    # The post's metadata holds its outbox key, which lists the group's user IDs and which anyone in the
+    # workspace can read: an empty object removes it (https://docs.slack.dev/reference/methods/chat.update).
+    # The outbox no longer needs it: only an uncertain row is looked for in history, and this one was sent.
+    return {**message, "metadata": {}}
+
+
+def _redrawn_news(svc: Services, news_id: str) -> dict[str, Any] | None:
+    """A posted news item as it reads now (an erased author is no longer named)."""
+    parsed = parse_id(news_id, MAX_ID)
+    if parsed is None:
+        return None
+    try:
+        with svc.db.session() as session:
+            post = get_news(session, parsed)
+    except NotFound:
+        return None
+    return news_message(post, Translator(svc.settings.language))
+
+
+# How a redrawn message is rendered again, by the table its `MessageRef` comes from (models.privacy RULES:
+# the outbox rows that stand for a message are posted intros).
+REDRAWS: dict[str, Callable[[Services, str], dict[str, Any] | None]] = {
+    "outbox_message": _redrawn_intro,
+    "news_post": _redrawn_news,
+}
+
+
+def _replacement(svc: Services, ref: MessageRef) -> dict[str, Any]:
+    """The text and blocks an erased member's message is updated to: redrawn, or a neutral notice."""
+    redraw = REDRAWS.get(ref.table) if ref.action == MESSAGE_REDRAW else None
+    message = redraw(svc, ref.key) if redraw is not None else None
+    if message is None:
+        tr = svc.workspace_translator
+        return {"text": tr("privacy.removed_notice"), "blocks": removed_notice_blocks(tr)}
+    # What chat.update takes of it (it has no unfurl arguments).
+    return {name: message[name] for name in ("text", "blocks", "metadata") if name in message}
+
+
 def apply_message_refs(svc: Services, refs: list[MessageRef]) -> None:
-    """Delete or neutralise the Slack messages that stood for erased rows (best effort, logged)."""
-    tr = svc.workspace_translator
+    """Delete, neutralise or redraw the Slack messages that stood for erased rows (best effort, logged)."""
     for ref in refs:
         try:
             if ref.action == MESSAGE_DELETE:
                 svc.client.chat_delete(channel=ref.channel, ts=ref.ts)
             else:
-                svc.client.chat_update(
-                    channel=ref.channel,
-                    ts=ref.ts,
-                    text=tr("privacy.removed_notice"),
-                    blocks=removed_notice_blocks(tr),
-                )
+                svc.client.chat_update(channel=ref.channel, ts=ref.ts, **_replacement(svc, ref))
         except SlackApiError as exc:
             log.warning(
                 "could not %s an erased member's message",

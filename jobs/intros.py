@@ -21,6 +21,7 @@ from sqlmodel import Session
 from bot.blocks.intros import follow_up_message, intro_message
 from jobs.base import JobContext, ScheduledJob, daily_period, weekly_period
 from models.intro import (
+    INTRO_PURPOSE,
     due_members,
     get_round,
     groups_due_follow_up,
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 
 ROUND_JOB = "intro_round"
 FOLLOW_UP_JOB = "intro_follow_up"
-PURPOSE_INTRO = "intros.intro"
+PURPOSE_INTRO = INTRO_PURPOSE
 PURPOSE_FOLLOW_UP = "intros.follow_up"
 # mpim:write opens the group DM; mpim:history lets the delivery worker check a group DM's history before
 # resending a message whose first attempt timed out (conversations.history needs the conversation type's
@@ -81,7 +82,7 @@ def _queue_intros(ctx: JobContext, session: Session, intros: Sequence[_Intro]) -
             default_language=settings.language,
             default_zone=settings.zone,
         )
-        period = f"{ctx.period}/{intro.key}"
+        period = f"{ctx.period}/{intro.key}"  # models.intro.group_id_of_period reads it back
         if ctx.enqueue(session, purpose=PURPOSE_INTRO, recipient=recipient, period=period, message=message):
             queued += 1
     return queued

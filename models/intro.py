@@ -52,6 +52,8 @@ FOLLOW_UP_AFTER = timedelta(days=7)
 # A follow-up is not worth sending once the round is this old (the scheduler was down for weeks).
 FOLLOW_UP_UNTIL = timedelta(days=28)
 GROUP_MAX = 3
+# The outbox purpose of a group's introduction; its period is `<round period>/g<group id>` (`jobs.intros`).
+INTRO_PURPOSE = "intros.intro"
 
 # How many bucket entries one member looks at per key before moving on: keeps a member whose history
 # excludes a whole bucket (a small department) from scanning it in full, so pairing stays linear.
@@ -624,6 +626,30 @@ def groups_of(session: Session, groups: Sequence[IntroGroup]) -> list[GroupView]
     for group_id, member in rows:
         by_group.setdefault(group_id, []).append(member)
     return [GroupView(group=g, members=by_group.get(g.id or 0, [])) for g in groups]
+
+
+def group_id_of_period(period: str) -> int | None:
+    """The group an introduction's outbox period (`<round period>/g<group id>`) names; None for any other."""
+    _, _, tail = period.rpartition("/g")
+    return int(tail) if tail.isdigit() and len(tail) <= 18 else None
+
+
+@dataclass
+class IntroToRedraw:
+    """What an introduction is rendered from: its group (members still in the network) and its round."""
+
+    view: GroupView
+    scheduled_for: datetime
+
+
+def intro_of_period(session: Session, *, period: str) -> IntroToRedraw | None:
+    """The group and round of a sent introduction, read afresh (erased members are left out)."""
+    group_id = group_id_of_period(period)
+    group = session.get(IntroGroup, group_id) if group_id is not None else None
+    round_ = session.get(IntroRound, group.round_id) if group is not None else None
+    if group is None or round_ is None:
+        return None
+    return IntroToRedraw(view=groups_of(session, [group])[0], scheduled_for=round_.scheduled_for)
 
 
 def round_groups(session: Session, *, round_id: int) -> list[GroupView]:

@@ -11,7 +11,10 @@ Erasure and export are generic: every table is declared in `RULES` (by table nam
 - `mention_columns`: text in *any* row where the Slack ID may appear inside (audit details, message
   payloads); the ID is replaced by the pseudonym there;
 - `messages`: the (channel, ts) columns of Slack messages an owned row stands for, and whether erasure
-  deletes or updates them (the caller does the Slack calls, after the commit).
+  deletes them, replaces them by a notice, or has them redrawn from the rows left (a group's intro without
+  the member, a news post without its author); `messages_when` limits which owned rows stand for one,
+  `message_key` names the column the caller redraws from, and `refresh` brings the (channel, ts) columns
+  up to date first. The caller does the Slack calls, after the commit.
 A table without a rule fails `tests/models/test_privacy.py`, so a new feature cannot forget its data.
 """
 
@@ -32,7 +35,9 @@ from sqlmodel import Session, SQLModel
 from models.actors import Actor
 from models.audit import record
 from models.errors import NotFound, PermissionDenied
+from models.intro import INTRO_PURPOSE
 from models.member import Member, ensure_member, get_member
+from models.news import sync_posted
 from models.tables import import_all
 from models.timeutil import now
 
@@ -41,6 +46,7 @@ DELETE = "delete"
 PSEUDONYMISE = "pseudonymise"
 MESSAGE_DELETE = "delete"
 MESSAGE_UPDATE = "update"
+MESSAGE_REDRAW = "redraw"  # the caller renders the message again from what erasure left (`MessageRef.key`)
 # Everything but `sent`: nothing more goes out to them, and unsent rows hold nothing worth keeping.
 UNSENT_STATUSES = ("pending", "sending", "uncertain", "failed", "cancelled")
 
@@ -60,7 +66,10 @@ class Rule:
     mention_columns: tuple[str, ...] = ()
     delete_when: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     transform: Callable[[Mapping[Any, Any]], dict[str, Any]] | None = None
-    messages: tuple[str, str, str] | None = None  # (channel column, ts column, MESSAGE_DELETE|MESSAGE_UPDATE)
+    messages: tuple[str, str, str] | None = None  # (channel column, ts column, MESSAGE_DELETE|UPDATE|REDRAW)
+    messages_when: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    message_key: str | None = None  # the column whose value `MessageRef.key` carries (for a redraw)
+    refresh: Callable[[Session], object] | None = None  # brings the `messages` columns up to date
     search_kind: str | None = None  # `models.search` documents of this kind (ref_id = row id) are removed
     why: str = ""
 
@@ -167,7 +176,13 @@ RULES: dict[str, Rule] = {
         keep_replaced=("dedupe_key",),
         mention_columns=("dedupe_key", "payload"),
         delete_when={"status": UNSENT_STATUSES},
-        why="pending messages to them (or to a group DM with them) are dropped; sent-message records keep a pseudonym",
+        # A posted intro shows their name, mention and profile to the group: it is redrawn without them.
+        # ("Did you meet?" names nobody; other DMs went to them alone.)
+        messages=("channel", "ts", MESSAGE_REDRAW),
+        messages_when={"purpose": (INTRO_PURPOSE,)},
+        message_key="period",
+        why="pending messages to them (or to a group DM with them) are dropped; sent-message records keep a "
+        "pseudonym; posted intros of their groups are redrawn without them",
     ),
     "job_run": Rule(NONE, why="no personal data"),
     "program_settings": Rule(
@@ -228,7 +243,12 @@ RULES: dict[str, Rule] = {
         slack_columns=("author_id",),
         keep=("title", "body", "image_url", "outbox_key", "channel", "ts"),
         pseudonym_columns=("author_id",),
-        why="company news they posted stays for the alumni, with a pseudonym",
+        # The post names its author: it is redrawn without them. Its (channel, ts) is copied from the outbox
+        # only by the daily reach job, so erasure copies it first.
+        messages=("channel", "ts", MESSAGE_REDRAW),
+        message_key="id",
+        refresh=sync_posted,
+        why="company news they posted stays for the alumni, with a pseudonym; the post no longer names them",
     ),
 }
 
@@ -376,12 +396,14 @@ def export_json(session: Session, *, slack_user_id: str) -> bytes:
 
 @dataclass(frozen=True)
 class MessageRef:
-    """A Slack message that stood for an erased row: delete it, or update it to a neutral notice."""
+    """A Slack message that stood for an erased row: delete it, update it to a neutral notice, or redraw it
+    from the row named by `key` (the rule's `message_key`)."""
 
     table: str
     channel: str
     ts: str
     action: str
+    key: str = ""
 
 
 @dataclass
@@ -425,6 +447,9 @@ def erase_member(session: Session, *, actor: Actor, slack_user_id: str) -> Erasu
         # Refuse rather than leave data behind: a table was added without a privacy rule.
         raise RuntimeError(f"no privacy rule for tables: {', '.join(unknown)}")
     ordered = [t for t in reversed(SQLModel.metadata.sorted_tables) if t.name in all_tables]
+    for rule in RULES.values():
+        if rule.refresh is not None:
+            rule.refresh(session)
     for table in ordered:
         rule = RULES[table.name]
         pk = list(table.primary_key.columns)
@@ -433,12 +458,9 @@ def erase_member(session: Session, *, actor: Actor, slack_user_id: str) -> Erasu
             rows = conn.execute(table.select().where(owned)).mappings().all()
             for row in rows:
                 key = and_pk(table, pk, row)
-                if rule.messages:
-                    channel, ts = row.get(rule.messages[0]), row.get(rule.messages[1])
-                    if channel and ts:
-                        result.messages.append(
-                            MessageRef(table.name, str(channel), str(ts), rule.messages[2])
-                        )
+                ref = _message_ref(table.name, rule, row)
+                if ref is not None:
+                    result.messages.append(ref)
                 if rule.search_kind:
                     _remove_search_document(session, kind=rule.search_kind, ref_id=row.get("id"))
                 doomed = rule.action == DELETE or any(
@@ -492,6 +514,17 @@ def erase_member(session: Session, *, actor: Actor, slack_user_id: str) -> Erasu
     )
     session.flush()
     return result
+
+
+def _message_ref(table: str, rule: Rule, row: Mapping[Any, Any]) -> MessageRef | None:
+    """The Slack message an owned row stands for, if its rule has one and the row was posted."""
+    if rule.messages is None or any(row.get(c) not in values for c, values in rule.messages_when.items()):
+        return None
+    channel, ts = row.get(rule.messages[0]), row.get(rule.messages[1])
+    if not channel or not ts:
+        return None
+    key = str(row.get(rule.message_key) or "") if rule.message_key else ""
+    return MessageRef(table, str(channel), str(ts), rule.messages[2], key=key)
 
 
 def _remove_search_document(session: Session, *, kind: str, ref_id: Any) -> None:

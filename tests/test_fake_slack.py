@@ -89,6 +89,20 @@ def test_include_all_metadata_gates_metadata(client: WebClient) -> None:
     assert full["messages"][0]["metadata"] == META
 
 
+def test_an_update_keeps_metadata_it_omits_and_an_empty_object_removes_it(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    """As chat.update's documentation says (https://docs.slack.dev/reference/methods/chat.update)."""
+    ts = client.chat_postMessage(channel=CHANNEL, text="with metadata", metadata=META)["ts"]
+    client.chat_update(channel=CHANNEL, ts=ts, text="edited")
+    assert fake.messages(CHANNEL)[0]["metadata"] == META
+    client.chat_update(channel=CHANNEL, ts=ts, text="edited again", metadata={})
+    assert "metadata" not in fake.messages(CHANNEL)[0]
+    with pytest.raises(SlackApiError) as err:
+        client.chat_update(channel=CHANNEL, ts=ts, text="bad", metadata={"event_type": ""})
+    assert err.value.response["error"] == "invalid_metadata_format"
+
+
 def test_history_paginates_and_filters(client: WebClient) -> None:
     stamps = [client.chat_postMessage(channel=CHANNEL, text=f"m{i}")["ts"] for i in range(5)]
     page1 = client.conversations_history(channel=CHANNEL, limit=2)

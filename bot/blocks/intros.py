@@ -117,7 +117,13 @@ def suggested_times(
 
 
 def _intro_part(
-    tr: Translator, members: Sequence[Member], *, overlap: str, times: Sequence[datetime], today: Any
+    tr: Translator,
+    members: Sequence[Member],
+    *,
+    overlap: str,
+    times: Sequence[datetime],
+    today: Any,
+    someone_left: bool,
 ) -> Blocks:
     blocks: Blocks = [_section(tr("intros.intro.title"))]
     for member in members:
@@ -127,6 +133,8 @@ def _intro_part(
         blocks.append(
             _section("\n".join([head, *profile_lines(member, tr, today=today, interests_limit=200)]))
         )
+    if someone_left:
+        blocks.append(_context(tr("intros.intro.member_left")))
     if overlap in WANTS:
         blocks.append(_context(tr(f"intros.intro.shared_{overlap}")))
     if times:
@@ -146,8 +154,12 @@ def intro_message(
     at: datetime,
     default_language: str,
     default_zone: ZoneInfo,
+    someone_left: bool = False,
 ) -> dict[str, Any]:
-    """The group DM introducing `members` to each other (chat.postMessage arguments)."""
+    """The group DM introducing `members` to each other (chat.postMessage arguments).
+
+    `someone_left`: the intro is redrawn after a member of the group erased their data; it shows the others
+    and says that one of them has left (suggested times are worked out for the members who remain)."""
     languages = languages_of(members, default=default_language)
     times = suggested_times([zone_of(m.tz, default_zone) for m in members], after=at)
     blocks: Blocks = []
@@ -156,7 +168,9 @@ def intro_message(
         tr = Translator(language)
         if index:
             blocks.append({"type": "divider"})
-        blocks += _intro_part(tr, members, overlap=overlap, times=times, today=at.date())
+        blocks += _intro_part(
+            tr, members, overlap=overlap, times=times, today=at.date(), someone_left=someone_left
+        )
         texts.append(tr("intros.intro.text"))
     return {"text": " / ".join(texts), "blocks": blocks}
 

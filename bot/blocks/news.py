@@ -54,7 +54,8 @@ def _input(
 
 
 def news_blocks(draft: NewsDraft, tr: Translator, *, author_id: str) -> list[dict[str, Any]]:
-    """The post's blocks: title, body, the image when there is one, who it is from."""
+    """The post's blocks: title, body, the image when there is one, who it is from (a former member when the
+    author erased their data: `author_id` is then a pseudonym, not a Slack user ID)."""
     blocks: list[dict[str, Any]] = [
         header(strip_invisible(draft.title)),
         *to_dicts(body_sections(draft.body)),
@@ -67,7 +68,12 @@ def news_blocks(draft: NewsDraft, tr: Translator, *, author_id: str) -> list[dic
                 "alt_text": truncate(tr("news.image_alt", title=strip_invisible(draft.title)), 2000),
             }
         )
-    blocks.append(context(tr("news.from_line", author=user_mention(author_id)), tr("news.react_hint")))
+    author = (
+        tr("news.from_line", author=user_mention(author_id))
+        if author_id.isalnum()
+        else tr("news.from_former")
+    )
+    blocks.append(context(author, tr("news.react_hint")))
     return to_dicts(blocks)
 
 

@@ -1381,13 +1381,18 @@ class FakeSlack:
         blocks = args.get("blocks")
         text = args.get("text")
         self._check_blocks("chat.update", "message", blocks, text=text)
-        self._check_metadata(args.get("metadata"))
+        # An empty object removes the message's metadata (https://docs.slack.dev/reference/methods/chat.update).
+        clear_metadata = args.get("metadata") == {}
+        if not clear_metadata:
+            self._check_metadata(args.get("metadata"))
         # Slack keeps fields that the update omits (text-only updates keep the old blocks).
         if "text" in args:
             msg["text"] = text or ""
         for name in ("blocks", "attachments", "metadata"):
             if name in args:
                 msg[name] = args[name]
+        if clear_metadata:
+            msg.pop("metadata", None)
         msg["edited"] = {"user": BOT_USER_ID, "ts": self._next_ts()}
         return {
             "ok": True,

@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import select
 
 from bot.blocks.news import BODY_BLOCK, IMAGE_BLOCK, NEW_NEWS, PREVIEW, SUBMIT, TITLE_BLOCK
+from bot.blocks.privacy import CONFIRM_BLOCK, DELETE_CONFIRM
 from bot.i18n import t
 from bot.slack_emulator.blockkit import violations
 from bot.slack_emulator.web_api import FakeSlack
@@ -218,3 +219,30 @@ def test_a_leader_s_news_is_in_their_export_and_stays_pseudonymised_after_erasur
     [post] = _posts(bot)
     assert post.title == "Record year" and post.author_id == result.pseudonym
     assert scan(bot.db, [ALICE]) == []
+
+
+def test_erasing_a_leader_redraws_their_posted_news_without_naming_them(bot: BotHarness) -> None:
+    """Alice deletes her data: her posted news stays for the alumni but no longer names her; Bob's post
+    still shows him. (Her post's ts is known only to the outbox: the reach job has not run yet.)"""
+    for user, title in ((ALICE, "Record year"), (BOB, "New office")):
+        bot.sender.command("/alumni", "news", user=user)
+        view = _opened(bot, count=1 if user == ALICE else 2)
+        values = news_values(title, f"{title}: thank you all.", "https://img.example/a.png")
+        bot.sender.view_submission(SUBMIT, values, user=user, blocks=view["blocks"])
+    assert _deliver(bot) == 2
+    before = {m["text"]: m for m in bot.fake.messages(ALUMNI_CHANNEL)}
+    assert f"<@{ALICE}>" in json.dumps(before["Record year"]["blocks"])
+
+    answer = bot.sender.view_submission(DELETE_CONFIRM, {CONFIRM_BLOCK: ["yes"]}, user=ALICE)
+    assert answer.status == 200
+    bot.fake.wait_for(  # the member is told last, after her messages were cleaned up
+        "chat.postMessage",
+        lambda c: c.args.get("channel") == ALICE and c.args.get("text") == t("privacy.deleted", "en"),
+    )
+    after = {m["text"]: m for m in bot.fake.messages(ALUMNI_CHANNEL)}
+    assert after.keys() == before.keys()
+    alices = json.dumps(after["Record year"], ensure_ascii=False)
+    assert ALICE not in alices and t("news.from_former", "ja") in alices
+    assert "Record year: thank you all." in alices and "https://img.example/a.png" in alices
+    assert after["New office"]["blocks"] == before["New office"]["blocks"]  # Bob's post is his still
+    assert f"<@{BOB}>" in json.dumps(after["New office"]["blocks"])

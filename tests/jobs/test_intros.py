@@ -14,6 +14,8 @@ import pytest
 from sqlmodel import select
 
 from bot.blocks.intros import FOLLOW_UP_BLOCK, MET_NO_ACTION, MET_YES_ACTION
+from bot.blocks.privacy import CONFIRM_BLOCK, DELETE_CONFIRM
+from bot.i18n import t
 from bot.slack_emulator.web_api import FakeSlack
 from jobs.delivery import deliver_due
 from jobs.intros import FOLLOW_UP_JOB, PURPOSE_FOLLOW_UP, PURPOSE_INTRO, ROUND_JOB
@@ -21,6 +23,7 @@ from jobs.runner import run_job
 from models.actors import Actor
 from models.db import Database
 from models.intro import IntroGroup, IntroRound, set_intro_preferences
+from models.member import get_member
 from models.outbox import SENT, OutboxMessage
 from models.profile import ProfileInput, give_consent, update_profile
 from models.timeutil import freeze
@@ -95,6 +98,43 @@ def test_a_round_introduces_each_group_once_in_each_language_and_follows_up_a_we
     assert run_job(bot.services, ROUND_JOB, at=MONDAY + timedelta(weeks=2)).queued == []
     with bot.db.session() as session:
         assert len(session.exec(select(IntroGroup)).all()) == 1
+
+
+def test_erasing_a_member_redraws_their_groups_intro_without_them(bot: BotHarness) -> None:
+    """Alice deletes her data: the posted intro of her group of three now shows only Bob and Carol (both
+    languages still, Bob reads Japanese), says that someone left, and holds nothing of hers."""
+    opt_in(bot.db)
+    people = {
+        ALICE: ("Alice Anders", "alice-only-bonsai"),
+        BOB: ("Bob Brown", "bob-only-kendo"),
+        CAROL: ("Carol Chen", "carol-only-rowing"),
+    }
+    with bot.db.session() as session:
+        for user, (name, skill) in people.items():
+            update_profile(session, actor=Actor(user), data=ProfileInput(skills=skill))
+            member = get_member(session, slack_user_id=user)
+            assert member is not None
+            member.display_name = name
+            session.add(member)
+    run_job(bot.services, ROUND_JOB, at=MONDAY)
+    deliver_due(bot.services)
+    channel = group_dm(bot.fake)
+    (before,) = bot.fake.messages(channel)
+    assert all(name in json.dumps(before) and skill in json.dumps(before) for name, skill in people.values())
+
+    answer = bot.sender.view_submission(DELETE_CONFIRM, {CONFIRM_BLOCK: ["yes"]}, user=ALICE)
+    assert answer.status == 200
+    bot.fake.wait_for(  # the member is told last, after her messages were cleaned up
+        "chat.postMessage",
+        lambda c: c.args.get("channel") == ALICE and c.args.get("text") == t("privacy.deleted", "en"),
+    )
+    (after,) = bot.fake.messages(channel)
+    assert after["ts"] == before["ts"]
+    body = json.dumps(after, ensure_ascii=False)  # text, blocks and metadata (the outbox key listed her)
+    assert ALICE not in body and not any(text in body for text in people[ALICE])
+    assert all(text in body for user in (BOB, CAROL) for text in (user, *people[user]))
+    assert t("intros.intro.member_left", "en") in body and t("intros.intro.member_left", "ja") in body
+    assert "Time to reconnect" in body and "再会の時間です" in body
 
 
 def test_a_group_of_one_language_reads_only_that_language(bot: BotHarness) -> None:

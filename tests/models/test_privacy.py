@@ -71,6 +71,8 @@ def test_every_table_has_a_rule_and_every_rule_names_real_columns() -> None:
             + rule.pointer_columns
             + tuple(rule.delete_when)
             + (rule.messages[:2] if rule.messages else ())
+            + tuple(rule.messages_when)
+            + ((rule.message_key,) if rule.message_key else ())
         )
         assert [c for c in named if c not in table.c] == [], name
         # Every reference to a member is declared: owned (member_columns) or a kept pointer to the tombstone.
