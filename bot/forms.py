@@ -96,14 +96,13 @@ def field_errors(
 ) -> dict[str, str]:
     """{block_id: message} for `ack(response_action="errors", errors=...)`.
 
-    Errors for fields that have no block in the view go to `fallback` so the user still sees them.
+    Errors for fields that have no block in the view go to the first input block (sorted), so the user
+    still sees them: Slack refuses an error keyed by anything but an input block of the view.
     """
     out: dict[str, str] = {}
     for field, (code, params) in error.errors.items():
         message = error_message(DomainError(code, field=field, **params), tr)
-        target = (
-            field if block_ids is None or field in block_ids else next(iter(sorted(block_ids or {field})))
-        )
+        target = field if not block_ids or field in block_ids else min(block_ids)
         out[target] = (out[target] + " " + message) if target in out else message
     return out
 

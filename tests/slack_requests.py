@@ -75,14 +75,15 @@ class SlackSender:
         *,
         team_id: str = "T1",
         subscribed_events: frozenset[str] | None = None,
-        ack_checker: Callable[[Any], None] | None = None,
+        ack_checker: Callable[[Any, dict[str, Any] | None], None] | None = None,
     ) -> None:
         self.url = url
         self.signing_secret = signing_secret
         self.team_id = team_id
         # None: send any event; otherwise only those Slack would deliver (the manifest's bot_events).
         self.subscribed_events = subscribed_events
-        # Called with every JSON ack body the app answers (the fake Slack's Block Kit checks).
+        # Called with every JSON ack body the app answers, and the view a view_submission submitted (the
+        # fake Slack's Block Kit and field-error checks).
         self.ack_checker = ack_checker
         self.verifier = SignatureVerifier(signing_secret)
 
@@ -113,7 +114,7 @@ class SlackSender:
         except urllib.error.HTTPError as exc:
             return Answer(exc.code, exc.read().decode())
         if self.ack_checker is not None and answer.text.strip().startswith("{"):
-            self.ack_checker(answer.json)
+            self.ack_checker(answer.json, _submitted_view(body, content_type))
         return answer
 
     def post_form(self, fields: dict[str, str], **kwargs: Any) -> Answer:
@@ -298,3 +299,18 @@ class SlackSender:
             headers["X-Slack-Retry-Num"] = str(retry_num)
             headers["X-Slack-Retry-Reason"] = "http_timeout"
         return self.post(json.dumps(body), "application/json", headers=headers, **kwargs)
+
+
+def _submitted_view(body: str, content_type: str) -> dict[str, Any] | None:
+    """The view a view_submission payload carried (None for any other request)."""
+    if not content_type.startswith("application/x-www-form-urlencoded"):
+        return None
+    raw = urllib.parse.parse_qs(body).get("payload")
+    try:
+        payload = json.loads(raw[0]) if raw else None
+    except ValueError:
+        return None
+    if not isinstance(payload, dict) or payload.get("type") != "view_submission":
+        return None
+    view = payload.get("view")
+    return view if isinstance(view, dict) else None

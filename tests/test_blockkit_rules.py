@@ -87,6 +87,30 @@ def test_views_open_refuses_an_external_id_already_in_use(client: tuple[FakeSlac
     assert err.value.response["error"] == "duplicate_external_id"
 
 
+def test_field_errors_must_name_an_input_block_of_the_submitted_view(
+    client: tuple[FakeSlack, WebClient],
+) -> None:
+    fake, _ = client
+    submitted = {
+        "type": "modal",
+        "blocks": [
+            {"type": "section", "block_id": "intro", "text": {"type": "mrkdwn", "text": "hi"}},
+            {
+                "type": "input",
+                "block_id": "title",
+                "label": plain("Title"),
+                "element": {"type": "plain_text_input"},
+            },
+        ],
+    }
+    fake.check_ack({"response_action": "errors", "errors": {"title": "too long"}}, submitted)
+    assert fake.violations == []
+    fake.check_ack({"response_action": "errors", "errors": {"intro": "x", "missing": "y"}}, submitted)
+    fake.check_ack({"response_action": "errors", "errors": {}}, submitted)
+    assert fake.rule_tally["errors_input_block"] == 2
+    assert "['intro', 'missing']" in fake.violations[0]
+
+
 def test_ack_bodies_get_the_same_checks(client: tuple[FakeSlack, WebClient]) -> None:
     fake, _ = client
     _, _, view, _ = a_modal(title=plain("x" * 25))

@@ -35,6 +35,7 @@ from models.survey import (
     INTRO_MAX,
     KINDS,
     MIN_GROUP_FLOOR,
+    MIN_GROUP_MAX,
     NOT_CLOSED,
     OPEN,
     PROMPT_MAX,
@@ -259,6 +260,7 @@ def create_modal(
         "action_id": FIELD_MIN_GROUP,
         "is_decimal_allowed": False,
         "min_value": str(MIN_GROUP_FLOOR),
+        "max_value": str(MIN_GROUP_MAX),  # Slack stops a larger number in the form (the model refuses it too)
         "initial_value": str(DEFAULT_MIN_GROUP),
     }
     blocks: list[dict[str, Any]] = [

@@ -1066,16 +1066,32 @@ class FakeSlack:
                 error, errors=[str(p) for p in problems], response_metadata={"messages": messages}
             )
 
-    def check_ack(self, body: Any) -> None:
+    def check_ack(self, body: Any, submitted: JsonDict | None = None) -> None:
         """Checks an ack body the app answered Slack with (the HTTP reply Slack itself reads).
 
-        A view in ``response_action`` update/push is a modal; blocks in a command's ack are a message.
-        Violations are recorded like refused Web API payloads (``violations``, ``rule_tally``) under
-        ``ack``; the caller (the test sender) has no Slack error to answer with.
+        A view in ``response_action`` update/push is a modal; blocks in a command's ack are a message;
+        ``response_action: errors`` answering the ``submitted`` view may name only its input blocks (Slack
+        keys each error by an input block's block_id: https://docs.slack.dev/surfaces/modals). Violations are recorded
+        like refused Web API payloads (``violations``, ``rule_tally``) under ``ack``; the caller (the test
+        sender) has no Slack error to answer with.
         """
         if not isinstance(body, dict):
             return
         view = body.get("view")
+        if body.get("response_action") == "errors" and isinstance(submitted, dict):
+            inputs = {
+                b.get("block_id")
+                for b in submitted.get("blocks") or []
+                if isinstance(b, dict) and b.get("type") == "input"
+            }
+            errors = body.get("errors") if isinstance(body.get("errors"), dict) else {}
+            strays = sorted(str(k) for k in errors if k not in inputs)
+            if strays or not errors:
+                with self._lock:
+                    self.violations.append(
+                        f"ack: errors keyed by no input block of the view: {strays or '{}'}"
+                    )
+                    self.rule_tally["errors_input_block"] += 1
         try:
             if body.get("response_action") in ("update", "push") and isinstance(view, dict):
                 self._check_blocks("ack", "modal", view.get("blocks"), view)
