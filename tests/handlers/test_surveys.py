@@ -21,25 +21,39 @@ def _members(bot: BotHarness) -> None:
         add_member(bot, user, name=user, current_company="Acme")
 
 
-def _create(bot: BotHarness, title: str = "Pulse <!channel> & co") -> int:
-    """HR opens the modal with `/alumni アンケート` and sends the survey; returns its id."""
-    bot.sender.command("/alumni", "アンケート", user=HR)
+def _create(
+    bot: BotHarness,
+    title: str = "Pulse <!channel> & co",
+    *,
+    subcommand: str = "アンケート",
+    modal_title: str = "新しいアンケート",  # HR's Slack language is Japanese unless a test changes it
+    **values: Any,
+) -> int:
+    """HR opens the modal with `/alumni <subcommand>` and sends the survey; returns its id."""
+    bot.sender.command("/alumni", subcommand, user=HR)
     modal = opened_view(bot, ui.VIEW_CREATE)
     assert violations("modal", modal["blocks"], modal) == []
-    assert modal["title"]["text"] == "新しいアンケート"  # HR's Slack language is Japanese
-    answer = bot.sender.view_submission(ui.VIEW_CREATE, create_values(title), user=HR, blocks=modal["blocks"])
+    assert modal["title"]["text"] == modal_title
+    answer = bot.sender.view_submission(
+        ui.VIEW_CREATE, create_values(title, **values), user=HR, blocks=modal["blocks"]
+    )
     assert answer.status == 200 and not answer.text
     [survey] = surveys_in(bot.db)
     return int(survey.id or 0)
 
 
-def _answer(bot: BotHarness, user: str, survey_id: int, *, nth: int) -> dict[str, Any]:
+def _answer(
+    bot: BotHarness, user: str, survey_id: int, *, nth: int, scale: str = "5", choice: str = "0"
+) -> dict[str, Any]:
     """`user` clicks "Answer" (the `nth` answer modal opened in this test) and answers."""
     bot.sender.block_action(ui.ACTION_ANSWER, str(survey_id), user=user, channel=None)
     modal = opened_view(bot, ui.VIEW_ANSWER, nth)
     assert violations("modal", modal["blocks"], modal) == []
     scale_q, choice_q = (b["block_id"] for b in modal["blocks"] if b["type"] == "input")
-    values = {scale_q: {"type": "radio_buttons", "selected_option": {"value": "5"}}, choice_q: select("0")}
+    values = {
+        scale_q: {"type": "radio_buttons", "selected_option": {"value": scale}},
+        choice_q: select(choice),
+    }
     meta = json.dumps({"survey_id": survey_id})
     answer = bot.sender.view_submission(
         ui.VIEW_ANSWER, values, user=user, private_metadata=meta, blocks=modal["blocks"]
