@@ -152,7 +152,8 @@ def _queue(
                 roster_ids=roster_ids,
                 all_not_in_slack=all_not_in_slack,
                 resend=resend,
-            )  # each person's language from how their name is written (`guess_language`), not HR's
+                default_language=services.settings.language,
+            )  # each person's language: the roster's, else guessed from their name, else the workspace's
     except DomainError as exc:  # the role changed since the check above, or the request is invalid
         ack()
         refused = isinstance(exc, PermissionDenied)

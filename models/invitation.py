@@ -41,7 +41,7 @@ from models.actors import Actor
 from models.audit import record
 from models.errors import FieldErrors, PermissionDenied
 from models.member import Member
-from models.roster import RosterRecord
+from models.roster import LANGUAGES, RosterRecord  # the languages an invitation is written in
 from models.timeutil import now
 from models.types import UTCDateTime
 
@@ -56,7 +56,6 @@ STATUSES = (QUEUED, SENDING, SENT, FAILED, UNCERTAIN, STOPPED)
 RESENDABLE = (SENT, FAILED, UNCERTAIN)
 # Rows that stop when the person joins (a row being sent right now finishes).
 STOPPABLE = (QUEUED, FAILED, UNCERTAIN)
-LANGUAGES = ("ja", "en")
 # "Active" in the funnel: did something the monthly report counts as activity in this many days.
 ACTIVE_DAYS = 90
 
@@ -104,8 +103,17 @@ class Invitation(SQLModel, table=True):
 
 
 def guess_language(name: str, default: str = "en") -> str:
-    """`ja` for a name written in Japanese script, else `default` (the roster has no language column)."""
+    """`ja` for a name written in Japanese script, else `default` (a Latin name may still be a Japanese
+    reader's, so this is only the fallback when the roster gives no language)."""
     return "ja" if _JAPANESE.search(name) else default
+
+
+def invitation_language(roster_language: str | None, name: str, default: str = "en") -> str:
+    """The language of someone's invitation: the roster's when HR gave one, else guessed from the name's
+    script, else `default` (the workspace's `ALUMNI_LANGUAGE`)."""
+    if roster_language in LANGUAGES:
+        return str(roster_language)
+    return guess_language(name, default)
 
 
 # ---------------------------------------------------------------------------------------------- queueing
@@ -154,8 +162,10 @@ def queue_invitations(
 
     Nobody is invited twice: a person with an invitation is skipped unless `resend=True`, which only works
     with explicit `roster_ids` and re-queues rows that were sent, failed or uncertain. Nobody already in
-    Slack is invited. `language` (`ja`/`en`) applies to every new row; without it each person's language
-    is guessed from how their name is written (`guess_language`, falling back to `default_language`).
+    Slack is invited. `language` (`ja`/`en`) applies to every new row; without it each person gets the
+    language of their roster row, else one guessed from how their name is written, else `default_language`
+    (`invitation_language`). A resend without `language` takes the roster's language when it has one (HR may
+    have corrected it since).
     """
     if not actor.is_hr:
         raise PermissionDenied("not_allowed")
@@ -217,9 +227,9 @@ def _queue(
 ) -> None:
     rec = RosterRecord.__table__  # type: ignore[attr-defined]
     inv = Invitation.__table__  # type: ignore[attr-defined]
-    query = sa_select(rec.c.id, rec.c.email, rec.c.name, rec.c.member_id, inv.c.id, inv.c.status).select_from(
-        rec.outerjoin(inv, inv.c.roster_record_id == rec.c.id)
-    )
+    query = sa_select(
+        rec.c.id, rec.c.email, rec.c.name, rec.c.language, rec.c.member_id, inv.c.id, inv.c.status
+    ).select_from(rec.outerjoin(inv, inv.c.roster_record_id == rec.c.id))
     rows: list[Any] = []
     if ids is None:
         rows = list(session.execute(query.where(rec.c.member_id.is_(None), inv.c.id.is_(None))).all())
@@ -230,7 +240,7 @@ def _queue(
     joined = _joined_emails(session, [r[1] for r in rows])
     new_rows: list[dict[str, Any]] = []
     resend_ids: list[int] = []
-    for record_id, email, name, member_id, invitation_id, status in rows:
+    for record_id, email, name, roster_language, member_id, invitation_id, status in rows:
         if member_id is not None or email in joined:
             result.skip("joined")
         elif invitation_id is None:
@@ -238,7 +248,7 @@ def _queue(
                 {
                     "roster_record_id": record_id,
                     "email": email,
-                    "language": language or guess_language(name, default_language),
+                    "language": language or invitation_language(roster_language, name, default_language),
                     "status": QUEUED,
                     "attempts": 0,
                     "sends": 0,
@@ -268,6 +278,13 @@ def _queue(
         }
         if language is not None:
             values["language"] = language
+        else:  # the roster's language when set (HR may have corrected it), else the one it was sent in
+            roster_language = (
+                sa_select(rec.c.language)
+                .where(rec.c.id == inv.c.roster_record_id, rec.c.language.in_(LANGUAGES))
+                .scalar_subquery()
+            )
+            values["language"] = func.coalesce(roster_language, inv.c.language)
         changed = session.execute(
             update(inv)
             .where(inv.c.id.in_(resend_ids[start : start + 500]), inv.c.status.in_(RESENDABLE))

@@ -1,4 +1,5 @@
-"""Roster import: HR's CSV of leavers (email, name, department, joined, left) merged into member profiles.
+"""Roster import: HR's CSV of leavers (email, name, department, joined, left, language) merged into member
+profiles.
 
 - Encodings: UTF-8 with or without BOM, or cp932 (what Excel and Japanese HR systems write; the strict
   `shift_jis` codec rejects NEC/IBM extensions such as ① and ㈱).
@@ -11,6 +12,8 @@
   anywhere); they are linked when the person joins (`link_new_slack_user`) or at the next import, and
   purged after the retention period (`purge_unmatched`). HR may invite them by email (`models.invitation`);
   linking a record stops its invitation, and purging it deletes the invitation (ON DELETE CASCADE).
+- `language` (`ja`/`en`, optional) is the language HR knows the person reads; it stays on the record and picks
+  the invitation's language (a name in Latin letters says nothing about it). Blank means unknown.
 """
 
 from __future__ import annotations
@@ -57,8 +60,11 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "department": ("department", "dept", "部署", "所属", "部門", "部署名"),
     "joined": ("joined", "joineddate", "hired", "hiredate", "入社", "入社日", "入社年", "入社年月日"),
     "left": ("left", "leftdate", "leavingdate", "termination", "退職", "退職日", "退職年", "退職年月日"),
+    "language": ("language", "lang", "locale", "言語", "使用言語", "希望言語"),
 }
 REQUIRED_COLUMNS = ("email", "name")
+# What the optional `language` column may hold (case-insensitive; blank: unknown).
+LANGUAGES = ("ja", "en")
 
 
 class RosterRecord(SQLModel, table=True):
@@ -72,6 +78,7 @@ class RosterRecord(SQLModel, table=True):
     department: str = Field(default="", max_length=200)
     joined_year: int | None = None
     left_year: int | None = None
+    language: str | None = Field(default=None, max_length=8)  # `ja`/`en` from HR's file; None: unknown
     member_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("member.id"), index=True, nullable=True)
     )
@@ -89,6 +96,7 @@ class RosterRow:
     department: str
     joined_year: int | None
     left_year: int | None
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -174,6 +182,16 @@ def _year(raw: str) -> int | None:
     return year
 
 
+def _language(raw: str) -> str | None:
+    """`ja`/`en` from a cell (any case, full-width too); None when blank; ValueError for anything else."""
+    text = unicodedata.normalize("NFKC", raw).strip().casefold()
+    if not text:
+        return None
+    if text not in LANGUAGES:
+        raise ValueError(text)
+    return text
+
+
 def parse_roster(data: bytes) -> ParsedRoster:
     """Parse and validate a roster CSV. A file-level problem raises `DomainError`; row problems are listed."""
     if len(data) > MAX_BYTES:
@@ -246,11 +264,17 @@ def parse_roster(data: bytes) -> ParsedRoster:
                 problem = ("invalid_date", "left")
         if problem is None and joined is not None and left is not None and left < joined:
             problem = ("left_before_joined", "left")
+        language = None
+        if problem is None:
+            try:
+                language = _language(cell("language"))
+            except ValueError:
+                problem = ("invalid_language", "language")
         if problem is not None:
             parsed.invalid.append(InvalidRow(start_line, problem[0], problem[1]))
             continue
         seen.add(email)
-        parsed.rows.append(RosterRow(start_line, email, name, department, joined, left))
+        parsed.rows.append(RosterRow(start_line, email, name, department, joined, left, language))
     return parsed
 
 
@@ -405,6 +429,7 @@ def _record_values(row: RosterRow) -> dict[str, Any]:
         "department": row.department,
         "joined_year": row.joined_year,
         "left_year": row.left_year,
+        "language": row.language,
     }
 
 
@@ -468,6 +493,7 @@ def _new_record(row: RosterRow) -> RosterRecord:
         department=row.department,
         joined_year=row.joined_year,
         left_year=row.left_year,
+        language=row.language,
     )
 
 
@@ -479,6 +505,7 @@ def _refresh_record(rec: RosterRecord, row: RosterRow) -> bool:
         ("department", row.department),
         ("joined_year", row.joined_year),
         ("left_year", row.left_year),
+        ("language", row.language),
     ):
         if getattr(rec, name) != value:
             setattr(rec, name, value)
@@ -502,7 +529,7 @@ def link_new_slack_user(session: Session, *, slack_user_id: str, email: str | No
     if member is None:
         member = Member(slack_user_id=slack_user_id, display_name=name or rec.name, source=SOURCE_ROSTER)
         session.add(member)
-    row = RosterRow(0, rec.email, rec.name, rec.department, rec.joined_year, rec.left_year)
+    row = RosterRow(0, rec.email, rec.name, rec.department, rec.joined_year, rec.left_year, rec.language)
     _merge_into_member(member, None, row)
     _refresh_search_text(member)
     session.flush()

@@ -51,9 +51,15 @@ def mail_bot(fake_slack: FakeSlack, db: Database, smtp_server: SmtpServer) -> It
     )
 
 
-def add_roster(bot: BotHarness, *people: tuple[str, str]) -> list[int]:
+def add_roster(
+    bot: BotHarness, *people: tuple[str, str], languages: dict[str, str] | None = None
+) -> list[int]:
+    """Roster rows (email, name) of people not in Slack; `languages` by email, as HR's file may give them."""
     with bot.db.session() as session:
-        records = [RosterRecord(email=email, name=name, department="Sales") for email, name in people]
+        records = [
+            RosterRecord(email=email, name=name, department="Sales", language=(languages or {}).get(email))
+            for email, name in people
+        ]
         session.add_all(records)
         session.flush()
         return [int(r.id or 0) for r in records]
@@ -118,21 +124,37 @@ def test_hr_in_english_invites_everyone_not_invited_yet_each_in_their_language(
     mail_bot: BotHarness, smtp_server: SmtpServer
 ) -> None:
     bot = mail_bot
-    add_roster(bot, ("taro@example.com", "山田太郎"), ("jane@example.com", "Jane Doe"))
+    add_roster(
+        bot,
+        ("taro@example.com", "山田太郎"),
+        ("jane@example.com", "Jane Doe"),
+        ("ken@example.com", "Ken Sato"),
+        ("mia@example.com", "Mia Ito"),
+        languages={"jane@example.com": "en", "ken@example.com": "ja"},
+    )
     body = bot.sender.command("/alumni", "invitations", user=EN_HR).json
-    assert body["text"] == "Not in Slack yet" and "Invite all 2" in json.dumps(body["blocks"])
-    click(bot, INVITE_ALL, "2", user=EN_HR)
+    assert body["text"] == "Not in Slack yet" and "Invite all 4" in json.dumps(body["blocks"])
+    click(bot, INVITE_ALL, "4", user=EN_HR)
     assert bot.listeners.wait_idle()
-    assert ephemerals(bot, EN_HR) == ["Invitations queued: 2, resent: 0."]
+    assert ephemerals(bot, EN_HR) == ["Invitations queued: 4, resent: 0."]
     by_rcpt = {r.rcpt_tos[0]: r for r in smtp_server.received}
-    assert sorted(by_rcpt) == ["jane@example.com", "taro@example.com"]
-    assert by_rcpt["jane@example.com"].message["Subject"] == "You're invited to our alumni community on Slack"
+    subjects = {rcpt: r.message["Subject"] for rcpt, r in by_rcpt.items()}
+    english, japanese = (
+        "You're invited to our alumni community on Slack",
+        "アルムナイ Slack コミュニティへのご招待",
+    )
+    assert subjects == {
+        "jane@example.com": english,  # the roster's language, not HR's
+        "ken@example.com": japanese,  # the roster's language, though his name is in Latin letters
+        "taro@example.com": japanese,  # no roster language: a name in Japanese script
+        "mia@example.com": japanese,  # neither: the workspace's ALUMNI_LANGUAGE
+    }
     assert "山田太郎 様" in by_rcpt["taro@example.com"].body()
 
-    click(bot, INVITE_ALL, "2", user=EN_HR)  # nobody is left to invite
+    click(bot, INVITE_ALL, "4", user=EN_HR)  # nobody is left to invite
     assert bot.listeners.wait_idle()
     assert ephemerals(bot, EN_HR)[-1] == "Invitations queued: 0, resent: 0."
-    assert len(smtp_server.received) == 2
+    assert len(smtp_server.received) == 4
     after = json.dumps(bot.sender.command("/alumni", "invitations", user=EN_HR).json["blocks"])
     assert "Invite all" not in after and "Resend" in after
 

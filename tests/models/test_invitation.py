@@ -26,6 +26,7 @@ from models.invitation import (
     guess_language,
     invitation_for,
     invitation_funnel,
+    invitation_language,
     mark_failed,
     mark_handed_over,
     mark_sent,
@@ -275,6 +276,64 @@ def test_guess_language_reads_the_script_of_the_name() -> None:
     assert guess_language("ヤマダ タロウ") == "ja"
     assert guess_language("Jane Doe") == "en"
     assert guess_language("Jane Doe", default="ja") == "ja"
+
+
+def test_invitation_language_is_the_rosters_then_the_guess_then_the_workspace_default() -> None:
+    assert invitation_language("ja", "Ken Sato") == "ja"  # a Japanese reader with a Latin name
+    assert invitation_language("en", "山田 太郎") == "en"
+    assert invitation_language(None, "山田 太郎", default="en") == "ja"
+    assert invitation_language(None, "Jane Doe", default="ja") == "ja"
+    assert invitation_language(None, "Jane Doe", default="en") == "en"
+
+
+def test_each_person_is_invited_in_their_roster_language_and_hr_may_override_it(db: Database) -> None:
+    with db.session() as session:
+        session.add_all(
+            [
+                RosterRecord(email="ken@example.com", name="Ken Sato", language="ja"),
+                RosterRecord(email="hana@example.com", name="山田 花", language="en"),
+                RosterRecord(email="taro@example.com", name="山田 太郎"),
+                RosterRecord(email="jane@example.com", name="Jane Doe"),
+            ]
+        )
+    with db.session() as session:
+        queue_invitations(session, actor=HR, all_not_in_slack=True, default_language="en")
+    with db.session() as session:
+        languages = {i.email: i.language for i in session.exec(select(Invitation))}
+    assert languages == {
+        "ken@example.com": "ja",  # the roster says so, though the name is in Latin letters
+        "hana@example.com": "en",
+        "taro@example.com": "ja",  # no roster language: guessed from the name
+        "jane@example.com": "en",  # nor a Japanese name: the workspace default
+    }
+    with db.session() as session:
+        (rid,) = add_records(session, ("mia@example.com", "Mia Ito"))
+        session.exec(select(RosterRecord).where(RosterRecord.id == rid)).one().language = "ja"
+    with db.session() as session:
+        queue_invitations(session, actor=HR, roster_ids=[rid], language="en")  # HR's explicit choice wins
+        row = invitation_for(session, roster_record_id=rid)
+    assert row is not None and row.language == "en"
+
+
+def test_a_resend_follows_a_roster_language_hr_corrected_since(db: Database) -> None:
+    with db.session() as session:
+        corrected, unknown = add_records(
+            session, ("ken@example.com", "Ken Sato"), ("jane@example.com", "Jane Doe")
+        )
+        queue_invitations(session, actor=HR, roster_ids=[corrected, unknown], default_language="en")
+    for _ in range(2):
+        with db.session() as session:
+            claim = claim_next_invitation(session, worker_id="w1")
+            assert claim is not None and claim.language == "en"
+            assert mark_sent(session, claim, message_id=f"<{claim.id}@example.com>")
+    with db.session() as session:  # HR's next roster import says Ken reads Japanese
+        session.exec(select(RosterRecord).where(RosterRecord.id == corrected)).one().language = "ja"
+    with db.session() as session:
+        result = queue_invitations(session, actor=HR, roster_ids=[corrected, unknown], resend=True)
+    assert result.resent == 2
+    with db.session() as session:
+        languages = {i.email: i.language for i in session.exec(select(Invitation))}
+    assert languages == {"ken@example.com": "ja", "jane@example.com": "en"}  # no roster language: kept
 
 
 def test_invitation_funnel_counts_each_stage_among_the_previous_one(db: Database) -> None:

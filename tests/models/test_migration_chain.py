@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from psycopg import sql
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
 from models.db import MIGRATIONS_DIR, Database
@@ -104,3 +104,40 @@ def test_a_database_holding_a_pre_renumbering_id_upgrades_to_head(
 
     assert _version(database) == _chain()[-1]
     assert _schema_diff(database) == []
+
+
+def _downgrade(database: Database, revision: str) -> None:
+    from alembic import command
+
+    config = database.alembic_config()
+    with database.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
+
+
+def _roster_columns(database: Database) -> set[str]:
+    with database.engine.connect() as conn:
+        return {c["name"] for c in inspect(conn).get_columns("roster_record")}
+
+
+def test_the_roster_language_migration_downgrades_keeping_the_rows_and_upgrades_again(
+    blank_database: Callable[[], Database],
+) -> None:
+    database = blank_database()
+    database.upgrade("0016")
+    with database.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO roster_record (email, name, department, language, first_imported_at)"
+                " VALUES ('ken@example.com', 'Ken Sato', '', 'ja', CURRENT_TIMESTAMP)"
+            )
+        )
+
+    _downgrade(database, "0015")
+
+    assert _version(database) == "0015" and "language" not in _roster_columns(database)
+    with database.engine.connect() as conn:
+        assert conn.execute(text("SELECT email FROM roster_record")).scalars().all() == ["ken@example.com"]
+    database.upgrade("0016")
+    with database.engine.connect() as conn:  # the language is unknown again, not invented
+        assert conn.execute(text("SELECT language FROM roster_record")).scalars().all() == [None]

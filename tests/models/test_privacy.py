@@ -42,6 +42,7 @@ from models.privacy import (
     purge_candidate_contacts,
     tables,
 )
+from models.roster import RosterRecord
 from models.tables import import_all
 from models.timeutil import freeze, now
 
@@ -244,6 +245,23 @@ def test_export_holds_their_rows_from_every_table(db: Database) -> None:
     assert owned_tables <= set(data["tables"]), owned_tables - set(data["tables"])
     assert data["tables"]["member"][0]["display_name"] == ALICE_NAME
     json.dumps(data)  # serialisable as is
+
+
+def test_the_roster_language_is_in_their_export_and_goes_with_their_roster_row(db: Database) -> None:
+    with db.session() as session:
+        alice = Member(slack_user_id=ALICE, display_name=ALICE_NAME)
+        session.add(alice)
+        session.flush()
+        session.add(
+            RosterRecord(email="zelda@example.com", name=ALICE_NAME, language="en", member_id=alice.id)
+        )
+    with db.session() as session:
+        exported = export_member_data(session, slack_user_id=ALICE)["tables"]["roster_record"]
+    assert [(r["email"], r["language"]) for r in exported] == [("zelda@example.com", "en")]
+    with db.session() as session:
+        erase_member(session, actor=Actor(ALICE), slack_user_id=ALICE)
+    with db.session() as session:
+        assert session.connection().execute(select(RosterRecord.__table__)).all() == []  # type: ignore[attr-defined]
 
 
 def test_retention_purges_candidate_contact_data_of_old_closed_referrals(db: Database) -> None:

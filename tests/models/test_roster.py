@@ -15,6 +15,7 @@ from models.db import Database
 from models.errors import DomainError, PermissionDenied
 from models.member import Member, get_member, refresh_search_text
 from models.roster import (
+    InvalidRow,
     RosterRecord,
     SlackAccount,
     import_roster,
@@ -123,6 +124,70 @@ def test_file_level_problems() -> None:
     with pytest.raises(DomainError) as binary:
         parse_roster(b"\xff\xfe\x00\x81\x00")
     assert binary.value.code == "admin.errors.roster_encoding"
+
+
+def language_roster(*rows: tuple[str, str, str], header: str = "email,name,language") -> bytes:
+    """A small roster CSV of (email, name, language) rows."""
+    return "\n".join([header, *(",".join(r) for r in rows)]).encode()
+
+
+def test_the_language_column_is_ja_or_en_in_any_case_and_blank_means_unknown() -> None:
+    parsed = parse_roster(
+        language_roster(
+            ("ken@example.com", "Ken Sato", "ja"),
+            ("mia@example.com", "Mia Jones", " EN "),
+            ("yui@example.com", "Yui Ito", "Ja"),
+            ("rin@example.com", "Rin Abe", "ＪＡ"),  # full-width, as Japanese spreadsheets write it
+            ("ann@example.com", "山田 杏", ""),
+        )
+    )
+    assert parsed.invalid == []
+    assert [(r.email, r.language) for r in parsed.rows] == [
+        ("ken@example.com", "ja"),
+        ("mia@example.com", "en"),
+        ("yui@example.com", "ja"),
+        ("rin@example.com", "ja"),
+        ("ann@example.com", None),
+    ]
+    japanese_header = parse_roster("メールアドレス,氏名,言語\nken@example.com,Ken Sato,ja\n".encode())
+    assert japanese_header.rows[0].language == "ja"
+    no_column = make_roster(10, encoding="utf-8")
+    assert {r.language for r in parse_roster(no_column.data).rows} == {None}
+
+
+def test_a_bad_language_is_a_row_error_and_the_row_is_not_imported() -> None:
+    parsed = parse_roster(
+        language_roster(
+            ("ken@example.com", "Ken Sato", "ja"),
+            ("fr@example.com", "Jean Dupont", "fr"),
+            ("jp@example.com", "Taro Yamada", "日本語"),
+        )
+    )
+    assert [r.email for r in parsed.rows] == ["ken@example.com"]
+    assert parsed.invalid == [
+        InvalidRow(3, "invalid_language", "language"),
+        InvalidRow(4, "invalid_language", "language"),
+    ]
+
+
+def test_the_roster_language_is_stored_and_a_reimport_updates_or_clears_it(db: Database) -> None:
+    accounts = {"ken@example.com": SlackAccount(user_id="UKEN00001", name="Ken")}
+    first = language_roster(("ken@example.com", "Ken Sato", "ja"), ("mia@example.com", "Mia Jones", "en"))
+    with db.session() as session:
+        import_roster(session, actor=HR_ACTOR, parsed=parse_roster(first), slack_accounts=accounts)
+    with db.session() as session:
+        stored = {r.email: r.language for r in session.exec(select(RosterRecord))}
+    assert stored == {"ken@example.com": "ja", "mia@example.com": "en"}  # in Slack and not yet alike
+
+    corrected = language_roster(("ken@example.com", "Ken Sato", "EN"), ("mia@example.com", "Mia Jones", ""))
+    with db.session() as session:
+        report = import_roster(
+            session, actor=HR_ACTOR, parsed=parse_roster(corrected), slack_accounts=accounts
+        )
+    assert report.updated == 1  # Ken's record changed
+    with db.session() as session:
+        stored = {r.email: r.language for r in session.exec(select(RosterRecord))}
+    assert stored == {"ken@example.com": "en", "mia@example.com": None}
 
 
 def test_only_hr_may_import(sqlite_db: Database) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import delete, select
 
 from bot.blocks.invitations import FUNNEL_EXPORT, INVITE_ALL, PAGE_NEXT, invite_action_id, resend_action_id
 from bot.services import Services
@@ -73,6 +73,22 @@ def test_an_invite_is_queued_before_the_ack_and_the_sending_is_left_for_later(
     assert [(r.roster_record_id, r.status, r.language) for r in _rows(services)] == [(taro, QUEUED, "ja")]
     assert len(work) == 1  # the delivery, after the ack
     assert _ephemeral(fake_slack, HR) == ["招待の送信待ち: 1 件、再送: 0 件。"]
+
+
+def test_invitations_without_a_roster_language_or_a_japanese_name_use_the_workspace_language(
+    services: Services,
+) -> None:
+    services = _ready(services)
+    (jane,) = _roster(services, "Jane Doe")
+    for workspace_language in ("ja", "en"):
+        with services.db.session() as session:
+            session.exec(delete(Invitation))
+        configured = replace(services, settings=replace(services.settings, language=workspace_language))
+        body, action = _click(invite_action_id(jane), str(jane), HR)
+        invitations.on_invite(
+            ack=Recorder(), body=body, action=action, services=configured, later=lambda _: None
+        )
+        assert [r.language for r in _rows(services)] == [workspace_language]
 
 
 def test_a_member_clicking_invite_resend_or_invite_all_changes_nothing(
