@@ -1084,7 +1084,8 @@ class FakeSlack:
                 for b in submitted.get("blocks") or []
                 if isinstance(b, dict) and b.get("type") == "input"
             }
-            errors = body.get("errors") if isinstance(body.get("errors"), dict) else {}
+            raw_errors = body.get("errors")
+            errors: JsonDict = raw_errors if isinstance(raw_errors, dict) else {}
             strays = sorted(str(k) for k in errors if k not in inputs)
             if strays or not errors:
                 with self._lock:
