@@ -245,7 +245,11 @@ def decide_then_ack(
 
 
 def build_home(services: Services, user_id: str) -> dict[str, Any]:
-    """The Home tab view for one user: a greeting, then each feature's section (within 100 blocks)."""
+    """The Home tab view for one user: a greeting, then each feature's section (within Slack's 100 blocks).
+
+    A section that would not fit is left out whole (never cut mid-way), logged, and the closing line says
+    so and points to `/alumni help`, where every section's command is listed.
+    """
     person = services.people.get(user_id)
     tr = Translator(person.language)
     blocks: list[BlockDict] = [
@@ -254,20 +258,28 @@ def build_home(services: Services, user_id: str) -> dict[str, Any]:
     ]
     if services.roles.is_hr(user_id):
         blocks.append(context(tr("home.hr_badge")))
-    for _, home in _home_sections():
+    left_out: list[str] = []
+    for name, home in _home_sections():
         part = home(services, user_id, tr)
-        if part and len(blocks) + len(part) + 2 <= VIEW_BLOCK_LIMIT:
+        if not part:
+            continue
+        if len(blocks) + len(part) + 2 <= VIEW_BLOCK_LIMIT:
             blocks.append(divider())
             blocks.extend(part)
-    blocks.append(context(tr("home.help_hint")))
+        else:
+            left_out.append(name)
+    if left_out:
+        log.warning("Home tab sections left out (over 100 blocks)", extra={"sections": left_out})
+    blocks.append(context(tr("home.sections_left_out" if left_out else "home.help_hint")))
     return {"type": "home", "blocks": blocks}
 
 
-def _home_sections() -> list[tuple[int, HomeSection]]:
+def _home_sections() -> list[tuple[str, HomeSection]]:
+    """(feature name, Home section) in `home_order`."""
     from bot.features import features  # the feature list imports the handlers, which import the kit
 
-    found = [(f.home_order, f.home) for f in features() if f.home is not None]
-    return sorted(found, key=lambda item: item[0])
+    found = [(f.home_order, f.name, f.home) for f in features() if f.home is not None]
+    return [(name, home) for _, name, home in sorted(found, key=lambda item: item[0])]
 
 
 def publish_home(services: Services, *user_ids: str) -> None:
