@@ -10,6 +10,7 @@ One run, in this order (progress goes to stderr, the Markdown document to stdout
 3. `benchmarks.hr_ops` 10,000 rows: roster import, first run and re-run (SQLite and PostgreSQL).
 4. `benchmarks.blocks_build`: a 19-block answer built with slack_sdk model objects vs plain dicts.
 5. `benchmarks.delivery_throughput` (PostgreSQL): outbox fan-out vs the fake's workspace limit, duplicates.
+6. `benchmarks.intro_pairing`: a reconnect-intros round pairing 20,000 opted-in members (issue 16: ≤ 2 s).
 
 Not run by the test suite: it measures time.
 """
@@ -113,6 +114,12 @@ def run_delivery(messages: int) -> dict[str, Any]:
         "429s": int(ratelimited.group(1)) if ratelimited else None,
         "output": result.stdout.strip(),
     }
+
+
+def _module_output(module: str, *args: str) -> str:
+    """What `python -m module args` prints (a part that reports its own figures)."""
+    command = [sys.executable, "-m", module, *args]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300).stdout.strip()
 
 
 # ------------------------------------------------------------------------------------------------ Markdown
@@ -267,6 +274,12 @@ Weekly digest on the seeded data: {digest}.
 {results["delivery"]["output"]}
 ```
 
+## Reconnect intros: pairing a round (`benchmarks.intro_pairing`, issue 16 goal ≤ 2 s)
+
+```
+{results["intros"]}
+```
+
 ## How to rerun one part
 
 ```sh
@@ -275,6 +288,7 @@ Weekly digest on the seeded data: {digest}.
 .venv/bin/python -m benchmarks.hr_ops 10000
 .venv/bin/python -m benchmarks.blocks_build
 .venv/bin/python -m benchmarks.delivery_throughput --db postgres
+.venv/bin/python -m benchmarks.intro_pairing --members 20000
 ```
 """
 
@@ -300,15 +314,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         results["roster_rows"] = 1000 if args.quick else 10_000
         results["roster"] = run_roster(results["roster_rows"])
         print("== Block Kit building", flush=True)
-        results["blocks"] = subprocess.run(
-            [sys.executable, "-m", "benchmarks.blocks_build"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        ).stdout.strip()
+        results["blocks"] = _module_output("benchmarks.blocks_build")
         print("== outbox delivery", flush=True)
         results["delivery"] = run_delivery(300 if args.quick else 2000)
+        print("== intro pairing", flush=True)
+        results["intros"] = _module_output(
+            "benchmarks.intro_pairing", "--members", "2000" if args.quick else "20000"
+        )
     minutes = (dt.datetime.now(dt.UTC) - begin).total_seconds() / 60
     started = begin.strftime("%Y-%m-%d %H:%M UTC")
     sys.stdout.write(
