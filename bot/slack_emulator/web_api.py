@@ -1078,7 +1078,12 @@ class FakeSlack:
         if not isinstance(body, dict):
             return
         view = body.get("view")
-        if body.get("response_action") == "errors" and isinstance(submitted, dict):
+        # Only a submitted view with blocks is one Slack could have sent (a test's bare payload has none).
+        if (
+            body.get("response_action") == "errors"
+            and isinstance(submitted, dict)
+            and submitted.get("blocks")
+        ):
             inputs = {
                 b.get("block_id")
                 for b in submitted.get("blocks") or []
