@@ -39,9 +39,12 @@ from models.outbox import (
     SENT,
     OutboxMessage,
     cancel_pending,
+    cancel_pending_prefixed,
     dedupe_key,
     enqueue,
     redact_payloads,
+    rewrite_payload,
+    rows_of_purpose,
 )
 from models.story import (
     COPY_CANCELLED,
@@ -64,6 +67,7 @@ log = logging.getLogger(__name__)
 
 PURPOSE_POST = "story_post"
 PURPOSE_WITHDRAWN = "story_withdrawn"
+PURPOSE_DIGEST_LINE = "story_digest_withdrawn"  # a posted digest's line for a withdrawn story, replaced
 SYNC_JOB = "stories_sync"
 DIGEST_ORDER = 15
 DIGEST_LIMIT = 8
@@ -120,10 +124,76 @@ def publish(session: Session, *, actor: Actor, story_id: int, settings: Settings
 
 
 def withdraw(session: Session, *, actor: Actor, story_id: int, settings: Settings) -> Story:
-    """The subject withdraws their story; every copy is replaced (or cancelled) through the outbox."""
+    """The subject withdraws their story; every copy is replaced (or cancelled) through the outbox, and so is
+    its line in weekly digests already built."""
     story = withdraw_story(session, actor=actor, story_id=story_id)
-    settle(session, tr=Translator(settings.language), story_ids={int(story.id or 0)})
+    tr = Translator(settings.language)
+    settle(session, tr=tr, story_ids={int(story.id or 0)})
+    withdraw_from_digests(session, story, tr=tr)
     return story
+
+
+def withdraw_from_digests(
+    session: Session, story: Story, *, tr: Translator, enqueue_fn: Enqueue = _enqueue_now
+) -> int:
+    """Replace a withdrawn story's line in the weekly digests built since it was published; returns how many
+    digests changed.
+
+    A digest still waiting is rewritten before it goes out. A posted one is updated in Slack through the
+    outbox, and its stored message becomes what Slack shows, so a second withdrawal from the same digest
+    builds on the first (and supersedes its update if that one is still waiting). A digest being sent right
+    now, or whose outcome is unknown, is left as it is.
+    """
+    from jobs.digest import PURPOSE as DIGEST_PURPOSE  # the digest imports every feature's section
+
+    if story.published_at is None:
+        return 0
+    line, note = digest_line(story, tr), tr("stories.digest_line_withdrawn")
+    changed = 0
+    rows = rows_of_purpose(
+        session, purpose=DIGEST_PURPOSE, since=story.published_at, statuses=(PENDING, SENT)
+    )
+    for row in rows:
+        message = _with_line_replaced(row.message(), line, note)
+        if message is None or not rewrite_payload(session, row, message, status=row.status):
+            continue
+        changed += 1
+        if row.status == SENT and row.ts and row.channel:
+            update = {
+                "text": message.get("text", ""),
+                "blocks": message.get("blocks", []),
+                OUTBOX_UPDATE_KEY: row.ts,
+            }
+            cancel_pending_prefixed(
+                session, dedupe_key(PURPOSE_DIGEST_LINE, row.channel, f"digest-{row.ts}:")
+            )
+            enqueue_fn(
+                session,
+                purpose=PURPOSE_DIGEST_LINE,
+                recipient=row.channel,
+                period=f"digest-{row.ts}:story-{story.id}",
+                message=update,
+            )
+    return changed
+
+
+def _with_line_replaced(message: dict[str, Any], line: str, note: str) -> dict[str, Any] | None:
+    """`message` with every occurrence of `line` in its texts replaced by `note`; None when it has none."""
+    found = False
+
+    def walk(node: Any) -> Any:
+        nonlocal found
+        if isinstance(node, str) and line in node:
+            found = True
+            return node.replace(line, note)
+        if isinstance(node, dict):
+            return {key: walk(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [walk(value) for value in node]
+        return node
+
+    replaced = walk(message)
+    return replaced if found else None
 
 
 def _replace(session: Session, copy: StoryCopy, *, tr: Translator, enqueue_fn: Enqueue) -> bool:

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Column, Index, Text, and_, func, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from models.timeutil import now
 from models.types import UTCDateTime
@@ -380,5 +380,43 @@ def redact_payloads(session: Session, keys: Collection[str]) -> int:
         update(_T)
         .where(and_(_T.c.dedupe_key.in_(list(keys)), _T.c.status.in_(list(FINAL_STATUSES))))
         .values(payload=REDACTED_PAYLOAD)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def rows_of_purpose(
+    session: Session, *, purpose: str, since: datetime, statuses: Collection[str]
+) -> list[OutboxMessage]:
+    """The rows of one purpose queued at or after `since` that are in `statuses`, oldest first."""
+    statement = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.purpose == purpose,
+            col(OutboxMessage.created_at) >= since,
+            col(OutboxMessage.status).in_(list(statuses)),
+        )
+        .order_by(col(OutboxMessage.id))
+    )
+    return list(session.exec(statement).all())
+
+
+def rewrite_payload(session: Session, row: OutboxMessage, message: dict[str, Any], *, status: str) -> bool:
+    """Store `message` as the row's message if the row is still `status` (a pending row is rewritten before a
+    worker claims it; a sent row keeps what its Slack message now shows). False when the row moved on."""
+    result = session.execute(
+        update(_T)
+        .where(and_(_T.c.id == row.id, _T.c.status == status))
+        .values(payload=json.dumps(message, ensure_ascii=False))
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def cancel_pending_prefixed(session: Session, prefix: str, *, reason: str = "superseded") -> int:
+    """Cancel every waiting row whose key starts with `prefix` (updates a newer one replaces)."""
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    result = session.execute(
+        update(_T)
+        .where(and_(_T.c.dedupe_key.like(f"{escaped}%", escape="\\"), _T.c.status == PENDING))
+        .values(status=CANCELLED, error=reason[:255], claimed_at=None)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -256,3 +256,58 @@ def test_a_story_withdrawn_before_the_weekly_digest_is_not_in_it(
     (digest,) = [t for t in _bot_texts(fake_slack, ALUMNI_CHANNEL) if title in t]
     assert "Back as a partner" in digest and "Withdrawn later" not in digest
     assert "Withdrawn later" not in json.dumps(fake_slack.messages(ALUMNI_CHANNEL), ensure_ascii=False)
+
+
+def _digests(fake: FakeSlack) -> list[str]:
+    title = Translator("ja")("stories.digest_title")  # the digest is in ALUMNI_LANGUAGE
+    return [t for t in _bot_texts(fake, ALUMNI_CHANNEL) if title in t]
+
+
+def _two_published_stories(services: Services) -> tuple[int, int]:
+    """ "Back as a partner" and "Second story", both published at T0."""
+    from models.timeutil import freeze
+
+    first, second = _approved_story(services), _approved_story(services)
+    with services.db.session() as session:
+        stories.edit_story(session, actor=services.actor(HR), story_id=second, title="Second story", body="x")
+        stories.approve_story(session, actor=services.actor(ALICE), story_id=second, version=2)
+    freeze(T0)
+    try:
+        _publish(services, first)
+        _publish(services, second)
+    finally:
+        freeze(None)
+    return first, second
+
+
+def test_withdrawing_after_the_digest_went_out_replaces_the_line_in_that_digest_one_story_at_a_time(
+    services: Services, fake_slack: FakeSlack
+) -> None:
+    first, second = _two_published_stories(services)
+    assert run_job(services, "digest", at=T0 + timedelta(days=7) - timedelta(hours=1)).count == 1
+    deliver_due(services)
+    (digest,) = _digests(fake_slack)
+    assert "Back as a partner" in digest and "Second story" in digest
+    note = Translator("ja")("stories.digest_line_withdrawn")
+
+    _withdraw(services, first)
+    deliver_due(services)
+    (digest,) = _digests(fake_slack)  # the same message, updated in place
+    assert "Back as a partner" not in digest and "Second story" in digest and digest.count(note) == 1
+
+    _withdraw(services, second)  # builds on the first replacement, which must not come back
+    deliver_due(services)
+    (digest,) = _digests(fake_slack)
+    assert "Back as a partner" not in digest and "Second story" not in digest and digest.count(note) == 2
+    assert "Back as a partner" not in json.dumps(fake_slack.messages(ALUMNI_CHANNEL), ensure_ascii=False)
+
+
+def test_a_digest_still_waiting_goes_out_without_the_withdrawn_story(
+    services: Services, fake_slack: FakeSlack
+) -> None:
+    first, _ = _two_published_stories(services)
+    assert run_job(services, "digest", at=T0 + timedelta(days=7) - timedelta(hours=1)).count == 1
+    _withdraw(services, first)  # before any worker sent the digest
+    deliver_due(services)
+    (digest,) = _digests(fake_slack)
+    assert "Back as a partner" not in digest and "Second story" in digest
