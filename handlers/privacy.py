@@ -57,7 +57,9 @@ from models.feedback import (
 from models.intro import intro_of_period
 from models.member import Member, get_member
 from models.news import get_news
+from models.outbox import OutboxMessage
 from models.privacy import (
+    DIGEST_MESSAGE,
     MESSAGE_DELETE,
     MESSAGE_REDRAW,
     MessageRef,
@@ -119,11 +121,22 @@ def _redrawn_news(svc: Services, news_id: str) -> dict[str, Any] | None:
     return news_message(post, Translator(svc.settings.language))
 
 
+def _redrawn_digest(svc: Services, row_id: str) -> dict[str, Any] | None:
+    """A posted weekly digest as erasure left its stored message (lines naming the member replaced)."""
+    parsed = parse_id(row_id, MAX_ID)
+    if parsed is None:
+        return None
+    with svc.db.session() as session:
+        row = session.get(OutboxMessage, parsed)
+        return row.message() if row is not None else None
+
+
 # How a redrawn message is rendered again, by the table its `MessageRef` comes from (models.privacy RULES:
-# the outbox rows that stand for a message are posted intros).
+# the outbox rows that stand for a message are posted intros; DIGEST_MESSAGE: posted weekly digests).
 REDRAWS: dict[str, Callable[[Services, str], dict[str, Any] | None]] = {
     "outbox_message": _redrawn_intro,
     "news_post": _redrawn_news,
+    DIGEST_MESSAGE: _redrawn_digest,
 }
 
 
@@ -161,7 +174,12 @@ def erase(svc: Services, *, actor_id: str, slack_user_id: str) -> list[MessageRe
     anyone but the member themselves or HR.
     """
     with svc.db.session() as session:
-        result = erase_member(session, actor=svc.actor(actor_id), slack_user_id=slack_user_id)
+        result = erase_member(
+            session,
+            actor=svc.actor(actor_id),
+            slack_user_id=slack_user_id,
+            removed_line=svc.workspace_translator("privacy.digest_line_removed"),
+        )
     svc.people.forget(slack_user_id)
     return result.messages
 

@@ -25,10 +25,11 @@ from jobs.base import (
     discover_digest_sections,
     weekly_period,
 )
+from models.outbox import DIGEST_PURPOSE
 
 log = logging.getLogger(__name__)
 
-PURPOSE = "digest"
+PURPOSE = DIGEST_PURPOSE
 DEFAULT_CRON = {"day_of_week": "mon", "hour": "9", "minute": "0"}
 WEEK = timedelta(days=7)
 

@@ -33,6 +33,7 @@ from models.actors import Actor
 from models.errors import DomainError
 from models.outbox import (
     CANCELLED,
+    DIGEST_PURPOSE,
     FAILED,
     PENDING,
     REDACTED_PAYLOAD,
@@ -144,8 +145,6 @@ def withdraw_from_digests(
     builds on the first (and supersedes its update if that one is still waiting). A digest being sent right
     now, or whose outcome is unknown, is left as it is.
     """
-    from jobs.digest import PURPOSE as DIGEST_PURPOSE  # the digest imports every feature's section
-
     if story.published_at is None:
         return 0
     line, note = digest_line(story, tr), tr("stories.digest_line_withdrawn")

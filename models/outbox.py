@@ -384,20 +384,29 @@ def redact_payloads(session: Session, keys: Collection[str]) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+# The weekly digest's purpose (jobs.digest): a channel post that lists members by mention, which erasure and
+# withdrawn stories rewrite after it was built.
+DIGEST_PURPOSE = "digest"
+
+
 def rows_of_purpose(
-    session: Session, *, purpose: str, since: datetime, statuses: Collection[str]
+    session: Session,
+    *,
+    purpose: str,
+    statuses: Collection[str],
+    since: datetime | None = None,
+    containing: str | None = None,
 ) -> list[OutboxMessage]:
-    """The rows of one purpose queued at or after `since` that are in `statuses`, oldest first."""
-    statement = (
-        select(OutboxMessage)
-        .where(
-            OutboxMessage.purpose == purpose,
-            col(OutboxMessage.created_at) >= since,
-            col(OutboxMessage.status).in_(list(statuses)),
-        )
-        .order_by(col(OutboxMessage.id))
+    """The rows of one purpose in `statuses`, queued at or after `since` and whose stored message contains
+    `containing` (when given), oldest first."""
+    statement = select(OutboxMessage).where(
+        OutboxMessage.purpose == purpose, col(OutboxMessage.status).in_(list(statuses))
     )
-    return list(session.exec(statement).all())
+    if since is not None:
+        statement = statement.where(col(OutboxMessage.created_at) >= since)
+    if containing is not None:
+        statement = statement.where(col(OutboxMessage.payload).contains(containing, autoescape=True))
+    return list(session.exec(statement.order_by(col(OutboxMessage.id))).all())
 
 
 def rewrite_payload(session: Session, row: OutboxMessage, message: dict[str, Any], *, status: str) -> bool:

@@ -38,6 +38,7 @@ from models.errors import NotFound, PermissionDenied
 from models.intro import INTRO_PURPOSE
 from models.member import Member, ensure_member, get_member
 from models.news import sync_posted
+from models.outbox import DIGEST_PURPOSE, PENDING, SENT, rewrite_payload, rows_of_purpose
 from models.tables import import_all
 from models.timeutil import now
 
@@ -427,10 +428,13 @@ def _blank(column: Any) -> Any:
     return ""
 
 
-def erase_member(session: Session, *, actor: Actor, slack_user_id: str) -> ErasureResult:
+def erase_member(
+    session: Session, *, actor: Actor, slack_user_id: str, removed_line: str = "—"
+) -> ErasureResult:
     """Delete or pseudonymise everything about a member (the member themselves, or HR on their request).
 
-    Returns the Slack messages to delete or update; the caller does that after the commit.
+    Returns the Slack messages to delete or update; the caller does that after the commit. In weekly digests
+    already built, every line that mentions the member becomes `removed_line` (`_scrub_digests`).
     """
     if actor.user_id != slack_user_id and not actor.is_hr:
         raise PermissionDenied("not_allowed")
@@ -450,6 +454,7 @@ def erase_member(session: Session, *, actor: Actor, slack_user_id: str) -> Erasu
     for rule in RULES.values():
         if rule.refresh is not None:
             rule.refresh(session)
+    result.messages.extend(_scrub_digests(session, slack_user_id, removed_line))
     for table in ordered:
         rule = RULES[table.name]
         pk = list(table.primary_key.columns)
@@ -514,6 +519,38 @@ def erase_member(session: Session, *, actor: Actor, slack_user_id: str) -> Erasu
     )
     session.flush()
     return result
+
+
+# `MessageRef.table` of a posted digest to redraw from its stored (scrubbed) message; key = the outbox row id.
+DIGEST_MESSAGE = "digest"
+
+
+def _scrub_digests(session: Session, slack_user_id: str, removed_line: str) -> list[MessageRef]:
+    """Weekly digests list members by mention (new members, shared check-ins, stories): in every digest built,
+    each line mentioning the member becomes `removed_line`. A digest still waiting goes out that way; a
+    posted one is redrawn from its stored message by the caller (returned)."""
+    mention = f"<@{slack_user_id}>"
+    refs: list[MessageRef] = []
+    for row in rows_of_purpose(session, purpose=DIGEST_PURPOSE, statuses=(PENDING, SENT), containing=mention):
+        message = _lines_replaced(row.message(), mention, removed_line)
+        if not rewrite_payload(session, row, message, status=row.status):
+            continue  # a worker claimed it meanwhile: it goes out as built (the ID is pseudonymised below)
+        if row.status == SENT and row.channel and row.ts:
+            refs.append(MessageRef(DIGEST_MESSAGE, row.channel, row.ts, MESSAGE_REDRAW, key=str(row.id)))
+    return refs
+
+
+def _lines_replaced(node: Any, mention: str, replacement: str) -> Any:
+    """`node` (a stored message) with every text line containing `mention` replaced."""
+    if isinstance(node, str):
+        if mention not in node:
+            return node
+        return "\n".join(replacement if mention in line else line for line in node.split("\n"))
+    if isinstance(node, dict):
+        return {key: _lines_replaced(value, mention, replacement) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_lines_replaced(value, mention, replacement) for value in node]
+    return node
 
 
 def _message_ref(table: str, rule: Rule, row: Mapping[Any, Any]) -> MessageRef | None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from bot.i18n import Translator
+from bot.blocks.privacy import CONFIRM_BLOCK, DELETE_CONFIRM
+from bot.i18n import Translator, t
 from jobs.base import DigestContext
 from jobs.delivery import deliver_due
 from jobs.members import PERSONAL_JOB, digest_section
@@ -133,3 +134,52 @@ def test_the_weekly_digest_in_the_channel_carries_the_members_section(bot: BotHa
     post = json.dumps(bot.fake.messages(ALUMNI_CHANNEL), ensure_ascii=False)
     assert "新しいメンバー" in post and "コミュニティに共有された近況" in post  # ALUMNI_LANGUAGE=ja
     assert "Hiring &lt;b&gt;" in post and f"<@{ALICE}>" in post
+
+
+def _erase_through_slack(bot: BotHarness, user: str) -> None:
+    """The member confirms "delete my data" in the modal; the bot tells them it is done."""
+    answer = bot.sender.view_submission(DELETE_CONFIRM, {CONFIRM_BLOCK: ["yes"]}, user=user)
+    assert answer.status == 200
+    bot.fake.wait_for(
+        "chat.postMessage",
+        lambda c: c.args.get("channel") == user and c.args.get("text") == t("privacy.deleted", "en"),
+    )
+
+
+def _digest_with_alice_and_bob(bot: BotHarness) -> None:
+    """Both share a check-in in the week of 16 November; that week's digest is built (not yet sent)."""
+    freeze(datetime(2026, 11, 18, 3, tzinfo=UTC))
+    for user, news in ((ALICE, "Alice joined Acme as CTO"), (BOB, "Bob opened a bakery")):
+        member(bot, user, current_company="Acme" if user == ALICE else "Bakery")
+        with bot.db.session() as session:
+            record_checkin(session, actor=Actor(user), data=ProfileInput(), whats_new=news, share=True)
+    freeze(None)
+    assert run_job(bot.services, "digest", at=datetime(2026, 11, 23, 0, tzinfo=UTC)).queued
+
+
+def _assert_only_bob_left(bot: BotHarness) -> None:
+    digests = json.dumps(bot.fake.messages(ALUMNI_CHANNEL), ensure_ascii=False)
+    assert ALICE not in digests and "Alice joined Acme" not in digests and "Acme" not in digests
+    assert "Bob opened a bakery" in digests and f"<@{BOB}>" in digests
+    assert t("privacy.digest_line_removed", "ja") in digests  # the digest is in ALUMNI_LANGUAGE
+
+
+def test_erasure_replaces_the_members_lines_in_a_digest_already_posted(bot: BotHarness) -> None:
+    _digest_with_alice_and_bob(bot)
+    deliver_due(bot.services)
+    (posted,) = bot.fake.messages(ALUMNI_CHANNEL)
+    assert "Alice joined Acme" in json.dumps(posted, ensure_ascii=False)
+
+    _erase_through_slack(bot, ALICE)
+
+    bot.fake.wait_for("chat.update", lambda c: c.args.get("ts") == posted["ts"])
+    (updated,) = bot.fake.messages(ALUMNI_CHANNEL)
+    assert updated["ts"] == posted["ts"]  # the same post, edited in place
+    _assert_only_bob_left(bot)
+
+
+def test_a_digest_still_waiting_goes_out_without_an_erased_members_lines(bot: BotHarness) -> None:
+    _digest_with_alice_and_bob(bot)
+    _erase_through_slack(bot, ALICE)
+    deliver_due(bot.services)
+    _assert_only_bob_left(bot)
