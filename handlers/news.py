@@ -12,7 +12,7 @@ from typing import Any
 from slack_bolt import Ack
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks.common import BlockDict, context
+from bot.blocks.common import BlockDict, context, image_not_downloadable
 from bot.blocks.news import BODY_BLOCK, IMAGE_BLOCK, NEW_NEWS, PREVIEW, SUBMIT, TITLE_BLOCK, news_modal
 from bot.blocks.news import home_section as news_home_blocks
 from bot.blocks.profiles import done_view
@@ -113,7 +113,7 @@ def _image_not_downloadable(exc: SlackApiError) -> bool:
     """Slack fetches the preview's image itself and refuses the view when it cannot
     (https://docs.slack.dev/reference/block-kit/blocks/image-block: public, png/jpg/gif only)."""
     metadata = exc.response.get("response_metadata") or {}
-    return any("downloading image failed" in str(m) for m in metadata.get("messages") or [])
+    return image_not_downloadable(metadata.get("messages"))
 
 
 def on_preview(ack: Ack, body: dict[str, Any], services: Services) -> None:

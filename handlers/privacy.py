@@ -15,7 +15,7 @@ from typing import Any
 from slack_bolt import Ack
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks.common import BlockDict
+from bot.blocks.common import BlockDict, without_images
 from bot.blocks.intros import intro_message
 from bot.blocks.news import news_message
 from bot.blocks.privacy import (
@@ -140,31 +140,46 @@ REDRAWS: dict[str, Callable[[Services, str], dict[str, Any] | None]] = {
 }
 
 
-def _replacement(svc: Services, ref: MessageRef) -> dict[str, Any]:
-    """The text and blocks an erased member's message is updated to: redrawn, or a neutral notice."""
+def _notice(svc: Services) -> dict[str, Any]:
+    tr = svc.workspace_translator
+    return {"text": tr("privacy.removed_notice"), "blocks": removed_notice_blocks(tr)}
+
+
+def _replacements(svc: Services, ref: MessageRef) -> list[dict[str, Any]]:
+    """What an erased member's message is updated to, in order of preference: redrawn; redrawn without its
+    images (Slack may no longer fetch one, and then refuses the whole update); a neutral notice."""
     redraw = REDRAWS.get(ref.table) if ref.action == MESSAGE_REDRAW else None
     message = redraw(svc, ref.key) if redraw is not None else None
     if message is None:
-        tr = svc.workspace_translator
-        return {"text": tr("privacy.removed_notice"), "blocks": removed_notice_blocks(tr)}
+        return [_notice(svc)]
     # What chat.update takes of it (it has no unfurl arguments).
-    return {name: message[name] for name in ("text", "blocks", "metadata") if name in message}
+    redrawn: dict[str, Any] = {k: message[k] for k in ("text", "blocks", "metadata") if k in message}
+    stripped = without_images(redrawn)
+    return [redrawn, *([stripped] if stripped is not None else []), _notice(svc)]
 
 
 def apply_message_refs(svc: Services, refs: list[MessageRef]) -> None:
     """Delete, neutralise or redraw the Slack messages that stood for erased rows (best effort, logged)."""
     for ref in refs:
-        try:
-            if ref.action == MESSAGE_DELETE:
+        if ref.action == MESSAGE_DELETE:
+            try:
                 svc.client.chat_delete(channel=ref.channel, ts=ref.ts)
-            else:
-                svc.client.chat_update(channel=ref.channel, ts=ref.ts, **_replacement(svc, ref))
-        except SlackApiError as exc:
-            log.warning(
-                "could not %s an erased member's message",
-                ref.action,
-                extra={"error": exc.response.get("error")},
-            )
+            except SlackApiError as exc:
+                log.warning(
+                    "could not delete an erased member's message", extra={"error": exc.response.get("error")}
+                )
+            continue
+        for replacement in _replacements(svc, ref):
+            try:
+                svc.client.chat_update(channel=ref.channel, ts=ref.ts, **replacement)
+                break
+            except SlackApiError as exc:
+                # Never leave the member named because Slack refused one rendering: try the next one.
+                log.warning(
+                    "could not %s an erased member's message",
+                    ref.action,
+                    extra={"error": exc.response.get("error")},
+                )
 
 
 def erase(svc: Services, *, actor_id: str, slack_user_id: str) -> list[MessageRef]:

@@ -46,6 +46,7 @@ from urllib.error import URLError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.blocks.common import image_not_downloadable, without_images
 from bot.metrics import count_outbox
 from bot.services import Services
 from bot.slack_client import make_client
@@ -115,8 +116,6 @@ PERMANENT_ERRORS = frozenset(
         "method_not_supported_for_channel_type",
     }
 )
-# What Slack says, per block, when an image_url cannot be fetched.
-_IMAGE_FAILED = "downloading image failed"
 # Errors Slack answers when it is struggling: retried like a 5xx.
 TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
 # History lookups that prove our message cannot be in the conversation (we could not have posted there).
@@ -183,7 +182,7 @@ class _SlackError(Exception):
     def image_not_downloadable(self) -> bool:
         """Slack refused the blocks because it could not fetch an image they show (not hosted publicly, or
         not png/jpg/gif: https://docs.slack.dev/reference/block-kit/blocks/image-block)."""
-        return self.error == "invalid_blocks" and any(_IMAGE_FAILED in d for d in self.details)
+        return self.error == "invalid_blocks" and image_not_downloadable(self.details)
 
 
 class _Slot:
@@ -669,7 +668,7 @@ class Deliverer:
         try:
             data = self._post_joining(channel, claim, message)
         except _SlackError as exc:
-            stripped = _without_images(message) if exc.image_not_downloadable else None
+            stripped = without_images(message) if exc.image_not_downloadable else None
             if stripped is None:
                 raise self._classify(exc) from exc
             # Slack refused the whole post (nothing was posted), so sending it again is still exactly once:
@@ -811,29 +810,3 @@ class DeliveryLoop:
             if handled == 0 and not self._stop.is_set():
                 self._wake.wait(self.poll_interval)
                 self._wake.clear()
-
-
-def _without_images(message: dict[str, Any]) -> dict[str, Any] | None:
-    """`message` with its image blocks, image accessories and context images left out; None when it shows
-    no image (then the refusal was about something else)."""
-    blocks = message.get("blocks")
-    if not isinstance(blocks, list):
-        return None
-    kept: list[Any] = []
-    removed = False
-    for block in blocks:
-        if not isinstance(block, dict):
-            kept.append(block)
-        elif block.get("type") == "image":
-            removed = True
-        elif block.get("type") == "section" and (block.get("accessory") or {}).get("type") == "image":
-            kept.append({k: v for k, v in block.items() if k != "accessory"})
-            removed = True
-        elif block.get("type") == "context":
-            elements = [e for e in block.get("elements") or [] if (e or {}).get("type") != "image"]
-            removed = removed or len(elements) != len(block.get("elements") or [])
-            if elements:
-                kept.append({**block, "elements": elements})
-        else:
-            kept.append(block)
-    return {**message, "blocks": kept} if removed else None

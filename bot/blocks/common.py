@@ -89,3 +89,39 @@ def modal_title(text: str) -> BlockDict:
 def to_dicts(blocks: Sequence[Any]) -> list[BlockDict]:
     """Blocks as plain dicts (what the Web API takes); model objects, where any are left, are converted."""
     return [b if isinstance(b, dict) else b.to_dict() for b in blocks]
+
+
+# What Slack says, per refused block, when it cannot fetch an image_url (not public, not png/jpg/gif:
+# https://docs.slack.dev/reference/block-kit/blocks/image-block).
+IMAGE_DOWNLOAD_FAILED = "downloading image failed"
+
+
+def image_not_downloadable(messages: Any) -> bool:
+    """Whether Slack's `response_metadata.messages` say an image could not be downloaded."""
+    return any(IMAGE_DOWNLOAD_FAILED in str(m) for m in messages or ())
+
+
+def without_images(message: dict[str, Any]) -> dict[str, Any] | None:
+    """`message` with its image blocks, image accessories and context images left out; None when it shows
+    no image (then the refusal was about something else)."""
+    blocks = message.get("blocks")
+    if not isinstance(blocks, list):
+        return None
+    kept: list[Any] = []
+    removed = False
+    for block in blocks:
+        if not isinstance(block, dict):
+            kept.append(block)
+        elif block.get("type") == "image":
+            removed = True
+        elif block.get("type") == "section" and (block.get("accessory") or {}).get("type") == "image":
+            kept.append({k: v for k, v in block.items() if k != "accessory"})
+            removed = True
+        elif block.get("type") == "context":
+            elements = [e for e in block.get("elements") or [] if (e or {}).get("type") != "image"]
+            removed = removed or len(elements) != len(block.get("elements") or [])
+            if elements:
+                kept.append({**block, "elements": elements})
+        else:
+            kept.append(block)
+    return {**message, "blocks": kept} if removed else None

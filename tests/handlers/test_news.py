@@ -246,3 +246,26 @@ def test_erasing_a_leader_redraws_their_posted_news_without_naming_them(bot: Bot
     assert "Record year: thank you all." in alices and "https://img.example/a.png" in alices
     assert after["New office"]["blocks"] == before["New office"]["blocks"]  # Bob's post is his still
     assert f"<@{BOB}>" in json.dumps(after["New office"]["blocks"])
+
+
+def test_erasure_still_unnames_an_author_whose_post_went_out_without_its_image(bot: BotHarness) -> None:
+    """Slack refused the image, so the post went out without it; redrawing it with the image would be
+    refused too: the redraw drops the image rather than leave the author named."""
+    private_image = "https://intranet.example/photo.heic"
+    bot.fake.refuse_image(private_image)
+    bot.sender.command("/alumni", "news", user=ALICE)
+    view = _opened(bot)
+    values = news_values("Record year", "Thanks.", private_image)
+    bot.sender.view_submission(SUBMIT, values, user=ALICE, blocks=view["blocks"])
+    assert _deliver(bot) == 1
+    [before] = bot.fake.messages(ALUMNI_CHANNEL)
+    assert ALICE in json.dumps(before)
+
+    bot.sender.view_submission(DELETE_CONFIRM, {CONFIRM_BLOCK: ["yes"]}, user=ALICE)
+    bot.fake.wait_for(
+        "chat.postMessage",
+        lambda c: c.args.get("channel") == ALICE and c.args.get("text") == t("privacy.deleted", "en"),
+    )
+    [after] = bot.fake.messages(ALUMNI_CHANNEL)
+    rendered = json.dumps(after, ensure_ascii=False)
+    assert ALICE not in rendered and "Thanks." in rendered and t("news.from_former", "ja") in rendered
