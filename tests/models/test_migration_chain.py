@@ -141,3 +141,58 @@ def test_the_roster_language_migration_downgrades_keeping_the_rows_and_upgrades_
     database.upgrade("0016")
     with database.engine.connect() as conn:  # the language is unknown again, not invented
         assert conn.execute(text("SELECT language FROM roster_record")).scalars().all() == [None]
+
+
+def test_story_copies_stored_with_a_channel_name_take_the_id_slack_answered_with(
+    blank_database: Callable[[], Database],
+) -> None:
+    """Before 0017 `ALUMNI_CHANNEL=#alumni` was accepted; chat.update needs the ID to withdraw such a copy."""
+    from sqlmodel import Session, select
+
+    from models.outbox import SENT, OutboxMessage
+    from models.story import COPY_POSTED, PUBLISHED, Story, StoryCopy
+
+    database = blank_database()
+    database.upgrade("0016")
+    with Session(database.engine) as session:
+        story = Story(subject_id="U0ALICE01", author_id="U0ALICE01", title="t", body="b", status=PUBLISHED)
+        session.add(story)
+        session.flush()
+        for key, configured, answered in (
+            ("story_post:#alumni:story-1", "#alumni", "C0ALUMNI1"),
+            ("story_post:C0STAFF01:story-1", "C0STAFF01", "C0STAFF01"),
+            ("story_post:#old:story-1", "#old", None),  # never posted: nothing to learn
+        ):
+            session.add(
+                OutboxMessage(
+                    dedupe_key=key,
+                    purpose="story_post",
+                    recipient=configured,
+                    period="story-1",
+                    payload="{}",
+                    status=SENT if answered else "failed",
+                    channel=answered,
+                    ts="1.0" if answered else None,
+                )
+            )
+            session.add(
+                StoryCopy(
+                    story_id=int(story.id or 0),
+                    subject_id="U0ALICE01",
+                    channel=configured,
+                    outbox_key=key,
+                    status=COPY_POSTED,
+                    ts="1.0",
+                )
+            )
+        session.commit()
+
+    database.upgrade()
+
+    with Session(database.engine) as session:
+        channels = {c.outbox_key: c.channel for c in session.exec(select(StoryCopy))}
+    assert channels == {
+        "story_post:#alumni:story-1": "C0ALUMNI1",
+        "story_post:C0STAFF01:story-1": "C0STAFF01",
+        "story_post:#old:story-1": "#old",
+    }

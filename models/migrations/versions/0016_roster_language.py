@@ -1,4 +1,4 @@
-"""the language HR's roster gives for a person (`ja`/`en`; NULL: unknown), which picks their invitation's
+"""the language HR's roster gives for a person (`ja`/`en`; NULL: unknown), which picks their invitation's language
 
 Revision ID: 0016
 Revises: 0015
