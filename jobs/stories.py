@@ -62,6 +62,7 @@ from models.story import (
     published_between,
     unsettled_copies,
     withdraw_story,
+    withdrawn_since,
 )
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ PURPOSE_POST = "story_post"
 PURPOSE_WITHDRAWN = "story_withdrawn"
 PURPOSE_DIGEST_LINE = "story_digest_withdrawn"  # a posted digest's line for a withdrawn story, replaced
 SYNC_JOB = "stories_sync"
+DIGEST_RECHECK = timedelta(days=2)  # how long after a withdrawal the sync job checks the digests again
 DIGEST_ORDER = 15
 DIGEST_LIMIT = 8
 SCOPES: tuple[str, ...] = ("chat:write",)
@@ -290,11 +292,17 @@ def _settle_orphans(session: Session, *, tr: Translator, enqueue_fn: Enqueue) ->
 
 
 def run_sync(ctx: JobContext) -> int:
-    """The `stories_sync` job: settle every copy (see `settle`); returns how many notes it queued."""
+    """The `stories_sync` job: settle every copy (see `settle`), and look again at the digest lines of
+    stories withdrawn lately (a digest being sent, or being built, when the story was withdrawn is caught
+    here; a line already replaced is not found again); returns how many notes it queued."""
     if ctx.dry_run:
         return 0
+    tr = ctx.services.workspace_translator
     with ctx.services.db.session() as session:
-        return settle(session, tr=ctx.services.workspace_translator, enqueue_fn=ctx.enqueue)
+        queued = settle(session, tr=tr, enqueue_fn=ctx.enqueue)
+        for story in withdrawn_since(session, ctx.scheduled_for - DIGEST_RECHECK):
+            withdraw_from_digests(session, story, tr=tr, enqueue_fn=ctx.enqueue)
+    return queued
 
 
 SCHEDULED_JOBS = [

@@ -483,6 +483,12 @@ def mark_copy(
     return copy
 
 
+def withdrawn_since(session: Session, since: datetime) -> list[Story]:
+    """Stories withdrawn at or after `since` (the sync job checks their digest lines again)."""
+    statement = select(Story).where(Story.status == WITHDRAWN, col(Story.withdrawn_at) >= since)
+    return list(session.exec(statement.order_by(col(Story.id))).all())
+
+
 def existing_story_ids(session: Session, ids: Collection[int]) -> set[int]:
     """Which of `ids` still exist (an erased subject's stories do not)."""
     if not ids:

@@ -311,3 +311,27 @@ def test_a_digest_still_waiting_goes_out_without_the_withdrawn_story(
     deliver_due(services)
     (digest,) = _digests(fake_slack)
     assert "Back as a partner" not in digest and "Second story" in digest
+
+
+def test_a_digest_being_sent_when_the_story_was_withdrawn_is_corrected_by_the_next_sync(
+    services: Services, fake_slack: FakeSlack
+) -> None:
+    first, _ = _two_published_stories(services)
+    assert run_job(services, "digest", at=T0 + timedelta(days=7) - timedelta(hours=1)).count == 1
+    with services.db.session() as session:  # a worker holds the digest right now
+        session.execute(update(OutboxMessage).where(OutboxMessage.purpose == "digest").values(status=SENDING))
+    _withdraw(services, first)
+    with services.db.session() as session:  # ... and its post goes out as it was built
+        session.execute(
+            update(OutboxMessage).where(OutboxMessage.purpose == "digest").values(status="pending")
+        )
+    deliver_due(services)
+    (digest,) = _digests(fake_slack)
+    assert "Back as a partner" in digest
+
+    _sync(services, minutes=10)
+    deliver_due(services)
+    (digest,) = _digests(fake_slack)
+    assert "Back as a partner" not in digest and "Second story" in digest
+    _sync(services, minutes=15)  # nothing left to replace: no second update
+    assert deliver_due(services) == 0
