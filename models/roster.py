@@ -13,7 +13,9 @@ profiles.
   purged after the retention period (`purge_unmatched`). HR may invite them by email (`models.invitation`);
   linking a record stops its invitation, and purging it deletes the invitation (ON DELETE CASCADE).
 - `language` (`ja`/`en`, optional) is the language HR knows the person reads; it stays on the record and picks
-  the invitation's language (a name in Latin letters says nothing about it). Blank means unknown.
+  the invitation's language (a name in Latin letters says nothing about it). Blank means unknown. HR systems
+  write it many ways (日本語, English, ja-JP, en_US...), which all count; a value still not recognised is not
+  a reason to lose the person: the row is imported with no language and HR gets a per-row warning.
 """
 
 from __future__ import annotations
@@ -63,8 +65,21 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "language": ("language", "lang", "locale", "言語", "使用言語", "希望言語"),
 }
 REQUIRED_COLUMNS = ("email", "name")
-# What the optional `language` column may hold (case-insensitive; blank: unknown).
+# What the optional `language` column may hold, normalised (NFKC + casefold; blank: unknown). A locale tag
+# (`ja-JP`, `en_US`) counts by its language part.
 LANGUAGES = ("ja", "en")
+LANGUAGE_NAMES: dict[str, str] = {
+    "ja": "ja",
+    "jp": "ja",
+    "japanese": "ja",
+    "日本語": "ja",
+    "en": "en",
+    "english": "en",
+    "英語": "en",
+}
+_LOCALE_TAG = re.compile(r"^(ja|en)[-_][0-9a-z]+(?:[-_][0-9a-z]+)*$")
+# How much of an unrecognised value the warning quotes back to HR.
+MAX_QUOTED_VALUE = 40
 
 
 class RosterRecord(SQLModel, table=True):
@@ -106,10 +121,21 @@ class InvalidRow:
     column: str = ""
 
 
+@dataclass(frozen=True)
+class RowWarning:
+    """A row imported anyway, with one value left out (HR is told which and why)."""
+
+    line: int
+    reason: str  # a catalog key under `admin.import.warnings.`
+    column: str
+    value: str  # what the file held, shortened to `MAX_QUOTED_VALUE` characters
+
+
 @dataclass
 class ParsedRoster:
     rows: list[RosterRow] = field(default_factory=list)
     invalid: list[InvalidRow] = field(default_factory=list)
+    warnings: list[RowWarning] = field(default_factory=list)
     encoding: str = "utf-8"
 
 
@@ -131,6 +157,7 @@ class ImportReport:
     unchanged: int = 0
     not_in_slack: int = 0
     invalid: list[InvalidRow] = field(default_factory=list)
+    warnings: list[RowWarning] = field(default_factory=list)  # rows imported, each with a value left out
     encoding: str = "utf-8"
 
     def counts(self) -> dict[str, int]:
@@ -183,13 +210,17 @@ def _year(raw: str) -> int | None:
 
 
 def _language(raw: str) -> str | None:
-    """`ja`/`en` from a cell (any case, full-width too); None when blank; ValueError for anything else."""
+    """`ja`/`en` from a cell (日本語, English, ja-JP...: any case, full-width too); None when blank;
+    ValueError for a value not recognised."""
     text = unicodedata.normalize("NFKC", raw).strip().casefold()
     if not text:
         return None
-    if text not in LANGUAGES:
+    if text in LANGUAGE_NAMES:
+        return LANGUAGE_NAMES[text]
+    tag = _LOCALE_TAG.match(text)
+    if tag is None:
         raise ValueError(text)
-    return text
+    return tag.group(1)
 
 
 def parse_roster(data: bytes) -> ParsedRoster:
@@ -264,15 +295,15 @@ def parse_roster(data: bytes) -> ParsedRoster:
                 problem = ("invalid_date", "left")
         if problem is None and joined is not None and left is not None and left < joined:
             problem = ("left_before_joined", "left")
-        language = None
-        if problem is None:
-            try:
-                language = _language(cell("language"))
-            except ValueError:
-                problem = ("invalid_language", "language")
         if problem is not None:
             parsed.invalid.append(InvalidRow(start_line, problem[0], problem[1]))
             continue
+        try:
+            language = _language(cell("language"))
+        except ValueError:  # the person still matters more than the language of their invitation
+            language = None
+            quoted = cell("language")[:MAX_QUOTED_VALUE]
+            parsed.warnings.append(RowWarning(start_line, "unknown_language", "language", quoted))
         seen.add(email)
         parsed.rows.append(RosterRow(start_line, email, name, department, joined, left, language))
     return parsed
@@ -326,7 +357,10 @@ def import_roster(
     if not actor.is_hr:
         raise PermissionDenied("not_allowed")
     report = ImportReport(
-        total=len(parsed.rows) + len(parsed.invalid), invalid=list(parsed.invalid), encoding=parsed.encoding
+        total=len(parsed.rows) + len(parsed.invalid),
+        invalid=list(parsed.invalid),
+        warnings=list(parsed.warnings),
+        encoding=parsed.encoding,
     )
     records = _records_for(session, [r.email for r in parsed.rows])
     members = _members_for(session, [a.user_id for a in slack_accounts.values()])

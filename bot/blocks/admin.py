@@ -365,7 +365,8 @@ def settings_modal(settings: ProgramSettings, tr: Translator) -> BlockDict:
 
 
 def import_result_text(report: ImportReport, tr: Translator, *, filename: str) -> str:
-    """The import report HR receives: the counts, then the first invalid lines with their reasons."""
+    """The import report HR receives: the counts, the first invalid lines with their reasons, then the first
+    rows imported with a warning (a value left out)."""
     counts = report.counts()
     lines = [tr("admin.import.done", file=escape(filename), **counts)]
     if report.invalid:
@@ -381,4 +382,17 @@ def import_result_text(report: ImportReport, tr: Translator, *, filename: str) -
             )
         if len(report.invalid) > MAX_INVALID_LINES:
             lines.append(tr("common.more", count=len(report.invalid) - MAX_INVALID_LINES))
+    if report.warnings:
+        lines.append(tr("admin.import.warning_header"))
+        for warning in report.warnings[:MAX_INVALID_LINES]:
+            lines.append(
+                tr(
+                    "admin.import.warning_line",
+                    line=warning.line,
+                    reason=tr(f"admin.import.warnings.{warning.reason}", value=escape(warning.value)),
+                    column=warning.column,
+                )
+            )
+        if len(report.warnings) > MAX_INVALID_LINES:
+            lines.append(tr("common.more", count=len(report.warnings) - MAX_INVALID_LINES))
     return "\n".join(lines)

@@ -15,8 +15,10 @@ from models.db import Database
 from models.errors import DomainError, PermissionDenied
 from models.member import Member, get_member, refresh_search_text
 from models.roster import (
+    MAX_QUOTED_VALUE,
     InvalidRow,
     RosterRecord,
+    RowWarning,
     SlackAccount,
     import_roster,
     link_new_slack_user,
@@ -155,19 +157,57 @@ def test_the_language_column_is_ja_or_en_in_any_case_and_blank_means_unknown() -
     assert {r.language for r in parse_roster(no_column.data).rows} == {None}
 
 
-def test_a_bad_language_is_a_row_error_and_the_row_is_not_imported() -> None:
+def test_the_language_column_takes_the_spellings_hr_systems_write() -> None:
+    spellings = {
+        "ja": ["日本語", "Japanese", "JAPANESE", "jp", "JP", "ja-JP", "ja_JP", "ｊａ－ＪＰ", " 日本語 "],
+        "en": ["英語", "English", "english", "en-US", "en_GB", "EN-us", "Ｅｎｇｌｉｓｈ"],
+    }
+    cells = [(language, spelling) for language, written in spellings.items() for spelling in written]
+    parsed = parse_roster(
+        language_roster(*((f"p{i}@example.com", f"Person {i}", v) for i, (_, v) in enumerate(cells)))
+    )
+    assert parsed.invalid == [] and parsed.warnings == []
+    assert [(r.email, r.language) for r in parsed.rows] == [
+        (f"p{i}@example.com", language) for i, (language, _) in enumerate(cells)
+    ]
+
+
+def test_a_language_not_recognised_imports_the_row_without_one_and_warns() -> None:
     parsed = parse_roster(
         language_roster(
             ("ken@example.com", "Ken Sato", "ja"),
             ("fr@example.com", "Jean Dupont", "fr"),
-            ("jp@example.com", "Taro Yamada", "日本語"),
+            ("jv@example.com", "Taro Yamada", "java"),  # "ja" followed by letters is not a locale tag
+            ("de@example.com", "Anna Schmidt", "Deutsch"),
+            ("bad@example", "No Domain", "klingon"),  # an invalid row stays an error, with no warning
         )
     )
-    assert [r.email for r in parsed.rows] == ["ken@example.com"]
-    assert parsed.invalid == [
-        InvalidRow(3, "invalid_language", "language"),
-        InvalidRow(4, "invalid_language", "language"),
+    assert [(r.email, r.language) for r in parsed.rows] == [
+        ("ken@example.com", "ja"),
+        ("fr@example.com", None),
+        ("jv@example.com", None),
+        ("de@example.com", None),
     ]
+    assert parsed.warnings == [
+        RowWarning(3, "unknown_language", "language", "fr"),
+        RowWarning(4, "unknown_language", "language", "java"),
+        RowWarning(5, "unknown_language", "language", "Deutsch"),
+    ]
+    assert parsed.invalid == [InvalidRow(6, "invalid_email", "email")]
+
+
+def test_a_person_with_a_language_not_recognised_is_imported_and_the_report_says_so(db: Database) -> None:
+    accounts = {"ken@example.com": SlackAccount(user_id="UKEN00001", name="Ken")}
+    roster = language_roster(
+        ("ken@example.com", "Ken Sato", "Français"), ("mia@example.com", "Mia Jones", "x" * 60)
+    )
+    with db.session() as session:
+        report = import_roster(session, actor=HR_ACTOR, parsed=parse_roster(roster), slack_accounts=accounts)
+    assert (report.imported, report.not_in_slack, report.invalid) == (1, 1, [])
+    assert [(w.line, w.value) for w in report.warnings] == [(2, "Français"), (3, "x" * MAX_QUOTED_VALUE)]
+    with db.session() as session:
+        stored = {r.email: r.language for r in session.exec(select(RosterRecord))}
+    assert stored == {"ken@example.com": None, "mia@example.com": None}
 
 
 def test_the_roster_language_is_stored_and_a_reimport_updates_or_clears_it(db: Database) -> None:

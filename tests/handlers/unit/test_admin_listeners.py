@@ -121,17 +121,19 @@ def test_hrs_import_closes_the_modal_then_reports_by_dm(
     assert "取り込みが完了" in done and "全 10 行" in done
 
 
-def test_a_bad_language_in_the_roster_is_reported_by_line_in_hrs_language(
+def test_a_language_not_recognised_is_imported_and_reported_by_line_in_hrs_language(
     services: Services, ack: Recorder, fake_slack: FakeSlack
 ) -> None:
-    roster = "email,name,language\nken@example.com,Ken Sato,ja\njean@example.com,Jean Dupont,fr\n"
+    roster = "email,name,language\nken@example.com,Ken Sato,日本語\njean@example.com,Jean Dupont,<fr>\n"
     fake_slack.add_file(FILE_ID, roster.encode(), "名簿.csv")
     body = submission(IMPORT_SUBMIT, {IMPORT_FILE: file_state()}, user=HR)
     admin.on_import_submit(ack=ack, body=body, view=body["view"], services=services, later=run_now)
     done = dm_texts(fake_slack, HR)[-1]
-    assert "全 2 行" in done and "不正: 1" in done
-    reason = t("admin.import.reasons.invalid_language", "ja")
-    assert t("admin.import.invalid_line", "ja", line=3, reason=reason, column="language") in done
+    assert "全 2 行" in done and "Slack 未参加: 2" in done and "不正: 0" in done
+    assert t("admin.import.warning_header", "ja") in done
+    reason = t("admin.import.warnings.unknown_language", "ja", value="&lt;fr&gt;")  # mrkdwn-escaped
+    assert t("admin.import.warning_line", "ja", line=3, reason=reason, column="language") in done
+    assert "2 行目" not in done  # 日本語 is understood
 
 
 def test_an_import_of_a_vanished_file_says_so(
