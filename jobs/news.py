@@ -6,8 +6,9 @@
 - `news_reach` (daily): copies channel/ts from the sent outbox rows, then reads each post of the last 30
   days with `conversations.history` (`oldest` = `latest` = the post's ts, `inclusive`, `limit` 1): the one
   message returned is the post, with its `reactions` (each with a `count`) and its thread's `reply_count`
-  (https://docs.slack.dev/reference/methods/conversations.history). Not `conversations.replies`: Slack's
-  page for it says bot tokens may use it only in DMs and group DMs. One call per post, and no new scope:
+  (https://docs.slack.dev/reference/methods/conversations.history, which lists bot tokens for any
+  conversation the bot is in; `conversations.replies` would do too, but its page still carries a warning
+  about bot tokens in channels, so the plainly documented method is used). One call per post, no new scope:
   `channels:history` / `groups:history` (which the delivery worker already holds) rather than
   `reactions.get`, which would add `reactions:read` and still not count replies. This job reads Slack
   directly (only reads; everything it sends still goes through the outbox).

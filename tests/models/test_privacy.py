@@ -381,3 +381,10 @@ def test_erasure_drops_unsent_group_intros_listing_them_and_blanks_sent_ones(db:
     assert payload in ("", "{}")  # blanked, as for a sent message to her alone
     status, recipient, payload = left["w5/g5"]
     assert status == FAILED and recipient == f"{near},{CAROL}" and "Near Miss" in payload
+
+
+def test_the_intro_purpose_erasure_redraws_is_the_intros_feature_s() -> None:
+    from models import privacy
+    from models.intro import INTRO_PURPOSE
+
+    assert privacy._INTRO_PURPOSE == INTRO_PURPOSE
