@@ -16,7 +16,7 @@ from slack_bolt import Ack
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.common import BlockDict, without_images
-from bot.blocks.intros import intro_message
+from bot.blocks.intros import follow_up_message, intro_message
 from bot.blocks.news import news_message
 from bot.blocks.privacy import (
     CONFIRM_BLOCK,
@@ -54,7 +54,7 @@ from models.feedback import (
     set_hr_message,
     submit_feedback,
 )
-from models.intro import intro_of_period
+from models.intro import follow_up_group, intro_of_period
 from models.member import Member, get_member
 from models.news import get_news
 from models.outbox import OutboxMessage
@@ -89,9 +89,18 @@ def privacy_home(services: Services, user_id: str, tr: Translator) -> list[Block
 
 
 def _redrawn_intro(svc: Services, period: str) -> dict[str, Any] | None:
-    """A posted intro as it reads now: the group's members still in the network, and a line for who left."""
+    """A posted intro as it reads now: the group's members still in the network, and a line for who left.
+    (A "did you meet?" follow-up, period `g<group id>`, is asked again of those still in the group.)"""
     with svc.db.session() as session:
-        intro = intro_of_period(session, period=period)
+        follow_up = follow_up_group(session, period=period)
+        intro = intro_of_period(session, period=period) if follow_up is None else None
+    if follow_up is not None:
+        if not follow_up.members or follow_up.group.id is None:
+            return None
+        asked = follow_up_message(
+            follow_up.members, group_id=follow_up.group.id, default_language=svc.settings.language
+        )
+        return {**asked, "metadata": {}}  # see below
     if intro is None or not intro.view.members:
         return None
     message = intro_message(

@@ -652,6 +652,13 @@ def intro_of_period(session: Session, *, period: str) -> IntroToRedraw | None:
     return IntroToRedraw(view=groups_of(session, [group])[0], scheduled_for=round_.scheduled_for)
 
 
+def follow_up_group(session: Session, *, period: str) -> GroupView | None:
+    """The group a "did you meet?" follow-up's outbox period (`g<group id>`) names, read afresh."""
+    tail = period[1:] if period.startswith("g") else ""
+    group = session.get(IntroGroup, int(tail)) if tail.isdigit() and len(tail) <= 18 else None
+    return groups_of(session, [group])[0] if group is not None else None
+
+
 def round_groups(session: Session, *, round_id: int) -> list[GroupView]:
     """The groups of one round with their members."""
     groups = session.exec(

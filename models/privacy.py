@@ -88,7 +88,8 @@ def _close_if_open(row: Mapping[Any, Any]) -> dict[str, Any]:
 
 # The intros and news features may be left out of a build (see models.report): their names are used here
 # as data, and their code is imported only when erasure runs.
-_INTRO_PURPOSE = "intros.intro"  # models.intro.INTRO_PURPOSE (tests/models/test_privacy.py checks it)
+# models.intro.INTRO_PURPOSE and jobs.intros.PURPOSE_FOLLOW_UP (tests/models/test_privacy.py checks them)
+_INTRO_PURPOSES = ("intros.intro", "intros.follow_up")
 
 
 def _sync_news_posted(session: Session) -> object:
@@ -187,9 +188,10 @@ RULES: dict[str, Rule] = {
         mention_columns=("dedupe_key", "payload"),
         delete_when={"status": UNSENT_STATUSES},
         # A posted intro shows their name, mention and profile to the group: it is redrawn without them.
-        # ("Did you meet?" names nobody; other DMs went to them alone.)
+        # "Did you meet?" names nobody, but its metadata (the outbox key) lists the group's IDs: it is
+        # redrawn without metadata. Other DMs went to them alone.
         messages=("channel", "ts", MESSAGE_REDRAW),
-        messages_when={"purpose": (_INTRO_PURPOSE,)},
+        messages_when={"purpose": _INTRO_PURPOSES},
         message_key="period",
         why="pending messages to them (or to a group DM with them) are dropped; sent-message records keep a "
         "pseudonym; posted intros of their groups are redrawn without them",

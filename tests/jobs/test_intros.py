@@ -118,9 +118,12 @@ def test_erasing_a_member_redraws_their_groups_intro_without_them(bot: BotHarnes
             session.add(member)
     run_job(bot.services, ROUND_JOB, at=MONDAY)
     deliver_due(bot.services)
+    run_job(bot.services, FOLLOW_UP_JOB, at=MONDAY + timedelta(days=7, hours=1))  # "did you meet?"
+    deliver_due(bot.services)
     channel = group_dm(bot.fake)
-    (before,) = bot.fake.messages(channel)
+    before, asked = bot.fake.messages(channel)
     assert all(name in json.dumps(before) and skill in json.dumps(before) for name, skill in people.values())
+    assert ALICE in json.dumps(asked["metadata"])  # its outbox key lists the group
 
     answer = bot.sender.view_submission(DELETE_CONFIRM, {CONFIRM_BLOCK: ["yes"]}, user=ALICE)
     assert answer.status == 200
@@ -128,8 +131,10 @@ def test_erasing_a_member_redraws_their_groups_intro_without_them(bot: BotHarnes
         "chat.postMessage",
         lambda c: c.args.get("channel") == ALICE and c.args.get("text") == t("privacy.deleted", "en"),
     )
-    (after,) = bot.fake.messages(channel)
-    assert after["ts"] == before["ts"]
+    after, asked_after = bot.fake.messages(channel)
+    assert after["ts"] == before["ts"] and asked_after["ts"] == asked["ts"]
+    assert ALICE not in json.dumps(asked_after, ensure_ascii=False)
+    assert FOLLOW_UP_BLOCK in json.dumps(asked_after["blocks"])  # Bob and Carol can still answer
     body = json.dumps(after, ensure_ascii=False)  # text, blocks and metadata (the outbox key listed her)
     assert ALICE not in body and not any(text in body for text in people[ALICE])
     assert all(text in body for user in (BOB, CAROL) for text in (user, *people[user]))

@@ -383,8 +383,9 @@ def test_erasure_drops_unsent_group_intros_listing_them_and_blanks_sent_ones(db:
     assert status == FAILED and recipient == f"{near},{CAROL}" and "Near Miss" in payload
 
 
-def test_the_intro_purpose_erasure_redraws_is_the_intros_feature_s() -> None:
+def test_the_intro_purposes_erasure_redraws_are_the_intros_feature_s() -> None:
+    from jobs.intros import PURPOSE_FOLLOW_UP
     from models import privacy
     from models.intro import INTRO_PURPOSE
 
-    assert privacy._INTRO_PURPOSE == INTRO_PURPOSE
+    assert privacy._INTRO_PURPOSES == (INTRO_PURPOSE, PURPOSE_FOLLOW_UP)
