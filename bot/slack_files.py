@@ -161,3 +161,7 @@ def upload_message_files(
 # A queued message with this key (the ts of a message the bot posted in the recipient channel) asks the
 # delivery worker for `chat.update` of that message instead of a new `chat.postMessage`.
 OUTBOX_UPDATE_KEY = "alumni_update_ts"
+# With OUTBOX_UPDATE_KEY: the update shows the stored message of the outbox row with this dedupe key as it
+# is when the update is sent (not when it was queued), so an older update retried late cannot bring back
+# what a newer one removed.
+OUTBOX_CONTENT_OF_KEY = "alumni_content_of"

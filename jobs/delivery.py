@@ -24,7 +24,8 @@ The queued message (`OutboxMessage.payload`) holds `chat.postMessage` arguments 
 worker sets `channel` and `metadata`), and may also hold:
 - `"method": "chat.update"` with `ts` (and `channel`, default the row's recipient), or
   `bot.slack_files.OUTBOX_UPDATE_KEY: ts`: edit that message in place instead of posting (idempotent, so
-  retried without a history check);
+  retried without a history check); with `OUTBOX_CONTENT_OF_KEY: key` too, the update shows the row `key`'s
+  stored message as it is when sent (a late retry never brings back what a newer update removed);
 - `bot.slack_files.OUTBOX_FILES_KEY: [...]`: files uploaded into the posted message's thread afterwards. The
   post is recorded first, so a failed upload is retried without posting again (uploads: at least once).
 """
@@ -50,7 +51,7 @@ from bot.blocks.common import image_not_downloadable, without_images
 from bot.metrics import count_outbox
 from bot.services import Services
 from bot.slack_client import make_client
-from bot.slack_files import OUTBOX_FILES_KEY, OUTBOX_UPDATE_KEY, upload_message_files
+from bot.slack_files import OUTBOX_CONTENT_OF_KEY, OUTBOX_FILES_KEY, OUTBOX_UPDATE_KEY, upload_message_files
 from models.outbox import (
     FINAL_STATUSES,
     PENDING,
@@ -65,6 +66,7 @@ from models.outbox import (
     release_stale_claims,
     reschedule,
     statuses,
+    stored_message,
     touch_claim,
 )
 from models.timeutil import now
@@ -489,6 +491,14 @@ class Deliverer:
                 "retried",
             )
 
+    def _current_content(self, key: str, *, fallback: dict[str, Any]) -> dict[str, Any]:
+        """The text and blocks stored on the row `key` now (`OUTBOX_CONTENT_OF_KEY`); `fallback` when gone."""
+        with self.services.db.session() as session:
+            current = stored_message(session, key)
+        if current is None:
+            return fallback
+        return {name: current[name] for name in ("text", "blocks") if name in current}
+
     def _deliver(self, claim: Claim, state: _RowState) -> None:
         """Send one claimed row; raises _RateLimited / _Permanent / _Transient for `_handle` to record."""
         args = claim.message()
@@ -503,6 +513,9 @@ class Deliverer:
             if not ts:
                 raise _Permanent("invalid_arguments: chat.update without ts")
             state.channel = str(target) if target else self._resolve_channel(claim.recipient)
+            source = args.pop(OUTBOX_CONTENT_OF_KEY, None)
+            if source:
+                args = self._current_content(str(source), fallback=args)
             self._paced_update(claim, state.channel, ts, args)
             self._record(lambda s: mark_sent(s, claim, channel=str(state.channel), ts=ts), claim, "sent")
             return

@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 from bot.blocks.stories import digest_line, posted_story_message, withdrawn_note_message
 from bot.config import Settings
 from bot.i18n import Translator
-from bot.slack_files import OUTBOX_UPDATE_KEY
+from bot.slack_files import OUTBOX_CONTENT_OF_KEY, OUTBOX_UPDATE_KEY
 from jobs.base import DigestContext, DigestSection, JobContext, ScheduledJob
 from models.actors import Actor
 from models.errors import DomainError
@@ -144,8 +144,9 @@ def withdraw_from_digests(
 
     A digest still waiting is rewritten before it goes out. A posted one is updated in Slack through the
     outbox, and its stored message becomes what Slack shows, so a second withdrawal from the same digest
-    builds on the first (and supersedes its update if that one is still waiting). A digest being sent right
-    now, or whose outcome is unknown, is left as it is.
+    builds on the first (and supersedes its update if that one is still waiting; each update sends the digest
+    as stored when it goes, so a late retry of the first cannot undo the second). A digest being sent right
+    now, or whose outcome is unknown, is left for `run_sync` to look at again.
     """
     if story.published_at is None:
         return 0
@@ -164,6 +165,9 @@ def withdraw_from_digests(
                 "text": message.get("text", ""),
                 "blocks": message.get("blocks", []),
                 OUTBOX_UPDATE_KEY: row.ts,
+                # Sent as the digest row reads then: with two withdrawals in a row, whichever update goes
+                # last shows both lines replaced.
+                OUTBOX_CONTENT_OF_KEY: row.dedupe_key,
             }
             cancel_pending_prefixed(
                 session, dedupe_key(PURPOSE_DIGEST_LINE, row.channel, f"digest-{row.ts}:")

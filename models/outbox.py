@@ -296,6 +296,15 @@ def known_channel(session: Session, recipient: str) -> str | None:
     return str(value) if value else None
 
 
+def stored_message(session: Session, key: str) -> dict[str, Any] | None:
+    """The message stored on the row `key` now (None when there is no such row or it was redacted)."""
+    payload = session.execute(sa_select(_T.c.payload).where(_T.c.dedupe_key == key)).scalar()
+    if not payload or payload == REDACTED_PAYLOAD:
+        return None
+    data: dict[str, Any] = json.loads(payload)
+    return data
+
+
 def make_due_now(
     session: Session, keys: Collection[str], *, due_by: datetime, at: datetime | None = None
 ) -> int:

@@ -19,6 +19,7 @@ from jobs.delivery import DeliveryOptions, deliver_due, deliverer_for
 from jobs.runner import run_job
 from jobs.stories import (
     ERR_NO_CHANNEL,
+    PURPOSE_DIGEST_LINE,
     PURPOSE_POST,
     PURPOSE_WITHDRAWN,
     SYNC_JOB,
@@ -335,3 +336,24 @@ def test_a_digest_being_sent_when_the_story_was_withdrawn_is_corrected_by_the_ne
     assert "Back as a partner" not in digest and "Second story" in digest
     _sync(services, minutes=15)  # nothing left to replace: no second update
     assert deliver_due(services) == 0
+
+
+def test_a_late_retry_of_an_older_digest_update_cannot_bring_back_a_line_a_newer_one_removed(
+    services: Services, fake_slack: FakeSlack
+) -> None:
+    first, second = _two_published_stories(services)
+    assert run_job(services, "digest", at=T0 + timedelta(days=7) - timedelta(hours=1)).count == 1
+    deliver_due(services)
+    _withdraw(services, first)
+    older = update(OutboxMessage).where(OutboxMessage.purpose == PURPOSE_DIGEST_LINE)
+    with services.db.session() as session:  # its worker timed out and will retry later
+        session.execute(older.values(status=SENDING))
+    _withdraw(services, second)
+    deliver_due(services)  # the newer update goes first
+    with services.db.session() as session:
+        session.execute(older.where(OutboxMessage.status == SENDING).values(status="pending"))
+    deliver_due(services)  # ... then the older one, late
+
+    (digest,) = _digests(fake_slack)
+    assert "Back as a partner" not in digest and "Second story" not in digest
+    assert len(_outbox(services, PURPOSE_DIGEST_LINE)) == 2
