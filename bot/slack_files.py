@@ -158,10 +158,8 @@ def upload_message_files(
     return ids
 
 
-# A queued message with this key (the ts of a message the bot posted in the recipient channel) asks the
-# delivery worker for `chat.update` of that message instead of a new `chat.postMessage`.
-OUTBOX_UPDATE_KEY = "alumni_update_ts"
-# With OUTBOX_UPDATE_KEY: the update shows the stored message of the outbox row with this dedupe key as it
-# is when the update is sent (not when it was queued), so an older update retried late cannot bring back
-# what a newer one removed.
-OUTBOX_CONTENT_OF_KEY = "alumni_content_of"
+# The in-place update keys belong to the outbox's message format (models.outbox), named here beside the
+# files key for the code that builds messages.
+from models.outbox import OUTBOX_CONTENT_OF_KEY, OUTBOX_UPDATE_KEY  # noqa: E402
+
+__all__ = ["OUTBOX_CONTENT_OF_KEY", "OUTBOX_FILES_KEY", "OUTBOX_UPDATE_KEY"]

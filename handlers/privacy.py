@@ -57,9 +57,7 @@ from models.feedback import (
 from models.intro import follow_up_group, intro_of_period
 from models.member import Member, get_member
 from models.news import get_news
-from models.outbox import OutboxMessage
 from models.privacy import (
-    DIGEST_MESSAGE,
     MESSAGE_DELETE,
     MESSAGE_REDRAW,
     MessageRef,
@@ -130,22 +128,11 @@ def _redrawn_news(svc: Services, news_id: str) -> dict[str, Any] | None:
     return news_message(post, Translator(svc.settings.language))
 
 
-def _redrawn_digest(svc: Services, row_id: str) -> dict[str, Any] | None:
-    """A posted weekly digest as erasure left its stored message (lines naming the member replaced)."""
-    parsed = parse_id(row_id, MAX_ID)
-    if parsed is None:
-        return None
-    with svc.db.session() as session:
-        row = session.get(OutboxMessage, parsed)
-        return row.message() if row is not None else None
-
-
 # How a redrawn message is rendered again, by the table its `MessageRef` comes from (models.privacy RULES:
-# the outbox rows that stand for a message are posted intros; DIGEST_MESSAGE: posted weekly digests).
+# the outbox rows that stand for a message are posted intros and their follow-ups).
 REDRAWS: dict[str, Callable[[Services, str], dict[str, Any] | None]] = {
     "outbox_message": _redrawn_intro,
     "news_post": _redrawn_news,
-    DIGEST_MESSAGE: _redrawn_digest,
 }
 
 

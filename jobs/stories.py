@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 from bot.blocks.stories import digest_line, posted_story_message, withdrawn_note_message
 from bot.config import Settings
 from bot.i18n import Translator
-from bot.slack_files import OUTBOX_CONTENT_OF_KEY, OUTBOX_UPDATE_KEY
+from bot.slack_files import OUTBOX_UPDATE_KEY
 from jobs.base import DigestContext, DigestSection, JobContext, ScheduledJob
 from models.actors import Actor
 from models.errors import DomainError
@@ -40,11 +40,10 @@ from models.outbox import (
     SENT,
     OutboxMessage,
     cancel_pending,
-    cancel_pending_prefixed,
     dedupe_key,
     enqueue,
     redact_payloads,
-    rewrite_payload,
+    revise_message,
     rows_of_purpose,
 )
 from models.story import (
@@ -136,69 +135,27 @@ def withdraw(session: Session, *, actor: Actor, story_id: int, settings: Setting
     return story
 
 
-def withdraw_from_digests(
-    session: Session, story: Story, *, tr: Translator, enqueue_fn: Enqueue = _enqueue_now
-) -> int:
+def withdraw_from_digests(session: Session, story: Story, *, tr: Translator) -> int:
     """Replace a withdrawn story's line in the weekly digests built since it was published; returns how many
-    digests changed.
-
-    A digest still waiting is rewritten before it goes out. A posted one is updated in Slack through the
-    outbox, and its stored message becomes what Slack shows, so a second withdrawal from the same digest
-    builds on the first (and supersedes its update if that one is still waiting; each update sends the digest
-    as stored when it goes, so a late retry of the first cannot undo the second). A digest being sent right
-    now, or whose outcome is unknown, is left for `run_sync` to look at again.
+    digests changed. A waiting digest goes out without it; a posted one is updated in place through the
+    outbox (`models.outbox.revise_message`). A digest a worker holds right now is left for `run_sync`.
     """
     if story.published_at is None:
         return 0
     line, note = digest_line(story, tr), tr("stories.digest_line_withdrawn")
-    changed = 0
     rows = rows_of_purpose(
         session, purpose=DIGEST_PURPOSE, since=story.published_at, statuses=(PENDING, SENT)
     )
-    for row in rows:
-        message = _with_line_replaced(row.message(), line, note)
-        if message is None or not rewrite_payload(session, row, message, status=row.status):
-            continue
-        changed += 1
-        if row.status == SENT and row.ts and row.channel:
-            update = {
-                "text": message.get("text", ""),
-                "blocks": message.get("blocks", []),
-                OUTBOX_UPDATE_KEY: row.ts,
-                # Sent as the digest row reads then: with two withdrawals in a row, whichever update goes
-                # last shows both lines replaced.
-                OUTBOX_CONTENT_OF_KEY: row.dedupe_key,
-            }
-            cancel_pending_prefixed(
-                session, dedupe_key(PURPOSE_DIGEST_LINE, row.channel, f"digest-{row.ts}:")
-            )
-            enqueue_fn(
-                session,
-                purpose=PURPOSE_DIGEST_LINE,
-                recipient=row.channel,
-                period=f"digest-{row.ts}:story-{story.id}",
-                message=update,
-            )
-    return changed
-
-
-def _with_line_replaced(message: dict[str, Any], line: str, note: str) -> dict[str, Any] | None:
-    """`message` with every occurrence of `line` in its texts replaced by `note`; None when it has none."""
-    found = False
-
-    def walk(node: Any) -> Any:
-        nonlocal found
-        if isinstance(node, str) and line in node:
-            found = True
-            return node.replace(line, note)
-        if isinstance(node, dict):
-            return {key: walk(value) for key, value in node.items()}
-        if isinstance(node, list):
-            return [walk(value) for value in node]
-        return node
-
-    replaced = walk(message)
-    return replaced if found else None
+    return sum(
+        revise_message(
+            session,
+            row,
+            lambda text: text.replace(line, note),
+            update_purpose=PURPOSE_DIGEST_LINE,
+            tag=f"story-{story.id}",
+        )
+        for row in rows
+    )
 
 
 def _replace(session: Session, copy: StoryCopy, *, tr: Translator, enqueue_fn: Enqueue) -> bool:
@@ -305,7 +262,7 @@ def run_sync(ctx: JobContext) -> int:
     with ctx.services.db.session() as session:
         queued = settle(session, tr=tr, enqueue_fn=ctx.enqueue)
         for story in withdrawn_since(session, ctx.scheduled_for - DIGEST_RECHECK):
-            withdraw_from_digests(session, story, tr=tr, enqueue_fn=ctx.enqueue)
+            withdraw_from_digests(session, story, tr=tr)
     return queued
 
 

@@ -17,7 +17,7 @@ PostgreSQL; SQLite serialises writers), so two workers never hold the same row. 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -394,8 +394,15 @@ def redact_payloads(session: Session, keys: Collection[str]) -> int:
 
 
 # The weekly digest's purpose (jobs.digest): a channel post that lists members by mention, which erasure and
-# withdrawn stories rewrite after it was built.
+# withdrawn stories revise after it was built (`revise_message`).
 DIGEST_PURPOSE = "digest"
+# A queued message with this key (the ts of a message the bot posted in the recipient channel) asks the
+# delivery worker for `chat.update` of that message instead of a new `chat.postMessage`.
+OUTBOX_UPDATE_KEY = "alumni_update_ts"
+# With OUTBOX_UPDATE_KEY: the update shows the stored message of the outbox row with this dedupe key as it
+# is when the update is sent (not when it was queued), so an older update retried late cannot bring back
+# what a newer one removed.
+OUTBOX_CONTENT_OF_KEY = "alumni_content_of"
 
 
 def rows_of_purpose(
@@ -427,6 +434,45 @@ def rewrite_payload(session: Session, row: OutboxMessage, message: dict[str, Any
         .values(payload=json.dumps(message, ensure_ascii=False))
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def map_texts(node: Any, change: Callable[[str], str]) -> Any:
+    """A stored message (or any part of it) with `change` applied to every string in it."""
+    if isinstance(node, str):
+        return change(node)
+    if isinstance(node, dict):
+        return {key: map_texts(value, change) for key, value in node.items()}
+    if isinstance(node, list):
+        return [map_texts(value, change) for value in node]
+    return node
+
+
+def revise_message(
+    session: Session, row: OutboxMessage, change: Callable[[str], str], *, update_purpose: str, tag: str
+) -> bool:
+    """Apply `change` to every text of a pending or sent row's stored message; False when nothing changed or
+    the row moved on (a worker holds it: the caller may look again later).
+
+    A pending row simply goes out revised. A sent row keeps the revision as what its Slack message shows, and
+    an in-place update is queued (`update_purpose`, one per `tag`) that sends the row as stored when it goes
+    (`OUTBOX_CONTENT_OF_KEY`): however several revisions' updates interleave or retry, the last one sent
+    shows every revision. Updates of the row still waiting are superseded.
+    """
+    message = row.message()
+    revised = map_texts(message, change)
+    if revised == message or not rewrite_payload(session, row, revised, status=row.status):
+        return False
+    if row.status == SENT and row.ts and row.channel:
+        stem = f"update-{row.ts}:"
+        cancel_pending_prefixed(session, dedupe_key(update_purpose, row.channel, stem))
+        update = {
+            "text": revised.get("text", ""),
+            "blocks": revised.get("blocks", []),
+            OUTBOX_UPDATE_KEY: row.ts,
+            OUTBOX_CONTENT_OF_KEY: row.dedupe_key,
+        }
+        enqueue(session, purpose=update_purpose, recipient=row.channel, period=stem + tag, message=update)
+    return True
 
 
 def cancel_pending_prefixed(session: Session, prefix: str, *, reason: str = "superseded") -> int:

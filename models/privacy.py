@@ -36,7 +36,7 @@ from models.actors import Actor
 from models.audit import record
 from models.errors import NotFound, PermissionDenied
 from models.member import Member, ensure_member, get_member
-from models.outbox import DIGEST_PURPOSE, PENDING, SENT, rewrite_payload, rows_of_purpose
+from models.outbox import DIGEST_PURPOSE, PENDING, SENT, revise_message, rows_of_purpose
 from models.tables import import_all
 from models.timeutil import now
 
@@ -465,7 +465,7 @@ def erase_member(
     for rule in RULES.values():
         if rule.refresh is not None:
             rule.refresh(session)
-    result.messages.extend(_scrub_digests(session, slack_user_id, removed_line))
+    _scrub_digests(session, slack_user_id, removed_line, pseudonym=pseudonym)
     for table in ordered:
         rule = RULES[table.name]
         pk = list(table.primary_key.columns)
@@ -532,36 +532,24 @@ def erase_member(
     return result
 
 
-# `MessageRef.table` of a posted digest to redraw from its stored (scrubbed) message; key = the outbox row id.
-DIGEST_MESSAGE = "digest"
+# The in-place updates of posted digests that erasure revised (`models.outbox.revise_message`).
+DIGEST_ERASURE_PURPOSE = "digest_erasure"
 
 
-def _scrub_digests(session: Session, slack_user_id: str, removed_line: str) -> list[MessageRef]:
+def _scrub_digests(session: Session, slack_user_id: str, removed_line: str, *, pseudonym: str) -> None:
     """Weekly digests list members by mention (new members, shared check-ins, stories): in every digest built,
-    each line mentioning the member becomes `removed_line`. A digest still waiting goes out that way; a
-    posted one is redrawn from its stored message by the caller (returned)."""
+    each line mentioning the member becomes `removed_line`. A waiting digest goes out that way; a posted one is
+    updated in place through the outbox."""
     mention = f"<@{slack_user_id}>"
-    refs: list[MessageRef] = []
+
+    def scrub(text: str) -> str:
+        if mention not in text:
+            return text
+        return "\n".join(removed_line if mention in line else line for line in text.split("\n"))
+
     for row in rows_of_purpose(session, purpose=DIGEST_PURPOSE, statuses=(PENDING, SENT), containing=mention):
-        message = _lines_replaced(row.message(), mention, removed_line)
-        if not rewrite_payload(session, row, message, status=row.status):
-            continue  # a worker claimed it meanwhile: it goes out as built (the ID is pseudonymised below)
-        if row.status == SENT and row.channel and row.ts:
-            refs.append(MessageRef(DIGEST_MESSAGE, row.channel, row.ts, MESSAGE_REDRAW, key=str(row.id)))
-    return refs
-
-
-def _lines_replaced(node: Any, mention: str, replacement: str) -> Any:
-    """`node` (a stored message) with every text line containing `mention` replaced."""
-    if isinstance(node, str):
-        if mention not in node:
-            return node
-        return "\n".join(replacement if mention in line else line for line in node.split("\n"))
-    if isinstance(node, dict):
-        return {key: _lines_replaced(value, mention, replacement) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_lines_replaced(value, mention, replacement) for value in node]
-    return node
+        # A row a worker claimed meanwhile goes out as built (the ID in it is pseudonymised below).
+        revise_message(session, row, scrub, update_purpose=DIGEST_ERASURE_PURPOSE, tag=pseudonym)
 
 
 def _message_ref(table: str, rule: Rule, row: Mapping[Any, Any]) -> MessageRef | None:

@@ -171,6 +171,7 @@ def test_erasure_replaces_the_members_lines_in_a_digest_already_posted(bot: BotH
     assert "Alice joined Acme" in json.dumps(posted, ensure_ascii=False)
 
     _erase_through_slack(bot, ALICE)
+    deliver_due(bot.services)  # the in-place update goes through the outbox
 
     bot.fake.wait_for("chat.update", lambda c: c.args.get("ts") == posted["ts"])
     (updated,) = bot.fake.messages(ALUMNI_CHANNEL)
