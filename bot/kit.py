@@ -31,7 +31,7 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks.common import VIEW_BLOCK_LIMIT, BlockDict, context, divider, header, section
 from bot.forms import error_message
 from bot.i18n import Translator
-from bot.listeners import channel_id_of, is_slack_response_url, user_id_of
+from bot.listeners import channel_id_of, in_view, is_slack_response_url, user_id_of
 from bot.services import Services
 from models.errors import DomainError, NotFound
 from models.timeutil import now
@@ -172,8 +172,6 @@ def tell_clicker(
     if not user_id:
         return
     response_url = str(body.get("response_url") or "")
-    container = body.get("container")
-    in_view = isinstance(container, dict) and container.get("type") == "view"
     try:
         if response_url and is_slack_response_url(response_url, services.settings.slack_api_url):
             from slack_sdk.webhook import WebhookClient
@@ -183,7 +181,7 @@ def tell_clicker(
             )
             return
         channel = channel_id_of(body)
-        if channel and not in_view:
+        if channel and not in_view(body):
             services.client.chat_postEphemeral(channel=channel, user=user_id, text=text, blocks=blocks)
         else:
             services.client.chat_postMessage(channel=user_id, text=text, blocks=blocks)

@@ -39,6 +39,12 @@ def channel_id_of(body: Mapping[str, Any]) -> str | None:
     return str(found) if found else None
 
 
+def in_view(body: Mapping[str, Any]) -> bool:
+    """Whether a block action came from a view (the App Home tab or a modal), not from a message."""
+    container = body.get("container")
+    return isinstance(container, dict) and container.get("type") == "view"
+
+
 def parse_id(value: Any, max_id: int) -> int | None:
     """A row id from a button value, block id or metadata field: an integer in 1..`max_id`, else None.
 

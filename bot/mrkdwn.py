@@ -36,9 +36,14 @@ def date_token(instant: datetime, *, fallback: str, fmt: str = "{date_short_pret
     return f"<!date^{int(instant.timestamp())}^{fmt}|{escape(fallback)}>"
 
 
+def is_user_id(value: str) -> bool:
+    """Whether `value` can be a Slack user ID (an erased member's pseudonym cannot: it has dashes)."""
+    return value.isalnum()
+
+
 def user_mention(user_id: str) -> str:
     """A mention of a Slack user ID the bot itself resolved (never of user-typed text)."""
-    if not user_id.isalnum():
+    if not is_user_id(user_id):
         raise ValueError("not a Slack user ID")
     return f"<@{user_id}>"
 

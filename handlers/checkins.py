@@ -41,7 +41,7 @@ from bot.forms import field_errors, input_block_ids, state_values
 from bot.forms import text as form_text
 from bot.i18n import Translator
 from bot.kit import Feature, Later, action, command, local_today, publish_home, shortcut, view
-from bot.listeners import own_dm_message, user_id_of
+from bot.listeners import in_view, own_dm_message, user_id_of
 from bot.mrkdwn import date_token
 from bot.profiles import OPENED_FROM_HOME, open_profile_modal, slack_facts
 from bot.services import Services
@@ -113,13 +113,12 @@ def _post_to_community(
 
 
 def _open_checkin(services: Services, body: dict[str, Any]) -> None:
-    from_home = (body.get("container") or {}).get("type") == "view"
     open_profile_modal(
         services,
         user_id=user_id_of(body),
         trigger_id=str(body["trigger_id"]),
         checkin=True,
-        from_home=from_home,
+        from_home=in_view(body),  # the check-in buttons in views are on the Home tab
     )
 
 

@@ -40,7 +40,7 @@ from bot.kit import (
     tell_clicker,
     view,
 )
-from bot.listeners import dm_channel_of, own_dm_message, parse_id, user_id_of
+from bot.listeners import dm_channel_of, in_view, own_dm_message, parse_id, user_id_of
 from bot.mrkdwn import escape
 from bot.services import Services
 from jobs import events as event_jobs
@@ -585,8 +585,7 @@ def on_rsvp(ack: Ack, body: dict[str, Any], action: dict[str, Any], services: Se
     # where other members' Home publishes would otherwise delay it (benchmarks.load, RSVP at c=32).
     _answer_rsvp(services, body, outcome, position)
     if outcome.changed:
-        on_home_tab = (body.get("container") or {}).get("type") == "view"
-        _after_rsvp(services, later, user, event_id, outcome, on_home_tab=on_home_tab)
+        _after_rsvp(services, later, user, event_id, outcome, on_home_tab=in_view(body))
 
 
 def on_calendar(ack: Ack) -> None:

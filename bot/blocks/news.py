@@ -14,7 +14,7 @@ from typing import Any
 from bot.blocks.common import actions, button, context, divider, header, modal_title, section, to_dicts
 from bot.blocks.stories import body_sections
 from bot.i18n import Translator
-from bot.mrkdwn import date_token, escape, strip_invisible, truncate, user_mention
+from bot.mrkdwn import date_token, escape, is_user_id, strip_invisible, truncate, user_mention
 from models.news import BODY_MAX, IMAGE_URL_MAX, TITLE_MAX, NewsDraft, NewsPost
 
 # IDs Slack sends back.
@@ -70,7 +70,7 @@ def news_blocks(draft: NewsDraft, tr: Translator, *, author_id: str) -> list[dic
         )
     author = (
         tr("news.from_line", author=user_mention(author_id))
-        if author_id.isalnum()
+        if is_user_id(author_id)
         else tr("news.from_former")
     )
     blocks.append(context(author, tr("news.react_hint")))
