@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.blocks.common import (
@@ -367,32 +368,30 @@ def settings_modal(settings: ProgramSettings, tr: Translator) -> BlockDict:
 def import_result_text(report: ImportReport, tr: Translator, *, filename: str) -> str:
     """The import report HR receives: the counts, the first invalid lines with their reasons, then the first
     rows imported with a warning (a value left out)."""
-    counts = report.counts()
-    lines = [tr("admin.import.done", file=escape(filename), **counts)]
-    if report.invalid:
-        lines.append(tr("admin.import.invalid_header"))
-        for row in report.invalid[:MAX_INVALID_LINES]:
-            lines.append(
-                tr(
-                    "admin.import.invalid_line",
-                    line=row.line,
-                    reason=tr(f"admin.import.reasons.{row.reason}"),
-                    column=row.column or "-",
-                )
-            )
-        if len(report.invalid) > MAX_INVALID_LINES:
-            lines.append(tr("common.more", count=len(report.invalid) - MAX_INVALID_LINES))
-    if report.warnings:
-        lines.append(tr("admin.import.warning_header"))
-        for warning in report.warnings[:MAX_INVALID_LINES]:
-            lines.append(
-                tr(
-                    "admin.import.warning_line",
-                    line=warning.line,
-                    reason=tr(f"admin.import.warnings.{warning.reason}", value=escape(warning.value)),
-                    column=warning.column,
-                )
-            )
-        if len(report.warnings) > MAX_INVALID_LINES:
-            lines.append(tr("common.more", count=len(report.warnings) - MAX_INVALID_LINES))
-    return "\n".join(lines)
+
+    def invalid(row: Any) -> str:
+        reason = tr(f"admin.import.reasons.{row.reason}")
+        return tr("admin.import.invalid_line", line=row.line, reason=reason, column=row.column or "-")
+
+    def warned(row: Any) -> str:
+        reason = tr(f"admin.import.warnings.{row.reason}", value=escape(row.value))
+        return tr("admin.import.warning_line", line=row.line, reason=reason, column=row.column)
+
+    return "\n".join(
+        [
+            tr("admin.import.done", file=escape(filename), **report.counts()),
+            *_first_lines(tr, "admin.import.invalid_header", report.invalid, invalid),
+            *_first_lines(tr, "admin.import.warning_header", report.warnings, warned),
+        ]
+    )
+
+
+def _first_lines(
+    tr: Translator, header_key: str, rows: Sequence[Any], line: Callable[[Any], str]
+) -> list[str]:
+    """A header, the first `MAX_INVALID_LINES` rows as lines and how many more; nothing when there are none."""
+    if not rows:
+        return []
+    shown = [line(row) for row in rows[:MAX_INVALID_LINES]]
+    more = len(rows) - len(shown)
+    return [tr(header_key), *shown, *([tr("common.more", count=more)] if more else [])]
