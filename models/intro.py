@@ -31,7 +31,7 @@ from models.member import Member, ensure_member, get_member
 from models.profile import parse_skills
 from models.textnorm import normalize
 from models.timeutil import now
-from models.types import UTCDateTime
+from models.types import UTCDateTime, get_by_id
 
 # What a member can ask to be matched on (stored comma-separated in `IntroPreference.wants`).
 WANT_TEAMMATES = "teammates"  # same former department at the same time
@@ -631,7 +631,7 @@ def groups_of(session: Session, groups: Sequence[IntroGroup]) -> list[GroupView]
 def group_id_of_period(period: str) -> int | None:
     """The group an introduction's outbox period (`<round period>/g<group id>`) names; None for any other."""
     _, _, tail = period.rpartition("/g")
-    return int(tail) if tail.isdigit() and len(tail) <= 18 else None
+    return int(tail) if tail.isdigit() else None
 
 
 @dataclass
@@ -645,7 +645,7 @@ class IntroToRedraw:
 def intro_of_period(session: Session, *, period: str) -> IntroToRedraw | None:
     """The group and round of a sent introduction, read afresh (erased members are left out)."""
     group_id = group_id_of_period(period)
-    group = session.get(IntroGroup, group_id) if group_id is not None else None
+    group = get_by_id(session, IntroGroup, group_id) if group_id is not None else None
     round_ = session.get(IntroRound, group.round_id) if group is not None else None
     if group is None or round_ is None:
         return None
@@ -655,7 +655,7 @@ def intro_of_period(session: Session, *, period: str) -> IntroToRedraw | None:
 def follow_up_group(session: Session, *, period: str) -> GroupView | None:
     """The group a "did you meet?" follow-up's outbox period (`g<group id>`) names, read afresh."""
     tail = period[1:] if period.startswith("g") else ""
-    group = session.get(IntroGroup, int(tail)) if tail.isdigit() and len(tail) <= 18 else None
+    group = get_by_id(session, IntroGroup, int(tail)) if tail.isdigit() else None
     return groups_of(session, [group])[0] if group is not None else None
 
 
