@@ -1071,19 +1071,14 @@ class FakeSlack:
 
         A view in ``response_action`` update/push is a modal; blocks in a command's ack are a message;
         ``response_action: errors`` answering the ``submitted`` view may name only its input blocks (Slack
-        keys each error by an input block's block_id: https://docs.slack.dev/surfaces/modals). Violations are recorded
-        like refused Web API payloads (``violations``, ``rule_tally``) under ``ack``; the caller (the test
-        sender) has no Slack error to answer with.
+        keys each error by an input block's block_id: https://docs.slack.dev/surfaces/modals). Violations
+        are recorded like refused Web API payloads (``violations``, ``rule_tally``) under ``ack``; the caller
+        (the test sender) has no Slack error to answer with.
         """
         if not isinstance(body, dict):
             return
         view = body.get("view")
-        # Only a submitted view with blocks is one Slack could have sent (a test's bare payload has none).
-        if (
-            body.get("response_action") == "errors"
-            and isinstance(submitted, dict)
-            and submitted.get("blocks")
-        ):
+        if body.get("response_action") == "errors" and isinstance(submitted, dict):
             inputs = {
                 b.get("block_id")
                 for b in submitted.get("blocks") or []
