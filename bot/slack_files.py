@@ -156,10 +156,3 @@ def upload_message_files(
             )
         )
     return ids
-
-
-# The in-place update keys belong to the outbox's message format (models.outbox), named here beside the
-# files key for the code that builds messages.
-from models.outbox import OUTBOX_CONTENT_OF_KEY, OUTBOX_UPDATE_KEY  # noqa: E402
-
-__all__ = ["OUTBOX_CONTENT_OF_KEY", "OUTBOX_FILES_KEY", "OUTBOX_UPDATE_KEY"]

@@ -23,7 +23,7 @@
 The queued message (`OutboxMessage.payload`) holds `chat.postMessage` arguments (`text`, `blocks`, …; the
 worker sets `channel` and `metadata`), and may also hold:
 - `"method": "chat.update"` with `ts` (and `channel`, default the row's recipient), or
-  `bot.slack_files.OUTBOX_UPDATE_KEY: ts`: edit that message in place instead of posting (idempotent, so
+  `models.outbox.OUTBOX_UPDATE_KEY: ts`: edit that message in place instead of posting (idempotent, so
   retried without a history check); with `OUTBOX_CONTENT_OF_KEY: key` too, the update shows the row `key`'s
   stored message as it is when sent (a late retry never brings back what a newer update removed);
 - `bot.slack_files.OUTBOX_FILES_KEY: [...]`: files uploaded into the posted message's thread afterwards. The
@@ -51,9 +51,11 @@ from bot.blocks.common import image_not_downloadable, without_images
 from bot.metrics import count_outbox
 from bot.services import Services
 from bot.slack_client import make_client
-from bot.slack_files import OUTBOX_CONTENT_OF_KEY, OUTBOX_FILES_KEY, OUTBOX_UPDATE_KEY, upload_message_files
+from bot.slack_files import OUTBOX_FILES_KEY, upload_message_files
 from models.outbox import (
     FINAL_STATUSES,
+    OUTBOX_CONTENT_OF_KEY,
+    OUTBOX_UPDATE_KEY,
     PENDING,
     UNCERTAIN,
     Claim,

@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.blocks.common import context, to_dicts
-from bot.slack_files import OUTBOX_UPDATE_KEY
 from jobs.base import JobContext, ScheduledJob, daily_period
+from models.outbox import OUTBOX_UPDATE_KEY
 from models.privacy import purge_candidate_contacts
 from models.program_settings import get_program_settings
 from models.roster import purge_unmatched

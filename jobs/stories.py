@@ -27,7 +27,6 @@ from sqlmodel import Session, col, select
 from bot.blocks.stories import digest_line, posted_story_message, withdrawn_note_message
 from bot.config import Settings
 from bot.i18n import Translator
-from bot.slack_files import OUTBOX_UPDATE_KEY
 from jobs.base import DigestContext, DigestSection, JobContext, ScheduledJob
 from models.actors import Actor
 from models.errors import DomainError
@@ -35,6 +34,7 @@ from models.outbox import (
     CANCELLED,
     DIGEST_PURPOSE,
     FAILED,
+    OUTBOX_UPDATE_KEY,
     PENDING,
     REDACTED_PAYLOAD,
     SENT,

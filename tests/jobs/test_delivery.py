@@ -20,7 +20,7 @@ from sqlmodel import select
 from bot.config import Settings
 from bot.services import Services, build_services
 from bot.slack_emulator.web_api import FakeSlack
-from bot.slack_files import OUTBOX_FILES_KEY, OUTBOX_UPDATE_KEY, outbox_file
+from bot.slack_files import OUTBOX_FILES_KEY, outbox_file
 from jobs.delivery import (
     METADATA_EVENT_TYPE,
     SCOPES,
@@ -32,7 +32,17 @@ from jobs.delivery import (
     deliverer_for,
 )
 from models.db import Database
-from models.outbox import FAILED, SENDING, SENT, UNCERTAIN, OutboxMessage, claim_next, dedupe_key, enqueue
+from models.outbox import (
+    FAILED,
+    OUTBOX_UPDATE_KEY,
+    SENDING,
+    SENT,
+    UNCERTAIN,
+    OutboxMessage,
+    claim_next,
+    dedupe_key,
+    enqueue,
+)
 from models.timeutil import as_utc, now
 from tests.conftest import ALICE, ALUMNI_CHANNEL, BOB, CAROL, HR_CHANNEL, make_settings
 

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from bot.charts import PNG_SIGNATURE
 from bot.i18n import Translator
-from bot.slack_files import OUTBOX_FILES_KEY, OUTBOX_UPDATE_KEY, split_files
+from bot.slack_files import OUTBOX_FILES_KEY, split_files
 from jobs.base import DigestContext
 from jobs.delivery import deliver_due
 from jobs.reports import REPORT_JOB, digest_section
@@ -20,7 +20,7 @@ from jobs.runner import run_job
 from models.actors import Actor
 from models.feedback import Feedback, mark_addressed, reply_to_feedback, submit_feedback
 from models.member import Member
-from models.outbox import OutboxMessage
+from models.outbox import OUTBOX_UPDATE_KEY, OutboxMessage
 from models.referral import Referral
 from models.timeutil import freeze
 from tests.conftest import ALICE, BOB, HR, HR_CHANNEL, BotHarness
