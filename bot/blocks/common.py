@@ -82,6 +82,22 @@ def actions(*elements: Any, block_id: str | None = None) -> BlockDict:
     return block
 
 
+def input_block(
+    block_id: str, label: str, element: BlockDict, *, optional: bool = False, hint: str | None = None
+) -> BlockDict:
+    """An input block (label and hint within Slack's 2000 characters). Field errors are keyed by `block_id`."""
+    block: BlockDict = {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(label, 2000),
+        "element": element,
+        "optional": optional,
+    }
+    if hint is not None:
+        block["hint"] = plain(hint, 2000)
+    return block
+
+
 def modal_title(text: str) -> BlockDict:
     return {"type": "plain_text", "text": truncate(text, MODAL_TITLE_LIMIT)}
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.blocks.common import input_block
 from bot.blocks.profiles import name_of, profile_lines
 from bot.i18n import LANGUAGES, Translator
 from bot.mrkdwn import date_token, truncate, user_mention
@@ -244,35 +245,22 @@ def preferences_modal(tr: Translator, pref: IntroPreference | None, *, at: datet
         "submit": _plain(tr("intros.prefs.submit"), 24),
         "close": _plain(tr("common.cancel"), 24),
         "blocks": [
-            {
-                "type": "input",
-                "block_id": OPTED_IN_BLOCK,
-                "optional": True,
-                "label": _plain(tr("intros.prefs.opted_in"), 2000),
-                "element": opt_in_element,
-            },
-            {
-                "type": "input",
-                "block_id": CADENCE_BLOCK,
-                "label": _plain(tr("intros.prefs.cadence"), 2000),
-                "element": cadence_element,
-            },
-            {
-                "type": "input",
-                "block_id": WANTS_BLOCK,
-                "optional": True,
-                "label": _plain(tr("intros.prefs.wants"), 2000),
-                "hint": _plain(tr("intros.prefs.wants_hint"), 2000),
-                "element": wants_element,
-            },
-            {
-                "type": "input",
-                "block_id": PAUSED_UNTIL_BLOCK,
-                "optional": True,
-                "label": _plain(tr("intros.prefs.paused_until"), 2000),
-                "hint": _plain(tr("intros.prefs.paused_until_hint"), 2000),
-                "element": pause_element,
-            },
+            input_block(OPTED_IN_BLOCK, tr("intros.prefs.opted_in"), opt_in_element, optional=True),
+            input_block(CADENCE_BLOCK, tr("intros.prefs.cadence"), cadence_element),
+            input_block(
+                WANTS_BLOCK,
+                tr("intros.prefs.wants"),
+                wants_element,
+                optional=True,
+                hint=tr("intros.prefs.wants_hint"),
+            ),
+            input_block(
+                PAUSED_UNTIL_BLOCK,
+                tr("intros.prefs.paused_until"),
+                pause_element,
+                optional=True,
+                hint=tr("intros.prefs.paused_until_hint"),
+            ),
         ],
     }
 
@@ -298,14 +286,9 @@ def checkin_block(tr: Translator, pref: IntroPreference | None) -> dict[str, Any
     element: dict[str, Any] = {"type": "checkboxes", "action_id": OPTED_IN_BLOCK, "options": [option]}
     if pref is not None and pref.opted_in:
         element["initial_options"] = [option]
-    return {
-        "type": "input",
-        "block_id": OPTED_IN_BLOCK,
-        "optional": True,
-        "label": _plain(tr("intros.checkin.label"), 2000),
-        "hint": _plain(tr("intros.checkin.hint"), 2000),
-        "element": element,
-    }
+    return input_block(
+        OPTED_IN_BLOCK, tr("intros.checkin.label"), element, optional=True, hint=tr("intros.checkin.hint")
+    )
 
 
 def checkin_choice(values: dict[str, Any]) -> bool | None:

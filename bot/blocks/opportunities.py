@@ -25,6 +25,7 @@ from bot.blocks.common import (
     button,
     context,
     divider,
+    input_block,
     modal_title,
     mrkdwn_text,
     plain,
@@ -405,23 +406,7 @@ def _text_input(
         element["initial_value"] = initial[:max_length]
     if multiline:
         element["multiline"] = True
-    return _input(block_id, tr(f"opportunities.form.{block_id}"), element, optional=optional, hint=hint)
-
-
-def _input(
-    block_id: str, label: str, element: BlockDict, *, optional: bool = False, hint: str | None = None
-) -> BlockDict:
-    """An input block (label and hint within Slack's 2000 characters)."""
-    block: BlockDict = {
-        "type": "input",
-        "block_id": block_id,
-        "label": plain(label, 2000),
-        "element": element,
-        "optional": optional,
-    }
-    if hint is not None:
-        block["hint"] = plain(hint, 2000)
-    return block
+    return input_block(block_id, tr(f"opportunities.form.{block_id}"), element, optional=optional, hint=hint)
 
 
 def post_modal(
@@ -443,7 +428,7 @@ def post_modal(
     style_initial = next((o for o in style_options if o["value"] == d.work_style), None)
     expires = d.expires_on if isinstance(d.expires_on, date) else today + timedelta(days=DEFAULT_EXPIRY_DAYS)
     blocks: list[BlockDict] = [
-        _input(
+        input_block(
             "kind",
             tr("opportunities.form.kind"),
             _static_select("kind", kind_options, initial=kind_initial),
@@ -453,7 +438,7 @@ def post_modal(
         _text_input(tr, "company", max_length=MAX_COMPANY, initial=d.company),
         _text_input(tr, "description", max_length=MAX_DESCRIPTION, initial=d.description, multiline=True),
         _text_input(tr, "location", max_length=MAX_LOCATION, initial=d.location),
-        _input(
+        input_block(
             "work_style",
             tr("opportunities.form.work_style"),
             _static_select(
@@ -476,7 +461,7 @@ def post_modal(
             hint=tr("opportunities.form.apply_url_hint"),
         ),
         _text_input(tr, "apply_contact", max_length=MAX_CONTACT, initial=d.apply_contact),
-        _input(
+        input_block(
             "expires_on",
             tr("opportunities.form.expires_on"),
             {"type": "datepicker", "action_id": "expires_on", "initial_date": expires.isoformat()},
@@ -508,7 +493,7 @@ def filled_modal(opportunity: Opportunity, tr: Translator) -> dict[str, Any]:
     }
     blocks: list[BlockDict] = [
         section(tr("opportunities.filled.intro", title=escape(opportunity.title))),
-        _input(
+        input_block(
             FILLED_BY_BLOCK,
             tr("opportunities.filled.who"),
             who,

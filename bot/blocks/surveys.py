@@ -23,7 +23,17 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.blocks.common import BlockDict, actions, button, context, divider, header, section, to_dicts
+from bot.blocks.common import (
+    BlockDict,
+    actions,
+    button,
+    context,
+    divider,
+    header,
+    input_block,
+    section,
+    to_dicts,
+)
 from bot.i18n import Translator
 from bot.mrkdwn import date_token, escape, truncate
 from models.survey import (
@@ -99,26 +109,6 @@ def _plain(text: str, limit: int) -> dict[str, Any]:
 
 def _option(text: str, value: str) -> dict[str, Any]:
     return {"text": _plain(text, 75), "value": value}
-
-
-def _input(
-    block_id: str,
-    label: str,
-    element: dict[str, Any],
-    *,
-    optional: bool = False,
-    hint: str | None = None,
-) -> dict[str, Any]:
-    block: dict[str, Any] = {
-        "type": "input",
-        "block_id": block_id,
-        "label": _plain(label, 2000),
-        "element": element,
-        "optional": optional,
-    }
-    if hint:
-        block["hint"] = _plain(hint, 2000)
-    return block
 
 
 def _text_element(action_id: str, *, max_length: int, multiline: bool = False) -> dict[str, Any]:
@@ -227,16 +217,16 @@ def _question_group(slot: int, tr: Translator) -> list[dict[str, Any]]:
         kind_element["initial_option"] = kinds[0]
     return [
         to_dicts([section(tr("surveys.create.question_heading", n=slot), block_id=f"q{slot}_heading")])[0],
-        _input(
+        input_block(
             question_field(slot, "kind"), tr("surveys.create.kind_label"), kind_element, optional=optional
         ),
-        _input(
+        input_block(
             question_field(slot, "prompt"),
             tr("surveys.create.prompt_label"),
             _text_element(question_field(slot, "prompt"), max_length=PROMPT_MAX),
             optional=optional,
         ),
-        _input(
+        input_block(
             question_field(slot, "choices"),
             tr("surveys.create.choices_label"),
             _text_element(question_field(slot, "choices"), max_length=CHOICES_INPUT_MAX, multiline=True),
@@ -264,20 +254,20 @@ def create_modal(
         "initial_value": str(DEFAULT_MIN_GROUP),
     }
     blocks: list[dict[str, Any]] = [
-        _input(
+        input_block(
             FIELD_TITLE, tr("surveys.create.title_label"), _text_element(FIELD_TITLE, max_length=TITLE_MAX)
         ),
-        _input(
+        input_block(
             FIELD_INTRO,
             tr("surveys.create.intro_label"),
             _text_element(FIELD_INTRO, max_length=INTRO_MAX, multiline=True),
             optional=True,
         ),
-        _input(
+        input_block(
             FIELD_CLOSES_AT, tr("surveys.create.closes_label"), closes, hint=tr("surveys.create.closes_hint")
         ),
-        _input(FIELD_AUDIENCE, tr("surveys.create.audience_label"), _audience_element(choices, tr)),
-        _input(
+        input_block(FIELD_AUDIENCE, tr("surveys.create.audience_label"), _audience_element(choices, tr)),
+        input_block(
             FIELD_MIN_GROUP,
             tr("surveys.create.min_group_label"),
             min_group,
@@ -344,7 +334,7 @@ def change_modal(survey: Survey, tr: Translator) -> dict[str, Any]:
         tr("surveys.change.title"),
         [
             to_dicts([section(tr("surveys.change.intro", title=escape(survey.title)))])[0],
-            _input(
+            input_block(
                 FIELD_CHANGE_NOTE,
                 tr("surveys.change.label"),
                 _text_element(FIELD_CHANGE_NOTE, max_length=CHANGE_MAX, multiline=True),
@@ -404,7 +394,7 @@ def answer_modal(survey: Survey, questions: Sequence[SurveyQuestion], tr: Transl
     for question in questions:
         assert question.id is not None
         blocks.append(
-            _input(
+            input_block(
                 answer_field(question.id),
                 f"{question.position}. {question.prompt}",
                 _answer_element(question, tr),
