@@ -168,6 +168,11 @@ class BotHarness:
     sender: SlackSender
     listeners: IdleTrackingExecutor | None = None  # `listeners.wait_idle()`: every listener has finished
 
+    def settle(self, timeout: float = 30.0) -> None:
+        """Wait until every listener (and the work it runs after its ack) has finished, so a test can count
+        what was sent, or assert what was not, without racing the after-ack work."""
+        assert self.listeners is not None and self.listeners.wait_idle(timeout), "listeners still busy"
+
 
 @pytest.fixture
 def bot(fake_slack: FakeSlack, db: Database) -> Iterator[BotHarness]:

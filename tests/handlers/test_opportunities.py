@@ -168,6 +168,11 @@ def test_hr_posts_a_rehire_opening_that_members_find_and_show_interest_in_once(b
     _click(bot, ACTION_INTERESTED, opportunity.id, ALICE)
     second = _ephemerals_to(bot, ALICE, 2)[1]
     assert "already" in second.args["text"]
+    # The poster's DM is after-ack work: wait for it, then for every click's work to end, then count.
+    bot.fake.wait_for(
+        "chat.postMessage", lambda c: c.args.get("channel") == HR and f"<@{ALICE}>" in c.args["text"]
+    )
+    bot.settle()
     dms = [c for c in _dms(bot, HR) if f"<@{ALICE}>" in c.args["text"]]
     assert len(dms) == 1
     assert "出戻りエンジニア募集" in dms[0].args["text"]
@@ -460,4 +465,5 @@ def test_a_new_rehire_opening_sends_hr_its_private_matches(bot: BotHarness) -> N
     bot.sender.view_submission(VIEW_POST, _form(title="Sales", skills="Python"), user=HR)
     bot.fake.wait_for("chat.postMessage", lambda c: c.args.get("channel") == ALUMNI_CHANNEL)
     bot.fake.wait_for("chat.postMessage", lambda c: c.args.get("channel") == HR)
+    bot.settle()
     assert not [c for c in _dms(bot, HR) if "Rehire Match" in _dump(c.args)]
