@@ -44,6 +44,7 @@ from bot.mrkdwn import escape
 from bot.services import Services
 from bot.slack_files import upload_file
 from jobs import retention as retention_jobs
+from jobs.news import redraw_waiting as redraw_waiting_news
 from models.errors import DomainError, NotFound, ValidationFailed
 from models.feedback import (
     ADDRESSED,
@@ -191,6 +192,9 @@ def erase(svc: Services, *, actor_id: str, slack_user_id: str) -> list[MessageRe
             slack_user_id=slack_user_id,
             removed_line=svc.workspace_translator("privacy.digest_line_removed"),
         )
+        # News they posted that the outbox has not sent yet names their pseudonym now: render it again, in
+        # the same transaction, so it goes out "from a former member" (posted news is redrawn in Slack).
+        redraw_waiting_news(session, settings=svc.settings, author_id=result.pseudonym)
     svc.people.forget(slack_user_id)
     return result.messages
 

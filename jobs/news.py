@@ -39,8 +39,9 @@ from models.news import (
     record_reach,
     set_outbox_key,
     sync_posted,
+    waiting_posts,
 )
-from models.outbox import dedupe_key, enqueue
+from models.outbox import PENDING, dedupe_key, enqueue, rewrite_payload
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,16 @@ def post(
     )
     set_outbox_key(session, post=news, key=dedupe_key(PURPOSE_POST, channel, period))
     return news
+
+
+def redraw_waiting(session: Session, *, settings: Settings, author_id: str) -> int:
+    """Render `author_id`'s posts not sent yet again from what is stored now (after erasure their author is a
+    pseudonym: the post reads "from a former member" instead of a mention of it); returns how many."""
+    redrawn = 0
+    for news, row in waiting_posts(session, author_id=author_id):
+        message = news_message(news, Translator(settings.language))
+        redrawn += rewrite_payload(session, row, message, status=PENDING)
+    return redrawn
 
 
 def fetch_reach(client: WebClient, *, channel: str, ts: str) -> tuple[int, int] | None:

@@ -19,7 +19,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from models.actors import Actor
 from models.audit import record
 from models.errors import FieldErrors, NotFound, PermissionDenied
-from models.outbox import SENT, OutboxMessage
+from models.outbox import PENDING, SENT, OutboxMessage
 from models.timeutil import now
 from models.types import UTCDateTime, get_by_id
 from models.validation import is_http_url
@@ -168,6 +168,17 @@ def sync_posted(session: Session) -> int:
         count += 1
     session.flush()
     return count
+
+
+def waiting_posts(session: Session, *, author_id: str) -> list[tuple[NewsPost, OutboxMessage]]:
+    """`author_id`'s posts whose outbox row has not been taken by a worker yet, with that row."""
+    stmt = (
+        select(NewsPost, OutboxMessage)
+        .join(OutboxMessage, col(OutboxMessage.dedupe_key) == col(NewsPost.outbox_key))
+        .where(NewsPost.author_id == author_id, OutboxMessage.status == PENDING)
+        .order_by(col(NewsPost.id))
+    )
+    return [(post, row) for post, row in session.exec(stmt).all()]
 
 
 def posts_to_measure(session: Session, *, since: datetime, limit: int = 200) -> list[NewsPost]:

@@ -269,3 +269,22 @@ def test_erasure_still_unnames_an_author_whose_post_went_out_without_its_image(b
     [after] = bot.fake.messages(ALUMNI_CHANNEL)
     rendered = json.dumps(after, ensure_ascii=False)
     assert ALICE not in rendered and "Thanks." in rendered and t("news.from_former", "ja") in rendered
+
+
+def test_news_not_sent_yet_when_its_author_is_erased_goes_out_from_a_former_member(bot: BotHarness) -> None:
+    """Alice posts news and deletes her data before the outbox sends it: the post still goes out, once, and
+    neither names her nor shows her pseudonym as a broken mention."""
+    bot.sender.command("/alumni", "news", user=ALICE)
+    bot.sender.view_submission(
+        SUBMIT, news_values("Record year", "Thanks."), user=ALICE, blocks=_opened(bot)["blocks"]
+    )
+    bot.sender.view_submission(DELETE_CONFIRM, {CONFIRM_BLOCK: ["yes"]}, user=ALICE)
+    bot.fake.wait_for(
+        "chat.postMessage",
+        lambda c: c.args.get("channel") == ALICE and c.args.get("text") == t("privacy.deleted", "en"),
+    )
+    assert _deliver(bot) == 1 and _deliver(bot) == 0
+    [posted] = bot.fake.messages(ALUMNI_CHANNEL)
+    rendered = json.dumps(posted, ensure_ascii=False)
+    assert "Thanks." in rendered and t("news.from_former", "ja") in rendered
+    assert ALICE not in rendered and "former-member-" not in rendered and "<@" not in rendered
