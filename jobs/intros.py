@@ -16,15 +16,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from bot.blocks.intros import follow_up_message, intro_message
+from bot.config import Settings
 from jobs.base import JobContext, ScheduledJob, daily_period, weekly_period
 from models.intro import (
     INTRO_PURPOSE,
     due_members,
     get_round,
     groups_due_follow_up,
+    intro_of_period,
     mark_follow_up_queued,
     pair_members,
     recent_pairs,
@@ -32,6 +34,7 @@ from models.intro import (
     round_groups,
 )
 from models.member import Member
+from models.outbox import PENDING, OutboxMessage, enqueue
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +123,41 @@ def run_round(ctx: JobContext) -> int:
             for view in round_groups(session, round_id=round_.id)
         ]
         return _queue_intros(ctx, session, intros)
+
+
+def unsent_intros_to(session: Session, *, slack_user_id: str) -> list[str]:
+    """The outbox periods of introductions to a group `slack_user_id` is in that no worker has taken yet."""
+    rows = session.exec(
+        select(OutboxMessage.recipient, OutboxMessage.period).where(
+            OutboxMessage.purpose == PURPOSE_INTRO,
+            OutboxMessage.status == PENDING,
+            col(OutboxMessage.recipient).contains(slack_user_id),
+        )
+    ).all()
+    return [period for recipient, period in rows if slack_user_id in recipient.split(",")]
+
+
+def reintroduce(session: Session, *, settings: Settings, periods: Sequence[str]) -> int:
+    """Queue each of these introductions again for the members its group has left (at least two), in
+    place of one erasure dropped because it carried an erased member's profile; returns how many.
+
+    The key names the remaining members, as a rerun of the round would: that rerun adds no second one."""
+    queued = 0
+    for period in periods:
+        intro = intro_of_period(session, period=period)
+        recipient = group_recipient(intro.view.members) if intro is not None else None
+        if intro is None or recipient is None:
+            continue
+        message = intro_message(
+            intro.view.members,
+            overlap=intro.view.group.overlap,
+            at=intro.scheduled_for,
+            default_language=settings.language,
+            default_zone=settings.zone,
+        )
+        if enqueue(session, purpose=PURPOSE_INTRO, recipient=recipient, period=period, message=message):
+            queued += 1
+    return queued
 
 
 def run_follow_ups(ctx: JobContext) -> int:

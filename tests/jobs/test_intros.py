@@ -142,6 +142,31 @@ def test_erasing_a_member_redraws_their_groups_intro_without_them(bot: BotHarnes
     assert "Time to reconnect" in body and "再会の時間です" in body
 
 
+def test_erasure_before_the_intro_goes_out_introduces_the_rest_of_the_group_without_them(
+    bot: BotHarness,
+) -> None:
+    """Alice deletes her data after the round paired her with Bob and Carol but before the intro went out:
+    Bob and Carol still get their introduction, once, in a group DM of their own, with nothing of hers and no
+    "someone left" line (they never saw her); the week's rerun adds no second one."""
+    opt_in(bot.db)
+    assert len(run_job(bot.services, ROUND_JOB, at=MONDAY).queued) == 1
+    bot.sender.view_submission(DELETE_CONFIRM, {CONFIRM_BLOCK: ["yes"]}, user=ALICE)
+    bot.fake.wait_for(
+        "chat.postMessage",
+        lambda c: c.args.get("channel") == ALICE and c.args.get("text") == t("privacy.deleted", "en"),
+    )
+    assert deliver_due(bot.services) == 1
+    [opened] = [c for c in bot.fake.calls_to("conversations.open") if c.ok and "," in str(c.args["users"])]
+    assert sorted(str(opened.args["users"]).split(",")) == [BOB, CAROL]
+    (intro,) = bot.fake.messages(group_dm(bot.fake))
+    body = json.dumps(intro, ensure_ascii=False)
+    assert ALICE not in body and BOB in body and CAROL in body
+    assert "Time to reconnect" in body and "再会の時間です" in body
+    assert t("intros.intro.member_left", "en") not in body
+    assert run_job(bot.services, ROUND_JOB, at=MONDAY + timedelta(hours=1)).queued == []
+    assert deliver_due(bot.services) == 0
+
+
 def test_a_group_of_one_language_reads_only_that_language(bot: BotHarness) -> None:
     opt_in(bot.db, {ALICE: PEOPLE[ALICE], CAROL: PEOPLE[CAROL]})
     run_job(bot.services, ROUND_JOB, at=MONDAY)
