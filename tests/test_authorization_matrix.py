@@ -628,6 +628,7 @@ def test_forged_payloads_from_roles_without_permission_change_nothing(bot: BotHa
     ctx = make_ctx(bot)
     views, problems = capture_views(bot, ctx)
     settle(bot.fake)
+    bot.settle()  # the openers' after-ack work has ended before the snapshot
     before = db_snapshot(bot.db)
     start = len(bot.fake.calls)
     cells = [(row, role) for row, role in _deny_cells() if row.kind != "view" or row.id in views]
@@ -637,6 +638,7 @@ def test_forged_payloads_from_roles_without_permission_change_nothing(bot: BotHa
         if answer.status != 200:
             statuses.append(f"{row.key} as {role}: HTTP {answer.status}")
     settle(bot.fake, quiet=0.3)
+    bot.settle()  # a quiet spell is no proof: every refused request's after-ack work has ended
     changes = snapshot_diff(before, db_snapshot(bot.db))
     effects = _side_effects(bot.fake.calls[start:])
     if changes or effects:
@@ -646,9 +648,11 @@ def test_forged_payloads_from_roles_without_permission_change_nothing(bot: BotHa
             ctx2 = make_ctx(bot)
             views2, _ = capture_views(bot, ctx2) if row.kind == "view" else (views, [])
             settle(bot.fake, quiet=0.1)
+            bot.settle()
             snap, mark = db_snapshot(bot.db), len(bot.fake.calls)
             send(bot, ctx2, row, USERS[role], views2)
             settle(bot.fake, quiet=0.2)
+            bot.settle()
             diff = snapshot_diff(snap, db_snapshot(bot.db))
             fx = _side_effects(bot.fake.calls[mark:])
             if diff or fx:

@@ -119,6 +119,7 @@ def test_retries_of_an_event_change_nothing(bot: BotHarness, event_type: str) ->
         assert bot.sender.event(event, event_id=event_id).status == 200
         _wait_for_visible_effect(bot, start)
         settle(bot.fake, quiet=0.3)
+        bot.settle()  # the first delivery's listener has ended: a quiet spell is no proof
         after_first = db_snapshot(bot.db)
         first_effects = _effects(bot.fake.calls[start:])
         first_homes = _home_views(bot.fake.calls[start:])
@@ -126,6 +127,7 @@ def test_retries_of_an_event_change_nothing(bot: BotHarness, event_type: str) ->
         for retry in (1, 2, 3):
             assert bot.sender.event(event, event_id=event_id, retry_num=retry).status == 200
         settle(bot.fake, quiet=0.3)
+        bot.settle()  # every retry's listener has ended before looking for what it did
         changes = snapshot_diff(after_first, db_snapshot(bot.db))
         extra = _effects(bot.fake.calls[mark:])
         homes = _home_views(bot.fake.calls[mark:])
@@ -163,6 +165,7 @@ def test_original_and_retries_arriving_together_welcome_once(bot: BotHarness) ->
         for thread in threads:
             thread.join()
         settle(bot.fake, quiet=0.3)
+        bot.settle()  # every delivery's listener has ended before counting welcomes
         assert statuses == [200] * 4
         dms = [
             c
@@ -176,7 +179,9 @@ def test_a_retry_of_an_event_for_someone_else_does_not_touch_alice(bot: BotHarne
     """Retries carry the original payload; they must not be treated as a fresh event for another user."""
     bot.sender.event(event_payload("app_home_opened", ALICE), event_id="EvALICE1")
     settle(bot.fake)
+    bot.settle()
     before = db_snapshot(bot.db)
     bot.sender.event(event_payload("app_home_opened", ALICE), event_id="EvALICE1", retry_num=2)
     settle(bot.fake)
+    bot.settle()
     assert not snapshot_diff(before, db_snapshot(bot.db))

@@ -351,6 +351,13 @@ def test_non_hr_cannot_reach_any_admin_action_by_command_button_or_forged_payloa
         lambda c: c.args.get("user") == ALICE and c.args.get("channel") == HR_CHANNEL,
         count=len(FEEDBACK_ADMIN_ACTIONS),
     )
+    bot.settle()  # every refused click's after-ack work has ended: count exactly, nothing else follows
+    dms = [c for c in bot.fake.calls_to("chat.postMessage") if c.args.get("channel") == ALICE]
+    ephemerals = [
+        c
+        for c in bot.fake.calls_to("chat.postEphemeral")
+        if c.args.get("user") == ALICE and c.args.get("channel") == HR_CHANNEL
+    ]
     assert [c.args["text"] for c in dms + ephemerals] == [refusal] * (
         len(in_modal) + len(FEEDBACK_ADMIN_ACTIONS)
     )

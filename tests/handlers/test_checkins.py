@@ -82,6 +82,7 @@ def test_checkin_command_opens_a_prefilled_modal_and_sharing_posts_escaped_text(
         checkin = session.exec(select(CheckIn)).one()
         assert checkin.shared and checkin.availability() == ["speaking"] and checkin.text.startswith("Joined")
     # Checked in with /checkin: the Home tab is rebuilt when she opens it (app_home_opened), not before.
+    bot.settle()  # the submission's after-ack work (the post, then its stored ts) has ended
     assert not bot.fake.calls_to("views.publish")
     bot.sender.event({"type": "app_home_opened", "user": ALICE, "tab": "home", "channel": "D1"})
     home = bot.fake.wait_for("views.publish", lambda c: c.args["user_id"] == ALICE)[-1]
@@ -109,6 +110,7 @@ def test_bad_checkins_get_field_errors_and_save_nothing(bot: BotHarness) -> None
         member = get_member(session, slack_user_id=BOB)
         assert member is not None and member.current_company == "Acme" and member.last_checkin_at is None
         assert session.exec(select(CheckIn)).all() == []
+    bot.settle()  # sharing would be after-ack work
     assert [c for c in bot.fake.calls_to("chat.postMessage") if c.args.get("channel") == ALUMNI_CHANNEL] == []
 
 

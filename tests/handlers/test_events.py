@@ -176,6 +176,7 @@ def test_organiser_creates_members_rsvp_capacity_waitlist_and_promotion(bot: Bot
     assert _counts(2, not_going=1) in text and t("events.announce.waitlist", "ja", waitlist=1) not in text
     with bot.db.session() as session:
         assert ev.user_ids_with_answer(session, event_id=event.id or 0, answers=[ev.GOING]) == [BOB, CAROL]
+    bot.settle()  # a repost would be after-ack work
     assert len(bot.fake.messages(ALUMNI_CHANNEL)) == 1  # updated in place, never reposted
 
 
@@ -237,6 +238,7 @@ def test_non_organiser_cannot_create_edit_or_cancel_even_with_forged_payloads(bo
     _click(bot, ui.ACTION_ATTENDANCE, value, user=CAROL)
     _click(bot, ui.ACTION_FEEDBACK_SUMMARY, value, user=CAROL)
     bot.fake.wait_for("chat.postEphemeral", lambda c: c.args.get("user") == CAROL, count=2)
+    bot.settle()  # every refused click's after-ack work has ended: nothing else may follow
     for call in _ephemerals(bot, ALICE) + _ephemerals(bot, CAROL):
         assert call.args["text"] == t("errors.not_allowed", "en")
     (after,) = _events(bot)
@@ -277,6 +279,7 @@ def test_modal_errors_per_field_and_nothing_stored(bot: BotHarness) -> None:
         assert answer.json["response_action"] == "errors", over
         assert answer.json["errors"] == expected, over
     assert _events(bot) == []
+    bot.settle()  # an announcement would be after-ack work
     assert bot.fake.messages(ALUMNI_CHANNEL) == []
 
 
@@ -370,6 +373,7 @@ def test_edit_time_tells_everyone_going_and_cancel_tells_going_and_waitlisted(bo
     assert str(int(new_start.timestamp())) in json.dumps(_dms(bot, ALICE)[-1])
     bot.fake.wait_for("chat.update", count=3)
     assert f"<!date^{int(new_start.timestamp())}^" in _blocks_text(_announcement(bot))
+    bot.settle()  # the edit's DMs are after-ack work: all sent before asserting Bob got none
     assert _dms(bot, BOB) == []  # waitlisted members are not told of a time change
 
     _click(bot, ui.ACTION_CANCEL, value, user=HR)  # HR may cancel any event
@@ -389,6 +393,7 @@ def test_edit_time_tells_everyone_going_and_cancel_tells_going_and_waitlisted(bo
     # Cancelling twice tells nobody again.
     _click(bot, ui.ACTION_CANCEL, value, user=ORGANIZER)
     bot.fake.wait_for("chat.postEphemeral", lambda c: c.args.get("user") == ORGANIZER)
+    bot.settle()  # the second cancel's after-ack work has ended: no second DM may follow
     assert len(_dms(bot, BOB)) == 1
 
 
@@ -397,6 +402,7 @@ def test_ics_file_goes_to_the_clickers_dm(bot: BotHarness) -> None:
     _click(bot, ui.ACTION_ICS, str(event.id), user=CAROL)
     complete = bot.fake.wait_for("files.completeUploadExternal")[0]
     assert complete.args["channel_id"] == f"D{CAROL}"
+    bot.settle()  # the upload is after-ack work: count it once it has ended
     (upload,) = bot.fake.calls_to("files.getUploadURLExternal")
     assert upload.args["filename"] == f"event-{event.id}.ics"
     content = next(f for f in bot.fake.uploaded_files.values() if f["completed"])["bytes"]

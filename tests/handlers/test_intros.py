@@ -155,6 +155,7 @@ def test_only_group_members_answer_did_you_meet_and_forged_payloads_change_nothi
     _click(bot, MET_NO_ACTION, str(group_id), ALICE)
     _click(bot, MET_YES_ACTION, str(group_id), ALICE)  # she changes her mind: the later answer counts
     assert _answers(bot) == [True, True]
+    bot.settle()  # each click's note is after-ack work: all sent before counting them
     refusals = [r["text"] for r in bot.fake.responses(CAROL)]
     assert len(refusals) == 5 and Translator("en")("errors.not_allowed") in refusals
     assert all(r.get("response_type") == "ephemeral" for r in bot.fake.responses(CAROL))

@@ -253,6 +253,7 @@ def test_a_non_poster_cannot_close_edit_or_fill_a_post(bot: BotHarness) -> None:
     assert _count(bot) == 1
     post = _get(bot, opportunity_id)
     assert post.is_open and post.title == "Data analyst"
+    bot.settle()  # the refused clicks' after-ack work (refusals) has ended: nothing else may follow
     assert bot.fake.calls_to("views.open") == []
     assert len(_updates_of(bot, opportunity_id)) == updates_before
 
@@ -321,6 +322,7 @@ def test_invalid_input_gets_field_errors_and_creates_nothing(bot: BotHarness) ->
     assert set(errors) == {"title", "description", "apply_url", "expires_on"}
     assert "3000" in errors["description"] and "http" in errors["apply_url"]
     assert _count(bot) == 0
+    bot.settle()  # an announcement would be after-ack work
     assert _channel_posts(bot) == []
 
 
@@ -459,6 +461,7 @@ def test_a_new_rehire_opening_sends_hr_its_private_matches(bot: BotHarness) -> N
         timeout=10,
     )
     assert "Not Returning" not in _dump(matches[0].args)
+    bot.settle()  # members' DMs, if any were sent, would be after-ack work
     assert _dms(bot, "U0MATCH01") == [] and _dms(bot, "U0NOPE001") == []
     # An ordinary job post sends HR no match list.
     bot.fake.reset()

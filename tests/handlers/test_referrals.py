@@ -221,6 +221,7 @@ def test_full_path_from_opportunity_button_to_hired(bot: BotHarness) -> None:
     assert changes[1].note == "Strong first call" and not changes[1].note_shared
     assert final.status == "hired"
     # The HR message, as it stands now, shows the final status and the history.
+    bot.settle()  # a repost would be after-ack work
     hr_messages = bot.fake.messages(HR_CHANNEL)
     assert len(hr_messages) == 1
     shown = _j(hr_messages[0]["blocks"])
@@ -255,6 +256,7 @@ def test_shared_note_reaches_the_referrer_escaped(bot: BotHarness) -> None:
 def test_forged_status_change_from_a_member_changes_nothing(bot: BotHarness) -> None:
     referral = _refer_and_route(bot)
     rid = int(referral.id or 0)
+    bot.settle()  # the routing's after-ack work has ended before counting
     before_updates = len(bot.fake.calls_to("chat.update"))
     before_views = len(bot.fake.calls_to("views.open"))
     # The button click: refused privately, no modal opens.
@@ -288,6 +290,7 @@ def test_forged_status_change_from_a_member_changes_nothing(bot: BotHarness) -> 
         after = referrals.get_referral(session, rid)
         changes = referrals.history(session, rid)
     assert after.status == "submitted" and after.owner_id is None and len(changes) == 1
+    bot.settle()  # an HR card update would be after-ack work
     assert len(bot.fake.calls_to("chat.update")) == before_updates
     assert len(bot.fake.calls_to("views.open")) == before_views
 
@@ -421,6 +424,7 @@ def test_invalid_referrals_get_field_errors_and_store_nothing(bot: BotHarness) -
     answer = _submit(bot, name="", email="nope", consent=False)
     assert set(answer.json["errors"]) == {"candidate_name", "candidate_email", "consent"}
     assert _count(bot) == 0
+    bot.settle()  # routing to HR would be after-ack work
     assert not bot.fake.calls_to("chat.postMessage")
 
 
@@ -459,6 +463,7 @@ def test_a_second_member_vouching_for_the_same_candidate_reaches_hrs_history(bot
         lines = [c.to_status for c in referrals.history(session, int(referral.id or 0))]
     assert lines == [referrals.SUBMITTED, referrals.VOUCHED]
     assert referral.status == referrals.SUBMITTED
+    bot.settle()  # the retries' after-ack work has ended: a DM to Alice would have been sent by now
     assert [c for c in bot.fake.calls_to("chat.postMessage") if c.args.get("channel") == ALICE] == []
 
 
@@ -650,6 +655,7 @@ def test_privacy_scan_of_every_message_and_log(bot: BotHarness, caplog: pytest.L
 
     # The scan itself.
     bot.fake.wait_for("views.publish", lambda c: c.args.get("user_id") == BOB)
+    bot.settle()  # every listener's after-ack work has sent and logged what it will
     leaks = [
         call.summary()
         for call in list(bot.fake.calls)
@@ -682,6 +688,7 @@ def test_slack_client_debug_wire_dump_carries_no_candidate_data(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     _refer_and_route(bot)
+    bot.settle()  # the routing (after-ack work) has logged all it will
     assert _leaking_records(caplog.records) == []
 
 
@@ -709,6 +716,7 @@ def test_without_an_hr_channel_nothing_is_collected(no_hr_channel_bot: BotHarnes
     answer = bot.sender.command(COMMAND, "", user=ALICE).json
     assert "not set up yet" in answer["text"]
     assert "errors" in _submit(bot).json and _count(bot) == 0
+    bot.settle()  # routing would be after-ack work
     assert not bot.fake.calls_to("views.open") and not bot.fake.calls_to("chat.postMessage")
 
 
@@ -719,4 +727,5 @@ def test_control_characters_are_dropped_not_crashed_on_or_logged(
     caplog.set_level(logging.DEBUG)
     referral = _refer_and_route(bot, name="Jane\x00Doe\x07")
     assert referral.candidate_name == "JaneDoe"
+    bot.settle()  # the routing (after-ack work) has logged all it will
     assert _leaking_records(caplog.records) == []
