@@ -290,7 +290,7 @@
     var nav = $("pg-sidebar");
     nav.textContent = "";
     nav.appendChild(el("h3", null, w().channels));
-    state.channels.filter(function (c) { return c.kind !== "im" && canSee(c); }).forEach(function (c) {
+    state.channels.filter(function (c) { return c.kind !== "im" && c.kind !== "mpim" && canSee(c); }).forEach(function (c) {
       var label = el("span");
       label.appendChild(el("span", "pg-lock", c.kind === "private" ? "🔒" : "#"));
       label.appendChild(document.createTextNode(c.name));
@@ -305,6 +305,12 @@
         openChannel(dm.id);
       }, { channel: dm.id, name: "dm" }));
     }
+    // Group DMs the bot opened (reconnect intros) with this person in them, named by their members.
+    state.channels.filter(function (c) { return c.kind === "mpim" && canSee(c); }).forEach(function (c) {
+      nav.appendChild(navButton(channelName(c), current.kind === "channel" && current.id === c.id, function () {
+        openChannel(c.id);
+      }, { channel: c.id, name: c.name }));
+    });
     nav.appendChild(el("h3", null, w().apps));
     nav.appendChild(navButton("🏠 " + w().bot_name + " · " + w().home, current.kind === "home", openHome, { nav: "home" }));
   }
@@ -325,6 +331,7 @@
 
   function channelName(c) {
     if (c.kind === "im") return w().bot_name;
+    if (c.kind === "mpim") return "👥 " + (c.title || c.name);
     return (c.kind === "private" ? "🔒 " : "#") + c.name;
   }
 
