@@ -126,6 +126,8 @@ class Playground:
             alumni_hr_channel=self.workspace.hr_channel,
             hr_users=frozenset(self.workspace.hr_users),
             organizer_users=frozenset(self.workspace.organizer_users),
+            leaders=frozenset(self.workspace.leader_users),
+            alumni_staff_channel=self.workspace.staff_channel,
             timezone="Asia/Tokyo",
             language="ja",
         )

@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.playground.workspace import LEADER, STAFF_CHANNEL
 from tests.playground.support import (
     ALUMNI_CHANNEL,
     ALUMNUS_EN,
+    ALUMNUS_JA,
     HR,
     HR_CHANNEL,
     Client,
@@ -109,6 +111,49 @@ def test_two_alumni_opt_in_to_intros_meet_in_a_group_dm_and_answer_the_follow_up
     assert not [m for m in demo.visible(demo.state(), group["id"], OLIVER) if m["ephemeral_to"]]
 
 
+def test_hr_drafts_a_story_its_subject_approves_it_goes_to_alumni_and_staff_and_withdrawing_replaces_both(
+    demo: Client,
+) -> None:
+    demo.post("/api/command", user=HR, channel=HR_CHANNEL, text="/alumni story")
+    modal = demo.until("the story draft modal", lambda s: demo.top_view(s, HR))
+    draft = {
+        "subject": YUKI,
+        "title": "出戻りして 1 年",
+        "body": "営業に戻って一年。アルムナイの皆さんに感謝しています。",
+    }
+    answer = demo.post(
+        "/api/view_submission", user=HR, view_id=modal["view_id"], state=fill(modal["view"], draft)
+    )
+    assert answer["response_action"] != "errors", answer
+
+    # The subject approves the exact text in their DM; it is posted to #alumni and the staff channel.
+    request = _bot_dm(demo, YUKI, "story_approve")
+    assert "営業に戻って一年" in texts(request["blocks"])
+    _press(demo, YUKI, f"D{YUKI}", request, "story_approve")
+
+    def copies(state: dict[str, Any], *, edited: bool) -> dict[str, dict[str, Any]] | None:
+        found: dict[str, Any] = {
+            channel: next(
+                (m for m in state["messages"].get(channel, []) if m["edited"] == edited and m["bot"]), None
+            )
+            for channel in (ALUMNI_CHANNEL, STAFF_CHANNEL)
+        }
+        return found if all(found.values()) else None
+
+    posted = demo.until("the story in #alumni and the staff channel", lambda s: copies(s, edited=False))
+    assert "出戻りして 1 年" in texts(posted[STAFF_CHANNEL]["blocks"])
+    staff = next(c for c in demo.state()["channels"] if c["id"] == STAFF_CHANNEL)
+    assert staff["kind"] == "private" and HR in staff["members"] and YUKI not in staff["members"]
+
+    # The subject withdraws it from their Home tab: both copies are replaced by a short note.
+    home = _home(demo, YUKI, "story_withdraw")
+    block_id, button = find(home["blocks"], "story_withdraw")
+    demo.post("/api/action", user=YUKI, source="home", view_id=home["id"], action=click(block_id, button))
+    replaced = demo.until("both copies replaced", lambda s: copies(s, edited=True))
+    for message in replaced.values():
+        assert "取り下げ" in message["text"] and "営業に戻って一年" not in texts(message["blocks"])
+
+
 def test_hr_runs_a_pulse_survey_members_answer_and_hr_downloads_the_chart_and_csv(demo: Client) -> None:
     demo.post("/api/command", user=HR, channel=HR_CHANNEL, text="/alumni アンケート")
     modal = demo.until("the survey modal", lambda s: demo.top_view(s, HR))
@@ -167,3 +212,49 @@ def test_hr_runs_a_pulse_survey_members_answer_and_hr_downloads_the_chart_and_cs
     assert status == 200 and headers["Content-Type"] == "image/png" and png.startswith(b"\x89PNG")
     status, csv, _ = demo.request("GET", by_kind["csv"]["url"])
     assert status == 200 and "How satisfied" in csv.decode("utf-8-sig")
+
+
+def test_a_leader_previews_and_posts_company_news_and_an_alumnus_may_not(play: Client) -> None:
+    people = {p["id"]: p for p in play.state()["people"]}
+    assert people[LEADER]["roles"] == ["leader"]
+    leader_dm = f"D{LEADER}"
+    play.post("/api/command", user=LEADER, channel=leader_dm, text="/alumni ニュース")
+    modal = play.until("the news modal", lambda s: play.top_view(s, LEADER))
+    news = {
+        "title": "大阪オフィス開設 / Osaka office",
+        "body": "大阪に新しいオフィスを開きました。We opened in Osaka.",
+    }
+    block_id, button = find(modal["view"]["blocks"], "news_preview")
+    play.post(
+        "/api/action",
+        user=LEADER,
+        source="view",
+        view_id=modal["view_id"],
+        action=click(block_id, button),
+        state=fill(modal["view"], news),
+    )
+    preview = play.until(
+        "the preview under the fields",
+        lambda s: (
+            (top := play.top_view(s, LEADER)) and "We opened in Osaka" in texts(top["view"]["blocks"]) and top
+        ),
+    )
+    answer = play.post(
+        "/api/view_submission", user=LEADER, view_id=preview["view_id"], state=fill(preview["view"], news)
+    )
+    assert answer["response_action"] == "update"
+    play.until(
+        "the news in #alumni",
+        lambda s: [
+            m
+            for m in play.visible(s, ALUMNI_CHANNEL, ALUMNUS_EN)
+            if m["bot"] and "大阪オフィス開設" in m["text"] + texts(m["blocks"])
+        ],
+    )
+
+    play.post("/api/command", user=ALUMNUS_JA, channel=ALUMNI_CHANNEL, text="/alumni news")
+    refusal = play.until(
+        "the refusal",
+        lambda s: [m for m in play.visible(s, ALUMNI_CHANNEL, ALUMNUS_JA) if m["ephemeral_to"] == ALUMNUS_JA],
+    )
+    assert refusal and play.top_view(play.state(), ALUMNUS_JA) is None

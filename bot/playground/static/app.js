@@ -51,7 +51,7 @@
       cancel: "Cancel",
       submit: "Submit",
       request_failed: "The playground refused that: ",
-      roles: { alumnus: "alumnus", hr: "HR", organizer: "event organiser" },
+      roles: { alumnus: "alumnus", hr: "HR", organizer: "event organiser", leader: "leader (company news)" },
       job_done: function (r) {
         return r.job + ": " + r.status + " · queued " + r.queued + " · sent " + r.sent + (r.failed ? " · failed " + r.failed : "");
       },
@@ -97,7 +97,7 @@
       cancel: "キャンセル",
       submit: "送信",
       request_failed: "プレイグラウンドが受け付けませんでした: ",
-      roles: { alumnus: "アルムナイ", hr: "人事", organizer: "イベント主催者" },
+      roles: { alumnus: "アルムナイ", hr: "人事", organizer: "イベント主催者", leader: "経営陣（会社のお知らせ）" },
       job_done: function (r) {
         return r.job + ": " + r.status + " · キュー " + r.queued + " · 送信 " + r.sent + (r.failed ? " · 失敗 " + r.failed : "");
       },
