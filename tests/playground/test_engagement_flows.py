@@ -258,3 +258,24 @@ def test_a_leader_previews_and_posts_company_news_and_an_alumnus_may_not(play: C
         lambda s: [m for m in play.visible(s, ALUMNI_CHANNEL, ALUMNUS_JA) if m["ephemeral_to"] == ALUMNUS_JA],
     )
     assert refusal and play.top_view(play.state(), ALUMNUS_JA) is None
+
+
+def test_hr_invites_leavers_not_in_slack_and_the_emails_land_in_the_playground_mailbox(demo: Client) -> None:
+    assert demo.state()["mails"] == []
+    demo.post("/api/command", user=HR, channel=HR_CHANNEL, text="/alumni invitations")
+    listing = demo.until(
+        "the people not in Slack",
+        lambda s: next(
+            (m for m in demo.visible(s, HR_CHANNEL, HR) if "invitations_invite_all" in texts(m["blocks"])),
+            None,
+        ),
+    )
+    assert "Tom Walker" in texts(listing["blocks"]) and "小川 和樹" in texts(listing["blocks"])
+    _press(demo, HR, HR_CHANNEL, listing, "invitations_invite_all")
+
+    mails = demo.until("three invitation emails", lambda s: len(s["mails"]) == 3 and s["mails"])
+    by_to = {m["to"][0]: m for m in mails}
+    japanese, english = by_to["kazuki.ogawa@example.net"], by_to["tom.walker@example.net"]
+    assert "ご招待" in japanese["subject"] and "小川 和樹 様" in japanese["body"]
+    assert "invit" in english["subject"].lower() and "Tom Walker" in english["body"]
+    assert "https://join.slack.com/" in english["body"]
