@@ -190,10 +190,11 @@ class Bridge:
         thread = str(thread_ts) if thread_ts else None
         ts = self.slack.store_user_message(channel, user, text, thread)
         kind = next(c["kind"] for c in self.slack.channels() if c["id"] == channel)
-        event_type = {"im": "message.im", "private": "message.groups", "public": "message.channels"}[kind]
+        channel_type = {"im": "im", "mpim": "mpim", "private": "group", "public": "channel"}[kind]
+        event_type = "message." + {"group": "groups", "channel": "channels"}.get(channel_type, channel_type)
         if event_type in self.subscribed_events:
             event: JsonDict = {"type": "message", "channel": channel, "user": user, "text": text, "ts": ts}
-            event["channel_type"] = {"im": "im", "private": "group", "public": "channel"}[kind]
+            event["channel_type"] = channel_type
             if thread:
                 event["thread_ts"] = thread
             self.event(event)

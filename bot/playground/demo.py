@@ -3,7 +3,8 @@
 Everything goes through the same domain functions the handlers call (check-ins, posting, RSVPs,
 referrals and their status changes, feedback), so the data obeys every rule the bot enforces. Past
 activity is written with the clock frozen at earlier instants, so "new this week", stale referrals and
-the monthly report have history to show.
+the monthly report have history to show. HR's roster holds a few leavers who are not in Slack yet, so
+`/alumni invitations` has someone to invite (the emails land in the playground's mailbox).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from models.actors import Actor
 from models.checkin import record_checkin
 from models.privacy import record_consent
 from models.profile import ProfileInput
+from models.roster import ParsedRoster, RosterRow, import_roster
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -209,6 +211,7 @@ def seed_demo(database: Database, workspace: Workspace) -> list[int]:
         _events(session, organizer, alumni, today)
         _referrals(session, alumni, hr, opportunities, today)
         _feedback(session, alumni, today)
+        _roster(session, hr)
         return [o.id for o in opportunities if o.id is not None]
 
 
@@ -478,3 +481,21 @@ def _feedback(session: Session, alumni: list[PersonSpec], today: datetime) -> No
                 anonymous=anonymous,
                 display_name=person.real_name,
             )
+
+
+# Leavers HR's roster knows who have not joined the alumni Slack yet: (email, name, department, joined, left,
+# language of their invitation email).
+_NOT_IN_SLACK = [
+    ("kazuki.ogawa@example.net", "小川 和樹", "営業本部", 2012, 2019, "ja"),
+    ("megumi.fujita@example.net", "藤田 恵", "人事部", 2015, 2022, "ja"),
+    ("tom.walker@example.net", "Tom Walker", "Engineering", 2016, 2023, "en"),
+]
+
+
+def _roster(session: Session, hr: Actor) -> None:
+    """HR's roster import, as `/alumni-admin` does it, with people who are not in Slack yet."""
+    rows = [
+        RosterRow(line=i, email=e, name=n, department=d, joined_year=j, left_year=left, language=lang)
+        for i, (e, n, d, j, left, lang) in enumerate(_NOT_IN_SLACK, start=2)
+    ]
+    import_roster(session, actor=hr, parsed=ParsedRoster(rows=rows), slack_accounts={})

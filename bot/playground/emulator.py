@@ -390,11 +390,24 @@ class PlaygroundSlack(FakeSlack):
         with self._lock:
             out = []
             for channel in self._channels.values():
-                if channel.is_mpim:
-                    continue
-                kind = "im" if channel.is_im else "private" if channel.is_private else "public"
+                kind = (
+                    "im"
+                    if channel.is_im
+                    else "mpim"
+                    if channel.is_mpim
+                    else "private"
+                    if channel.is_private
+                    else "public"
+                )
                 item: JsonDict = {"id": channel.id, "name": channel.name, "kind": kind}
-                if channel.is_im:
+                if channel.is_mpim:
+                    # A group DM (conversations.open with several users) is listed to its members only,
+                    # named by them as a Slack client does.
+                    item["members"] = list(channel.members or [])
+                    item["title"] = ", ".join(
+                        self._users[m].real_name for m in channel.members or [] if m in self._users
+                    )
+                elif channel.is_im:
                     item["user"] = channel.user
                 elif channel.members is not None:
                     item["members"] = list(channel.members)  # the page lists a private channel to these only

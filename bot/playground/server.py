@@ -1,13 +1,15 @@
 """`alumni-bot playground`: the bot, an embedded Slack and a web page, all in one process on loopback.
 
-Three servers start:
+Four servers start:
 1. `PlaygroundSlack`, the Slack Web API emulator (the one the tests use) that accepts only the token made
    for this run;
 2. the bot itself, unmodified: `create_app` + `wsgi_app` on its own loopback port, signature verification
    on, `SLACK_API_URL` pointing at the emulator, a random signing secret, plus the scheduler and the outbox
    delivery loop (the same `jobs/` code as production);
 3. the playground web server: the page (`static/`) and the JSON API below, which `Bridge` turns into
-   Slack-signed requests to the bot.
+   Slack-signed requests to the bot;
+4. `Mailbox`, a loopback SMTP server the bot's invitation emails go to (`SMTP_*` point at it), kept and
+   listed in the state's `mails` for the page: nothing is ever sent outside this computer.
 
 JSON API (UTF-8 JSON in and out; POSTs must say `Content-Type: application/json`, else 415; errors answer
 `{"ok": false, "error": ...}` with HTTP 400/404; on loopback a request naming another Host gets 403):
@@ -47,6 +49,7 @@ from bot.config import Settings
 from bot.i18n import language_of, t
 from bot.playground.bridge import BadRequest, Bridge
 from bot.playground.emulator import PlaygroundSlack
+from bot.playground.mailbox import Mailbox
 from bot.playground.workspace import Workspace, build_workspace
 
 if TYPE_CHECKING:
@@ -61,6 +64,9 @@ log = logging.getLogger(__name__)
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 MAX_BODY = 1_000_000
 MAX_WAIT = 25.0
+# The sender of invitation emails and the join link they carry (the playground's mail server keeps them).
+MAIL_FROM = "alumni-bot <alumni@playground.example>"
+JOIN_URL = "https://join.slack.com/t/playground/shared_invite/example"
 
 JsonDict = dict[str, Any]
 WsgiApp = Callable[["WSGIEnvironment", "StartResponse"], Iterable[bytes]]
@@ -95,6 +101,7 @@ class Playground:
     demo: bool = False
     scheduler: bool = True
     slack: PlaygroundSlack = field(init=False)
+    mailbox: Mailbox = field(init=False)
     workspace: Workspace = field(init=False)
     settings: Settings = field(init=False)
     services: Services = field(init=False)
@@ -116,6 +123,7 @@ class Playground:
         signing_secret = secrets.token_hex(20)
         self.slack = PlaygroundSlack(tokens={token})
         self.slack.start()
+        self.mailbox = Mailbox(on_mail=self.slack.touch).start()
         self.workspace = build_workspace(self.slack, demo=self.demo)
         self.settings = Settings(
             slack_bot_token=token,
@@ -126,8 +134,16 @@ class Playground:
             alumni_hr_channel=self.workspace.hr_channel,
             hr_users=frozenset(self.workspace.hr_users),
             organizer_users=frozenset(self.workspace.organizer_users),
+            leaders=frozenset(self.workspace.leader_users),
+            alumni_staff_channel=self.workspace.staff_channel,
             timezone="Asia/Tokyo",
             language="ja",
+            # Invitation emails go to the playground's own mail server and are shown on the page.
+            smtp_host="127.0.0.1",
+            smtp_port=self.mailbox.port,
+            smtp_starttls=False,
+            smtp_from=MAIL_FROM,
+            join_url=JOIN_URL,
         )
         database = Database(self.database_url)
         database.upgrade()
@@ -174,6 +190,7 @@ class Playground:
             server.server_close()
         self._servers.clear()
         self.slack.stop()
+        self.mailbox.stop()
         self.services.db.dispose()
 
     @property
@@ -184,7 +201,8 @@ class Playground:
     # ------------------------------------------------------------------ state
 
     def state(self) -> JsonDict:
-        """What the page draws: people, channels, commands, messages, modals, Home, files, jobs, clock."""
+        """What the page draws: people, channels, commands, messages, modals, Home, files, jobs, clock, and
+        the emails the bot sent (`mails`: from, to, subject, date, plain-text body)."""
         from jobs.scheduler import describe_cron, describe_jobs
 
         slack = self.slack
@@ -215,6 +233,7 @@ class Playground:
                 "frozen": frozen is not None,
                 "zone": self.settings.timezone,
             },
+            "mails": self.mailbox.mails(),
             "notices": list(slack.notices),
             "slack_errors": list(slack.slack_errors),
         }

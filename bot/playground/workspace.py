@@ -1,7 +1,7 @@
 """The playground's workspace: its people, channels, and the commands the manifest declares.
 
-The four people the switcher offers (a Japanese alumnus in Tokyo, an English-speaking alumnus in London,
-HR, an event organiser) always exist; `--demo` adds a few dozen more alumni so the directory, digests and
+The five people the switcher offers (a Japanese alumnus in Tokyo, an English-speaking alumnus in London,
+HR, an event organiser, a company leader who may post company news) always exist; `--demo` adds a few dozen more alumni so the directory, digests and
 reports have something to show.
 """
 
@@ -17,16 +17,20 @@ from bot.playground.emulator import PlaygroundSlack
 
 ALUMNI_CHANNEL = "C0PLAYALUM"
 HR_CHANNEL = "G0PLAYHR01"
+# Where approved alumni stories are shared with current staff (ALUMNI_STAFF_CHANNEL): HR, the organiser and
+# the leader are current employees, the alumni are not in it.
+STAFF_CHANNEL = "G0PLAYSTF1"
 
 ALUMNUS_JA = "U0PLAYJA01"
 ALUMNUS_EN = "U0PLAYEN01"
 HR = "U0PLAYHR01"
 ORGANIZER = "U0PLAYORG1"
+LEADER = "U0PLAYLD01"
 
 
 @dataclass(frozen=True)
 class PersonSpec:
-    """One person of the workspace (`role`: alumnus, hr or organizer)."""
+    """One person of the workspace (`role`: alumnus, hr, organizer or leader, one of ALUMNI_LEADERS)."""
 
     user_id: str
     handle: str
@@ -43,6 +47,9 @@ MAIN_PEOPLE = (
     PersonSpec(HR, "kenji.tanaka", "田中 健二 (人事)", "ja-JP", "Asia/Tokyo", "hr", "kenji.hr@example.com"),
     PersonSpec(
         ORGANIZER, "maya.lopez", "Maya Lopez", "en-US", "America/Los_Angeles", "organizer", "maya@example.com"
+    ),
+    PersonSpec(
+        LEADER, "yoko.ishida", "石田 陽子 (代表)", "ja-JP", "Asia/Tokyo", "leader", "yoko@example.com"
     ),
 )
 
@@ -102,6 +109,7 @@ class Workspace:
     people: list[PersonSpec]
     alumni_channel: str = ALUMNI_CHANNEL
     hr_channel: str = HR_CHANNEL
+    staff_channel: str = STAFF_CHANNEL
     me_default: str = ALUMNUS_JA
     commands: list[dict[str, Any]] = field(default_factory=list)
     shortcuts: list[dict[str, Any]] = field(default_factory=list)
@@ -114,6 +122,14 @@ class Workspace:
     @property
     def organizer_users(self) -> list[str]:
         return [p.user_id for p in self.people if p.role == "organizer"]
+
+    @property
+    def leader_users(self) -> list[str]:
+        return [p.user_id for p in self.people if p.role == "leader"]
+
+    @property
+    def staff_users(self) -> list[str]:
+        return [p.user_id for p in self.people if p.role != "alumnus"]
 
     def add_person(self, slack: PlaygroundSlack, name: str, locale: str, tz: str) -> str:
         """A new alumnus (the switcher's "add a person"); returns their user id."""
@@ -153,6 +169,7 @@ def build_workspace(slack: PlaygroundSlack, *, demo: bool) -> Workspace:
         _add_to_slack(slack, spec)
     slack.add_channel(ALUMNI_CHANNEL, name="alumni")
     slack.add_channel(HR_CHANNEL, name="alumni-hr", is_private=True, members=workspace.hr_users)
+    slack.add_channel(STAFF_CHANNEL, name="staff", is_private=True, members=workspace.staff_users)
     features = build_manifest(build_registry())["features"]
     workspace.commands = [
         {"command": c["command"], "description": c["description"], "usage_hint": c.get("usage_hint", "")}

@@ -51,7 +51,10 @@
       cancel: "Cancel",
       submit: "Submit",
       request_failed: "The playground refused that: ",
-      roles: { alumnus: "alumnus", hr: "HR", organizer: "event organiser" },
+      roles: { alumnus: "alumnus", hr: "HR", organizer: "event organiser", leader: "leader (company news)" },
+      mails: "Mailbox (emails the bot sent)",
+      no_mails: "No emails yet. Invitations HR sends to people not in Slack land here; nothing leaves this computer.",
+      mail_to: "To",
       job_done: function (r) {
         return r.job + ": " + r.status + " · queued " + r.queued + " · sent " + r.sent + (r.failed ? " · failed " + r.failed : "");
       },
@@ -97,7 +100,10 @@
       cancel: "キャンセル",
       submit: "送信",
       request_failed: "プレイグラウンドが受け付けませんでした: ",
-      roles: { alumnus: "アルムナイ", hr: "人事", organizer: "イベント主催者" },
+      roles: { alumnus: "アルムナイ", hr: "人事", organizer: "イベント主催者", leader: "経営陣（会社のお知らせ）" },
+      mails: "メールボックス（ボットが送ったメール）",
+      no_mails: "メールはまだありません。人事が Slack にいない人へ送る招待メールがここに届きます（このコンピューターの外には送られません）。",
+      mail_to: "宛先",
       job_done: function (r) {
         return r.job + ": " + r.status + " · キュー " + r.queued + " · 送信 " + r.sent + (r.failed ? " · 失敗 " + r.failed : "");
       },
@@ -290,7 +296,7 @@
     var nav = $("pg-sidebar");
     nav.textContent = "";
     nav.appendChild(el("h3", null, w().channels));
-    state.channels.filter(function (c) { return c.kind !== "im" && canSee(c); }).forEach(function (c) {
+    state.channels.filter(function (c) { return c.kind !== "im" && c.kind !== "mpim" && canSee(c); }).forEach(function (c) {
       var label = el("span");
       label.appendChild(el("span", "pg-lock", c.kind === "private" ? "🔒" : "#"));
       label.appendChild(document.createTextNode(c.name));
@@ -305,6 +311,12 @@
         openChannel(dm.id);
       }, { channel: dm.id, name: "dm" }));
     }
+    // Group DMs the bot opened (reconnect intros) with this person in them, named by their members.
+    state.channels.filter(function (c) { return c.kind === "mpim" && canSee(c); }).forEach(function (c) {
+      nav.appendChild(navButton(channelName(c), current.kind === "channel" && current.id === c.id, function () {
+        openChannel(c.id);
+      }, { channel: c.id, name: c.name }));
+    });
     nav.appendChild(el("h3", null, w().apps));
     nav.appendChild(navButton("🏠 " + w().bot_name + " · " + w().home, current.kind === "home", openHome, { nav: "home" }));
   }
@@ -325,6 +337,7 @@
 
   function channelName(c) {
     if (c.kind === "im") return w().bot_name;
+    if (c.kind === "mpim") return "👥 " + (c.title || c.name);
     return (c.kind === "private" ? "🔒 " : "#") + c.name;
   }
 
@@ -545,6 +558,9 @@
     panel.appendChild(el("h2", null, "📎 " + w().files));
     parts.files = el("div", "pg-files");
     panel.appendChild(parts.files);
+    panel.appendChild(el("h2", null, "✉ " + w().mails));
+    parts.mails = el("div", "pg-mails");
+    panel.appendChild(parts.mails);
     panel.appendChild(el("h2", null, "⚠ " + w().errors));
     parts.errors = el("div", "pg-error-list");
     panel.appendChild(parts.errors);
@@ -614,6 +630,19 @@
         a.setAttribute("download", f.name);
         row.appendChild(a);
         box.appendChild(row);
+      });
+    });
+    refresh(parts.mails, [state.mails || []], function (box) {
+      var mails = state.mails || [];
+      if (!mails.length) box.appendChild(el("div", "pg-job-desc", w().no_mails));
+      mails.slice(-10).reverse().forEach(function (mail) {
+        var item = el("details", "pg-mail");
+        var summary = el("summary");
+        summary.appendChild(el("strong", null, mail.subject));
+        summary.appendChild(el("div", "pg-job-desc", w().mail_to + ": " + mail.to.join(", ")));
+        item.appendChild(summary);
+        item.appendChild(el("pre", "pg-mail-body", mail.body));
+        box.appendChild(item);
       });
     });
     refresh(parts.errors, [state.slack_errors], function (box) {
