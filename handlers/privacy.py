@@ -44,7 +44,7 @@ from bot.mrkdwn import escape
 from bot.services import Services
 from bot.slack_files import upload_file
 from jobs import retention as retention_jobs
-from jobs.intros import reintroduce, unsent_intros_to
+from jobs.intros import queue_again_without, unsent_group_messages_to
 from jobs.news import redraw_waiting as redraw_waiting_news
 from models.errors import DomainError, NotFound, ValidationFailed
 from models.feedback import (
@@ -187,9 +187,9 @@ def erase(svc: Services, *, actor_id: str, slack_user_id: str) -> list[MessageRe
     anyone but the member themselves or HR.
     """
     with svc.db.session() as session:
-        # Introductions to their groups not sent yet carry their profile: erasure drops them, and the rest
-        # of each group (two or more) is introduced again without them.
-        unsent_intros = unsent_intros_to(session, slack_user_id=slack_user_id)
+        # Intros and follow-ups to their groups not sent yet name them: erasure drops them, and the rest of
+        # each group (two or more) gets them again without them.
+        unsent_to_groups = unsent_group_messages_to(session, slack_user_id=slack_user_id)
         result = erase_member(
             session,
             actor=svc.actor(actor_id),
@@ -199,7 +199,7 @@ def erase(svc: Services, *, actor_id: str, slack_user_id: str) -> list[MessageRe
         # News they posted that the outbox has not sent yet names their pseudonym now: render it again, in
         # the same transaction, so it goes out "from a former member" (posted news is redrawn in Slack).
         redraw_waiting_news(session, settings=svc.settings, author_id=result.pseudonym)
-        reintroduce(session, settings=svc.settings, periods=unsent_intros)
+        queue_again_without(session, settings=svc.settings, unsent=unsent_to_groups)
     svc.people.forget(slack_user_id)
     return result.messages
 

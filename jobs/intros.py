@@ -15,6 +15,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -24,6 +25,7 @@ from jobs.base import JobContext, ScheduledJob, daily_period, weekly_period
 from models.intro import (
     INTRO_PURPOSE,
     due_members,
+    follow_up_group,
     get_round,
     groups_due_follow_up,
     intro_of_period,
@@ -35,6 +37,7 @@ from models.intro import (
 )
 from models.member import Member
 from models.outbox import PENDING, OutboxMessage, enqueue
+from models.types import in_id_list
 
 log = logging.getLogger(__name__)
 
@@ -125,29 +128,29 @@ def run_round(ctx: JobContext) -> int:
         return _queue_intros(ctx, session, intros)
 
 
-def unsent_intros_to(session: Session, *, slack_user_id: str) -> list[str]:
-    """The outbox periods of introductions to a group `slack_user_id` is in that no worker has taken yet."""
+def unsent_group_messages_to(session: Session, *, slack_user_id: str) -> list[tuple[str, str]]:
+    """(purpose, period) of the intros and follow-ups to a group `slack_user_id` is in that no worker has
+    taken yet. The rows are locked until the caller's transaction ends: a worker (`SKIP LOCKED`) cannot claim
+    one that erasure is about to drop and queue again."""
     rows = session.exec(
-        select(OutboxMessage.recipient, OutboxMessage.period).where(
-            OutboxMessage.purpose == PURPOSE_INTRO,
+        select(OutboxMessage.purpose, OutboxMessage.period)
+        .where(
+            col(OutboxMessage.purpose).in_((PURPOSE_INTRO, PURPOSE_FOLLOW_UP)),
             OutboxMessage.status == PENDING,
-            col(OutboxMessage.recipient).contains(slack_user_id),
+            in_id_list(col(OutboxMessage.recipient), slack_user_id),
         )
+        .with_for_update()
     ).all()
-    return [period for recipient, period in rows if slack_user_id in recipient.split(",")]
+    return [(purpose, period) for purpose, period in rows]
 
 
-def reintroduce(session: Session, *, settings: Settings, periods: Sequence[str]) -> int:
-    """Queue each of these introductions again for the members its group has left (at least two), in
-    place of one erasure dropped because it carried an erased member's profile; returns how many.
-
-    The key names the remaining members, as a rerun of the round would: that rerun adds no second one."""
-    queued = 0
-    for period in periods:
+def _message_again(session: Session, settings: Settings, purpose: str, period: str) -> _Again | None:
+    """The intro or follow-up of `period` for the members its group has left, if at least two are left."""
+    if purpose == PURPOSE_INTRO:
         intro = intro_of_period(session, period=period)
         recipient = group_recipient(intro.view.members) if intro is not None else None
         if intro is None or recipient is None:
-            continue
+            return None
         message = intro_message(
             intro.view.members,
             overlap=intro.view.group.overlap,
@@ -155,7 +158,32 @@ def reintroduce(session: Session, *, settings: Settings, periods: Sequence[str])
             default_language=settings.language,
             default_zone=settings.zone,
         )
-        if enqueue(session, purpose=PURPOSE_INTRO, recipient=recipient, period=period, message=message):
+        return _Again(recipient, message)
+    view = follow_up_group(session, period=period)
+    recipient = group_recipient(view.members) if view is not None else None
+    if view is None or recipient is None or view.group.id is None:
+        return None
+    message = follow_up_message(view.members, group_id=view.group.id, default_language=settings.language)
+    return _Again(recipient, message)
+
+
+@dataclass
+class _Again:
+    recipient: str
+    message: dict[str, Any]
+
+
+def queue_again_without(session: Session, *, settings: Settings, unsent: Sequence[tuple[str, str]]) -> int:
+    """Queue each of these intros and follow-ups again for the members its group has left (at least two),
+    in place of one erasure dropped because it named an erased member; returns how many.
+
+    The key names the remaining members, as a rerun of the round would: that rerun adds no second one."""
+    queued = 0
+    for purpose, period in unsent:
+        again = _message_again(session, settings, purpose, period)
+        if again is not None and enqueue(
+            session, purpose=purpose, recipient=again.recipient, period=period, message=again.message
+        ):
             queued += 1
     return queued
 

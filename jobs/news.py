@@ -41,7 +41,7 @@ from models.news import (
     sync_posted,
     waiting_posts,
 )
-from models.outbox import PENDING, dedupe_key, enqueue, rewrite_payload
+from models.outbox import dedupe_key, enqueue, rewrite_payload
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def redraw_waiting(session: Session, *, settings: Settings, author_id: str) -> i
     redrawn = 0
     for news, row in waiting_posts(session, author_id=author_id):
         message = news_message(news, Translator(settings.language))
-        redrawn += rewrite_payload(session, row, message, status=PENDING)
+        redrawn += rewrite_payload(session, row, message, status=row.status)
     return redrawn
 
 

@@ -19,7 +19,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from models.actors import Actor
 from models.audit import record
 from models.errors import FieldErrors, NotFound, PermissionDenied
-from models.outbox import PENDING, SENT, OutboxMessage
+from models.outbox import PENDING, SENT, UNCERTAIN, OutboxMessage
 from models.timeutil import now
 from models.types import UTCDateTime, get_by_id
 from models.validation import is_http_url
@@ -171,11 +171,12 @@ def sync_posted(session: Session) -> int:
 
 
 def waiting_posts(session: Session, *, author_id: str) -> list[tuple[NewsPost, OutboxMessage]]:
-    """`author_id`'s posts whose outbox row has not been taken by a worker yet, with that row."""
+    """`author_id`'s posts whose outbox row will still be sent, with that row: waiting, or uncertain (a timed-out
+    send is posted again when Slack's history does not show it)."""
     stmt = (
         select(NewsPost, OutboxMessage)
         .join(OutboxMessage, col(OutboxMessage.dedupe_key) == col(NewsPost.outbox_key))
-        .where(NewsPost.author_id == author_id, OutboxMessage.status == PENDING)
+        .where(NewsPost.author_id == author_id, col(OutboxMessage.status).in_((PENDING, UNCERTAIN)))
         .order_by(col(NewsPost.id))
     )
     return [(post, row) for post, row in session.exec(stmt).all()]

@@ -39,6 +39,7 @@ from models.member import Member, ensure_member, get_member
 from models.outbox import DIGEST_PURPOSE, PENDING, SENT, revise_message, rows_of_purpose
 from models.tables import import_all
 from models.timeutil import now
+from models.types import in_id_list
 
 NONE = "none"
 DELETE = "delete"
@@ -323,14 +324,7 @@ def _owned_condition(
 def _slack_conditions(table: Table, rule: Rule, slack_user_id: str) -> list[ColumnElement[bool]]:
     """Rows whose Slack user ID columns name the member, alone or as one entry of a comma-separated list."""
     conditions: list[ColumnElement[bool]] = [table.c[name] == slack_user_id for name in rule.slack_columns]
-    for name in rule.list_columns:
-        column = table.c[name]
-        conditions += [
-            column == slack_user_id,
-            column.startswith(slack_user_id + ",", autoescape=True),
-            column.endswith("," + slack_user_id, autoescape=True),
-            column.contains("," + slack_user_id + ",", autoescape=True),
-        ]
+    conditions += [in_id_list(table.c[name], slack_user_id) for name in rule.list_columns]
     return conditions
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime
+from sqlalchemy import ColumnElement, DateTime, or_
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
@@ -44,3 +44,14 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         return None if value is None else as_utc(value)
+
+
+def in_id_list(column: Any, slack_user_id: str) -> ColumnElement[bool]:
+    """`column` (a comma-separated list of Slack user IDs, such as a group DM's recipient) has the ID as
+    one of its entries (not inside another ID)."""
+    return or_(
+        column == slack_user_id,
+        column.startswith(slack_user_id + ",", autoescape=True),
+        column.endswith("," + slack_user_id, autoescape=True),
+        column.contains("," + slack_user_id + ",", autoescape=True),
+    )

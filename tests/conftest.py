@@ -171,7 +171,9 @@ class BotHarness:
     def settle(self, timeout: float = 30.0) -> None:
         """Wait until every listener (and the work it runs after its ack) has finished, so a test can count
         what was sent, or assert what was not, without racing the after-ack work."""
-        assert self.listeners is not None and self.listeners.wait_idle(timeout), "listeners still busy"
+        # Not an `assert`: `python -O` would drop the wait with it.
+        if self.listeners is None or not self.listeners.wait_idle(timeout):
+            raise AssertionError("listeners still busy")
 
 
 @pytest.fixture

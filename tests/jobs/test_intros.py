@@ -167,6 +167,44 @@ def test_erasure_before_the_intro_goes_out_introduces_the_rest_of_the_group_with
     assert deliver_due(bot.services) == 0
 
 
+def _erase(bot: BotHarness, user: str) -> None:
+    bot.sender.view_submission(DELETE_CONFIRM, {CONFIRM_BLOCK: ["yes"]}, user=user)
+    bot.fake.wait_for(
+        "chat.postMessage",
+        lambda c: c.args.get("channel") == user and c.args.get("text") == t("privacy.deleted", "en"),
+    )
+
+
+def test_erasure_before_the_follow_up_goes_out_asks_the_rest_of_the_group(bot: BotHarness) -> None:
+    """The "did you meet?" was queued but not sent when Alice deleted her data: Bob and Carol are still
+    asked, once, and the question names nobody but them."""
+    opt_in(bot.db)
+    run_job(bot.services, ROUND_JOB, at=MONDAY)
+    assert deliver_due(bot.services) == 1
+    assert len(run_job(bot.services, FOLLOW_UP_JOB, at=MONDAY + timedelta(days=7, hours=1)).queued) == 1
+    _erase(bot, ALICE)
+    assert deliver_due(bot.services) == 1
+    asked = [c for c in bot.fake.calls_to("chat.postMessage") if FOLLOW_UP_BLOCK in json.dumps(c.args)]
+    assert len(asked) == 1
+    with bot.db.session() as session:
+        row = session.exec(select(OutboxMessage).where(OutboxMessage.purpose == PURPOSE_FOLLOW_UP)).one()
+    assert row.status == SENT and sorted(row.recipient.split(",")) == [BOB, CAROL]
+    assert ALICE not in json.dumps(asked[0].args)
+    assert run_job(bot.services, FOLLOW_UP_JOB, at=MONDAY + timedelta(days=8, hours=1)).queued == []
+    assert deliver_due(bot.services) == 0
+
+
+def test_erasure_before_the_intro_of_a_pair_goes_out_sends_nothing(bot: BotHarness) -> None:
+    """A pair loses Alice before its intro went out: Carol alone is introduced to nobody."""
+    opt_in(bot.db, {ALICE: PEOPLE[ALICE], CAROL: PEOPLE[CAROL]})
+    assert len(run_job(bot.services, ROUND_JOB, at=MONDAY).queued) == 1
+    _erase(bot, ALICE)
+    assert deliver_due(bot.services) == 0
+    assert [c for c in bot.fake.calls_to("conversations.open") if "," in str(c.args.get("users"))] == []
+    with bot.db.session() as session:
+        assert session.exec(select(OutboxMessage).where(OutboxMessage.purpose == PURPOSE_INTRO)).all() == []
+
+
 def test_a_group_of_one_language_reads_only_that_language(bot: BotHarness) -> None:
     opt_in(bot.db, {ALICE: PEOPLE[ALICE], CAROL: PEOPLE[CAROL]})
     run_job(bot.services, ROUND_JOB, at=MONDAY)
