@@ -17,7 +17,10 @@ from typing import Any, cast
 from aiosmtpd.controller import Controller
 
 MAX_MESSAGE = 1_000_000  # the server refuses (552) a message over this many bytes
-MAX_KEPT = 200  # the page shows this many, the newest
+MAX_KEPT = 200  # the server keeps this many, the newest (the page shows the last few)
+# aiosmtpd reports a port it could not bind only when this wait for its server ends: short, as start() tries
+# again on another port.
+READY_TIMEOUT = 3.0
 
 
 def shown_on_page(mail_from: str, rcpt_tos: list[str], data: bytes) -> dict[str, Any]:
@@ -43,11 +46,26 @@ class Mailbox:
         self._on_mail = on_mail
         self._controller: Controller | None = None
 
-    def start(self) -> Mailbox:
-        self._controller = Controller(
-            self, hostname="127.0.0.1", port=_free_port(), data_size_limit=MAX_MESSAGE, ready_timeout=10.0
-        )
-        self._controller.start()
+    def start(self, attempts: int = 5) -> Mailbox:
+        """Start on a free loopback port (aiosmtpd needs the number up front, so another process may take it
+        before the server binds it: a few attempts, each stopped cleanly when it fails)."""
+        for attempt in range(1, attempts + 1):
+            controller = Controller(
+                _Handler(self),
+                hostname="127.0.0.1",
+                port=_free_port(),
+                data_size_limit=MAX_MESSAGE,
+                ready_timeout=READY_TIMEOUT,
+            )
+            try:
+                controller.start()
+            except Exception:
+                controller.stop(no_assert=True)
+                if attempt == attempts:
+                    raise
+                continue
+            self._controller = controller
+            break
         return self
 
     @property
@@ -60,20 +78,30 @@ class Mailbox:
             self._controller.stop()
             self._controller = None
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        """aiosmtpd's hook for an accepted message: keep it for the page."""
-        shown = shown_on_page(str(envelope.mail_from), list(envelope.rcpt_tos), bytes(envelope.content))
+    def keep(self, mail_from: str, rcpt_tos: list[str], data: bytes) -> None:
+        """Keep one accepted email as the page shows it."""
+        shown = shown_on_page(mail_from, rcpt_tos, data)
         with self._lock:
             self._mails.append(shown)
             del self._mails[:-MAX_KEPT]
         if self._on_mail is not None:
             self._on_mail()
-        return "250 OK: kept by the playground"
 
     def mails(self) -> list[dict[str, Any]]:
         """What the page shows, oldest first."""
         with self._lock:
             return [dict(m, to=list(m["to"])) for m in self._mails]
+
+
+class _Handler:
+    """aiosmtpd's handler: every accepted message goes to the mailbox."""
+
+    def __init__(self, box: Mailbox) -> None:
+        self._box = box
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self._box.keep(str(envelope.mail_from), list(envelope.rcpt_tos), bytes(envelope.content))
+        return "250 OK: kept by the playground"
 
 
 def _free_port() -> int:

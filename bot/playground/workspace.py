@@ -1,8 +1,8 @@
 """The playground's workspace: its people, channels, and the commands the manifest declares.
 
 The five people the switcher offers (a Japanese alumnus in Tokyo, an English-speaking alumnus in London,
-HR, an event organiser, a company leader who may post company news) always exist; `--demo` adds a few dozen more alumni so the directory, digests and
-reports have something to show.
+HR, an event organiser, a company leader who may post company news) always exist; `--demo` adds a few dozen
+more alumni so the directory, digests and reports have something to show.
 """
 
 from __future__ import annotations
