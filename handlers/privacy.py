@@ -16,8 +16,6 @@ from slack_bolt import Ack
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.common import BlockDict, without_images
-from bot.blocks.intros import follow_up_message, intro_message
-from bot.blocks.news import news_message
 from bot.blocks.privacy import (
     CONFIRM_BLOCK,
     CONSENT,
@@ -44,7 +42,8 @@ from bot.mrkdwn import escape
 from bot.services import Services
 from bot.slack_files import upload_file
 from jobs import retention as retention_jobs
-from jobs.intros import queue_again_without, unsent_group_messages_to
+from jobs.intros import group_message_now, queue_again_without, unsent_group_messages_to
+from jobs.news import channel_message as news_channel_message
 from jobs.news import redraw_waiting as redraw_waiting_news
 from models.errors import DomainError, NotFound, ValidationFailed
 from models.feedback import (
@@ -56,7 +55,6 @@ from models.feedback import (
     set_hr_message,
     submit_feedback,
 )
-from models.intro import follow_up_group, intro_of_period
 from models.member import Member, get_member
 from models.news import get_news
 from models.privacy import (
@@ -92,29 +90,13 @@ def _redrawn_intro(svc: Services, period: str) -> dict[str, Any] | None:
     """A posted intro as it reads now: the group's members still in the network, and a line for who left.
     (A "did you meet?" follow-up, period `g<group id>`, is asked again of those still in the group.)"""
     with svc.db.session() as session:
-        follow_up = follow_up_group(session, period=period)
-        intro = intro_of_period(session, period=period) if follow_up is None else None
-    if follow_up is not None:
-        if not follow_up.members or follow_up.group.id is None:
-            return None
-        asked = follow_up_message(
-            follow_up.members, group_id=follow_up.group.id, default_language=svc.settings.language
-        )
-        return {**asked, "metadata": {}}  # see below
-    if intro is None or not intro.view.members:
+        now_reads = group_message_now(session, settings=svc.settings, period=period, someone_left=True)
+    if now_reads is None:
         return None
-    message = intro_message(
-        intro.view.members,
-        overlap=intro.view.group.overlap,
-        at=intro.scheduled_for,
-        default_language=svc.settings.language,
-        default_zone=svc.settings.zone,
-        someone_left=True,
-    )
     # The post's metadata holds its outbox key, which lists the group's user IDs and which anyone in the
     # workspace can read: an empty object removes it (https://docs.slack.dev/reference/methods/chat.update).
     # The outbox no longer needs it: only an uncertain row is looked for in history, and this one was sent.
-    return {**message, "metadata": {}}
+    return {**now_reads.message, "metadata": {}}
 
 
 def _redrawn_news(svc: Services, news_id: str) -> dict[str, Any] | None:
@@ -127,7 +109,7 @@ def _redrawn_news(svc: Services, news_id: str) -> dict[str, Any] | None:
             post = get_news(session, parsed)
     except NotFound:
         return None
-    return news_message(post, Translator(svc.settings.language))
+    return news_channel_message(post, svc.settings)
 
 
 # How a redrawn message is rendered again, by the table its `MessageRef` comes from (models.privacy RULES:

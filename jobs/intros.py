@@ -144,33 +144,40 @@ def unsent_group_messages_to(session: Session, *, slack_user_id: str) -> list[tu
     return [(purpose, period) for purpose, period in rows]
 
 
-def _message_again(session: Session, settings: Settings, purpose: str, period: str) -> _Again | None:
-    """The intro or follow-up of `period` for the members its group has left, if at least two are left."""
-    if purpose == PURPOSE_INTRO:
-        intro = intro_of_period(session, period=period)
-        recipient = group_recipient(intro.view.members) if intro is not None else None
-        if intro is None or recipient is None:
-            return None
-        message = intro_message(
-            intro.view.members,
-            overlap=intro.view.group.overlap,
-            at=intro.scheduled_for,
-            default_language=settings.language,
-            default_zone=settings.zone,
-        )
-        return _Again(recipient, message)
-    view = follow_up_group(session, period=period)
-    recipient = group_recipient(view.members) if view is not None else None
-    if view is None or recipient is None or view.group.id is None:
-        return None
-    message = follow_up_message(view.members, group_id=view.group.id, default_language=settings.language)
-    return _Again(recipient, message)
-
-
 @dataclass
-class _Again:
-    recipient: str
+class GroupMessage:
+    """An intro or follow-up as it reads now, and the members still in its group it is for."""
+
+    members: list[Member]
     message: dict[str, Any]
+
+
+def group_message_now(
+    session: Session, *, settings: Settings, period: str, someone_left: bool = False
+) -> GroupMessage | None:
+    """The intro (period `<round>/g<id>`) or "did you meet?" (period `g<id>`) an outbox period names, rendered
+    for the members still in its group (erased or unconsented members are left out); None when nobody is.
+    `someone_left`: the intro says that someone left (a redraw of one the group saw)."""
+    follow_up = follow_up_group(session, period=period)
+    if follow_up is not None:
+        if not follow_up.members or follow_up.group.id is None:
+            return None
+        asked = follow_up_message(
+            follow_up.members, group_id=follow_up.group.id, default_language=settings.language
+        )
+        return GroupMessage(follow_up.members, asked)
+    intro = intro_of_period(session, period=period)
+    if intro is None or not intro.view.members:
+        return None
+    message = intro_message(
+        intro.view.members,
+        overlap=intro.view.group.overlap,
+        at=intro.scheduled_for,
+        default_language=settings.language,
+        default_zone=settings.zone,
+        someone_left=someone_left,
+    )
+    return GroupMessage(intro.view.members, message)
 
 
 def queue_again_without(session: Session, *, settings: Settings, unsent: Sequence[tuple[str, str]]) -> int:
@@ -180,10 +187,11 @@ def queue_again_without(session: Session, *, settings: Settings, unsent: Sequenc
     The key names the remaining members, as a rerun of the round would: that rerun adds no second one."""
     queued = 0
     for purpose, period in unsent:
-        again = _message_again(session, settings, purpose, period)
-        if again is not None and enqueue(
-            session, purpose=purpose, recipient=again.recipient, period=period, message=again.message
-        ):
+        again = group_message_now(session, settings=settings, period=period)
+        recipient = group_recipient(again.members) if again is not None else None
+        if again is None or recipient is None:
+            continue
+        if enqueue(session, purpose=purpose, recipient=recipient, period=period, message=again.message):
             queued += 1
     return queued
 

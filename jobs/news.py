@@ -59,6 +59,11 @@ def news_period(news_id: int) -> str:
     return f"news-{news_id}"
 
 
+def channel_message(news: NewsPost, settings: Settings) -> dict[str, Any]:
+    """A post as `ALUMNI_CHANNEL` shows it (in `ALUMNI_LANGUAGE`), from what is stored now."""
+    return news_message(news, Translator(settings.language))
+
+
 def post(
     session: Session,
     *,
@@ -85,7 +90,7 @@ def post(
         purpose=PURPOSE_POST,
         recipient=channel,
         period=period,
-        message=news_message(news, Translator(settings.language)),
+        message=channel_message(news, settings),
     )
     set_outbox_key(session, post=news, key=dedupe_key(PURPOSE_POST, channel, period))
     return news
@@ -96,7 +101,7 @@ def redraw_waiting(session: Session, *, settings: Settings, author_id: str) -> i
     pseudonym: the post reads "from a former member" instead of a mention of it); returns how many."""
     redrawn = 0
     for news, row in waiting_posts(session, author_id=author_id):
-        message = news_message(news, Translator(settings.language))
+        message = channel_message(news, settings)
         redrawn += rewrite_payload(session, row, message, status=row.status)
     return redrawn
 
