@@ -27,6 +27,7 @@ from sqlmodel import Session, col, select
 from bot.blocks.stories import digest_line, posted_story_message, withdrawn_note_message
 from bot.config import Settings
 from bot.i18n import Translator
+from bot.mrkdwn import user_mention
 from jobs.base import DigestContext, DigestSection, JobContext, ScheduledJob
 from models.actors import Actor
 from models.errors import DomainError
@@ -143,8 +144,14 @@ def withdraw_from_digests(session: Session, story: Story, *, tr: Translator) -> 
     if story.published_at is None:
         return 0
     line, note = digest_line(story, tr), tr("stories.digest_line_withdrawn")
+    # Only digests that mention the story's subject can hold its line (a mention reads the same inside the
+    # stored JSON; the escaped title might not), so the rest are never loaded.
     rows = rows_of_purpose(
-        session, purpose=DIGEST_PURPOSE, since=story.published_at, statuses=(PENDING, SENT)
+        session,
+        purpose=DIGEST_PURPOSE,
+        since=story.published_at,
+        statuses=(PENDING, SENT),
+        containing=user_mention(story.subject_id),
     )
     return sum(
         revise_message(
