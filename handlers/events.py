@@ -316,7 +316,7 @@ def _answer_rsvp(services: Services, body: dict[str, Any], outcome: ev.RsvpOutco
         tell_clicker(services, body, listing["text"], blocks=listing["blocks"], replace_original=True)
     elif outcome.answer == ev.WAITLIST and outcome.changed:
         tell_clicker(services, body, tr("events.msg.waitlisted", title=title, position=position))
-    elif container.get("type") != "view":  # on the Home tab the refreshed tab is the answer
+    elif not in_view(body):  # on the Home tab the refreshed tab is the answer
         key = "events.msg.rsvp_saved" if outcome.changed else "events.msg.rsvp_unchanged"
         tell_clicker(services, body, tr(key, answer=tr(ui.ANSWER_KEYS[outcome.answer]), title=title))
 
@@ -399,7 +399,7 @@ def _send_ics(services: Services, body: dict[str, Any], event: ev.Event) -> None
         log.warning("ics upload failed", extra={"error": exc.response.get("error")})
         tell_clicker(services, body, tr("events.msg.ics_failed"))
         return
-    if (body.get("container") or {}).get("type") != "view":  # from the Home tab the DM itself is enough
+    if not in_view(body):  # from the Home tab the DM itself is enough
         tell_clicker(services, body, tr("events.msg.ics_sent", title=title))
 
 
