@@ -25,7 +25,7 @@ from models.outbox import CANCELLED as OUTBOX_CANCELLED
 from models.outbox import PENDING as OUTBOX_PENDING
 from models.outbox import OutboxMessage
 from models.timeutil import now
-from models.types import MAX_ID, UTCDateTime
+from models.types import MAX_ID, UTCDateTime, get_or_not_found
 from models.validation import is_http_url
 
 SCHEDULED = "scheduled"
@@ -269,12 +269,7 @@ def _require_manager(actor: Actor, event: Event) -> None:
 
 
 def get_event(session: Session, *, event_id: int) -> Event:
-    if not 0 < event_id <= MAX_ID:
-        raise NotFound("not_found")
-    event = session.get(Event, event_id)
-    if event is None:
-        raise NotFound("not_found")
-    return event
+    return get_or_not_found(session, Event, event_id)
 
 
 def upcoming_events(session: Session, *, after: datetime | None = None, limit: int = 20) -> list[Event]:

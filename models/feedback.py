@@ -15,10 +15,10 @@ from sqlmodel import Column, Field, Session, SQLModel, col, select
 
 from models.actors import Actor
 from models.audit import record
-from models.errors import DomainError, FieldErrors, NotFound, PermissionDenied
+from models.errors import DomainError, FieldErrors, PermissionDenied
 from models.member import ensure_member
 from models.timeutil import now
-from models.types import UTCDateTime
+from models.types import UTCDateTime, get_or_not_found
 
 IDEA = "idea"
 COMPLAINT = "complaint"
@@ -79,10 +79,7 @@ def submit_feedback(
 
 
 def get_feedback(session: Session, feedback_id: int) -> Feedback:
-    item = session.get(Feedback, feedback_id)
-    if item is None:
-        raise NotFound("not_found")
-    return item
+    return get_or_not_found(session, Feedback, feedback_id)
 
 
 def set_hr_message(session: Session, *, feedback_id: int, channel: str, ts: str) -> None:

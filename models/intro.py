@@ -31,7 +31,7 @@ from models.member import Member, ensure_member, get_member
 from models.profile import parse_skills
 from models.textnorm import normalize
 from models.timeutil import now
-from models.types import UTCDateTime, get_by_id
+from models.types import UTCDateTime, get_by_id, get_or_not_found
 
 # What a member can ask to be matched on (stored comma-separated in `IntroPreference.wants`).
 WANT_TEAMMATES = "teammates"  # same former department at the same time
@@ -696,8 +696,7 @@ def mark_follow_up_queued(session: Session, *, group_ids: Collection[int], at: d
 def record_meeting_answer(session: Session, *, actor: Actor, group_id: int, met: bool) -> IntroGroupMember:
     """The actor answers "did you meet?" for their group (a later answer replaces an earlier one).
     NotFound when the group does not exist; PermissionDenied when the actor is not in it."""
-    if session.get(IntroGroup, group_id) is None:
-        raise NotFound("not_found")
+    get_or_not_found(session, IntroGroup, group_id)
     member = get_member(session, slack_user_id=actor.user_id)
     row = None
     if member is not None:

@@ -18,10 +18,10 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from models.actors import Actor
 from models.audit import record
-from models.errors import FieldErrors, NotFound, PermissionDenied
+from models.errors import FieldErrors, PermissionDenied
 from models.outbox import PENDING, SENT, UNCERTAIN, OutboxMessage
 from models.timeutil import now
-from models.types import UTCDateTime, get_by_id
+from models.types import UTCDateTime, get_or_not_found
 from models.validation import is_http_url
 
 TITLE_MAX = 150
@@ -141,10 +141,7 @@ def post_news(
 
 def get_news(session: Session, news_id: int) -> NewsPost:
     """The post, or NotFound."""
-    post = get_by_id(session, NewsPost, news_id)
-    if post is None:
-        raise NotFound("not_found")
-    return post
+    return get_or_not_found(session, NewsPost, news_id)
 
 
 def set_outbox_key(session: Session, *, post: NewsPost, key: str) -> None:

@@ -19,10 +19,10 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from models import search, validation
 from models.actors import Actor
 from models.audit import record
-from models.errors import DomainError, FieldErrors, NotFound, PermissionDenied
+from models.errors import DomainError, FieldErrors, PermissionDenied
 from models.member import ensure_member, get_member
 from models.timeutil import as_utc, now
-from models.types import MAX_ID, UTCDateTime
+from models.types import UTCDateTime, get_or_not_found
 
 SEARCH_KIND = "opportunity"
 
@@ -273,12 +273,7 @@ def post_opportunity(
 
 
 def get_opportunity(session: Session, opportunity_id: int) -> Opportunity:
-    if not 0 < opportunity_id <= MAX_ID:
-        raise NotFound("not_found")
-    opportunity = session.get(Opportunity, opportunity_id)
-    if opportunity is None:
-        raise NotFound("not_found")
-    return opportunity
+    return get_or_not_found(session, Opportunity, opportunity_id)
 
 
 def can_manage(actor: Actor, opportunity: Opportunity) -> bool:

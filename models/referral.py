@@ -26,11 +26,11 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from models.actors import Actor
 from models.audit import record
-from models.errors import DomainError, FieldErrors, NotFound, PermissionDenied, ValidationFailed
+from models.errors import DomainError, FieldErrors, PermissionDenied, ValidationFailed
 from models.opportunity import Opportunity, search_opportunities
 from models.textnorm import normalize
 from models.timeutil import as_utc, now
-from models.types import UTCDateTime, get_by_id
+from models.types import UTCDateTime, get_by_id, get_or_not_found
 
 SUBMITTED = "submitted"
 IN_REVIEW = "in_review"
@@ -340,10 +340,7 @@ def get_status_change(session: Session, change_id: int) -> ReferralStatusChange 
 
 def get_referral(session: Session, referral_id: int, *, for_update: bool = False) -> Referral:
     """The referral; `for_update` locks its row (PostgreSQL) so concurrent status changes serialise."""
-    referral = get_by_id(session, Referral, referral_id, for_update=for_update)
-    if referral is None:
-        raise NotFound("not_found")
-    return referral
+    return get_or_not_found(session, Referral, referral_id, for_update=for_update)
 
 
 def history(session: Session, referral_id: int) -> list[ReferralStatusChange]:

@@ -29,7 +29,7 @@ from models.actors import Actor
 from models.audit import record
 from models.errors import DomainError, FieldErrors, NotFound, PermissionDenied
 from models.timeutil import now
-from models.types import UTCDateTime, get_by_id
+from models.types import UTCDateTime, get_by_id, get_or_not_found
 
 DRAFT = "draft"
 AWAITING_APPROVAL = "awaiting_approval"
@@ -173,10 +173,7 @@ def find_story(session: Session, story_id: int) -> Story | None:
 
 def get_story(session: Session, story_id: int, *, for_update: bool = False) -> Story:
     """The story; `for_update` locks its row (PostgreSQL) so concurrent decisions serialise."""
-    story = get_by_id(session, Story, story_id, for_update=for_update)
-    if story is None:
-        raise NotFound("not_found")
-    return story
+    return get_or_not_found(session, Story, story_id, for_update=for_update)
 
 
 def get_story_for(session: Session, *, actor: Actor, story_id: int) -> Story:

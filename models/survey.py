@@ -39,13 +39,13 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from models.actors import Actor
 from models.audit import record
-from models.errors import DomainError, FieldErrors, NotFound, PermissionDenied
+from models.errors import DomainError, FieldErrors, PermissionDenied
 from models.event import Event, attendees
 from models.export import BOM, _cell
 from models.member import Member, get_member
 from models.textnorm import normalize
 from models.timeutil import now
-from models.types import UTCDateTime
+from models.types import UTCDateTime, get_or_not_found
 
 DRAFT = "draft"
 OPEN = "open"
@@ -399,12 +399,7 @@ def create_survey(session: Session, *, actor: Actor, draft: SurveyDraft) -> Surv
 
 
 def get_survey(session: Session, *, survey_id: int) -> Survey:
-    if not 0 < survey_id < 2**31:
-        raise NotFound("not_found")
-    survey = session.get(Survey, survey_id)
-    if survey is None:
-        raise NotFound("not_found")
-    return survey
+    return get_or_not_found(session, Survey, survey_id)
 
 
 def questions_of(session: Session, *, survey_id: int) -> list[SurveyQuestion]:

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
 
+from models.errors import NotFound
 from models.timeutil import as_utc
 
 # The largest id an INTEGER primary key holds: ids from payloads above it cannot exist (and would overflow
@@ -25,6 +26,14 @@ def get_by_id(session: Session, table: type[_Row], row_id: int, *, for_update: b
     if not 0 < row_id <= MAX_ID:
         return None
     return session.get(table, row_id, with_for_update=for_update, populate_existing=for_update)
+
+
+def get_or_not_found(session: Session, table: type[_Row], row_id: int, *, for_update: bool = False) -> _Row:
+    """The row with this id (see `get_by_id`); `NotFound` when there is none."""
+    row = get_by_id(session, table, row_id, for_update=for_update)
+    if row is None:
+        raise NotFound("not_found")
+    return row
 
 
 class UTCDateTime(TypeDecorator[datetime]):
