@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from models.types import MAX_ID
+
 
 def user_id_of(body: Mapping[str, Any]) -> str:
     """The Slack user behind a payload: `user_id` (slash commands) or `user.id` (actions, views, shortcuts).
@@ -45,11 +47,11 @@ def in_view(body: Mapping[str, Any]) -> bool:
     return isinstance(container, dict) and container.get("type") == "view"
 
 
-def parse_id(value: Any, max_id: int) -> int | None:
+def parse_id(value: Any, max_id: int = MAX_ID) -> int | None:
     """A row id from a button value, block id or metadata field: an integer in 1..`max_id`, else None.
 
-    `max_id` is the largest id the table's column can hold, so a forged larger number never reaches the
-    database driver.
+    `max_id` is the largest id the table's column can hold (an INTEGER primary key by default), so a forged
+    larger number never reaches the database driver.
     """
     try:
         number = int(str(value))

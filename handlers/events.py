@@ -48,7 +48,6 @@ from models import event as ev
 from models.actors import Actor
 from models.errors import DomainError, PermissionDenied, ValidationFailed
 from models.timeutil import now
-from models.types import MAX_ID
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +67,7 @@ _T = TypeVar("_T")
 
 def _event_id(value: Any) -> int | None:
     """The event id a button value carries (`<id>` or `<id>:<rating>`); None unless a plausible id."""
-    return parse_id(str(value).split(":")[0], MAX_ID)
+    return parse_id(str(value).split(":")[0])
 
 
 def _metadata_event_id(view: Mapping[str, Any]) -> int | None:

@@ -46,7 +46,6 @@ from models.intro import (
     set_intro_preferences,
 )
 from models.timeutil import now
-from models.types import MAX_ID
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +156,7 @@ def _tell_and_publish(services: Services, body: dict[str, Any], user_id: str, no
 def _record_answer(services: Services, user_id: str, value: Any, *, met: bool) -> str:
     """Record the clicker's answer for the group the button names; the note they see (thanks, or why not)."""
     tr = services.translator(user_id)
-    group_id = parse_id(value, MAX_ID)
+    group_id = parse_id(value)
     if group_id is None:
         return tr("errors.invalid")
     try:

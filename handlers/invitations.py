@@ -31,7 +31,7 @@ from bot.blocks.invitations import (
 )
 from bot.forms import error_message
 from bot.kit import Feature, Later, action, hr_clicker, tell_clicker
-from bot.listeners import user_id_of
+from bot.listeners import parse_id, user_id_of
 from bot.services import Services
 from bot.slack_files import upload_file
 from models.errors import DomainError, PermissionDenied
@@ -39,7 +39,6 @@ from models.export import export_funnel_csv
 from models.invitation import QueueResult, invitation_funnel, not_in_slack, queue_invitations
 from models.report import Month
 from models.timeutil import now
-from models.types import MAX_ID
 
 WORDS = ("invitations", "招待")
 # Database ids are 32-bit integers: a forged larger one is simply "not on the roster".
@@ -110,7 +109,7 @@ def on_invite(
     """A person's "Invite" or "Resend": that one roster record (named by the action_id, not the value)."""
     action_id = str(action.get("action_id") or "")
     roster_id = roster_record_id_of(action_id)
-    if not 1 <= roster_id <= MAX_ID:
+    if parse_id(roster_id) is None:
         ack()
         if hr_clicker(services, body):
             tr = services.translator(user_id_of(body))

@@ -78,7 +78,6 @@ from models import opportunity as opps
 from models.actors import Actor
 from models.errors import DomainError, ValidationFailed
 from models.member import ensure_member
-from models.types import MAX_ID
 
 log = logging.getLogger(__name__)
 
@@ -183,11 +182,6 @@ def open_post_modal(services: Services, trigger_id: str, user_id: str) -> None:
 def _value(body: dict[str, Any]) -> str:
     clicked = (body.get("actions") or [{}])[0]
     return str(clicked.get("value") or "")
-
-
-def _opportunity_id(raw: str) -> int | None:
-    """The post id a button or modal carries; None when it is not a plausible id (forged payloads)."""
-    return parse_id(raw, MAX_ID)
 
 
 def _browse(services: Services, user_id: str, state: BrowseState) -> dict[str, Any]:
@@ -308,7 +302,7 @@ def _after_interest(
 def _managed_or_refuse(services: Services, body: dict[str, Any]) -> tuple[opps.Opportunity, Actor] | None:
     """The post when the clicker is its poster or HR; otherwise a private refusal and None."""
     user_id = user_id_of(body)
-    opportunity_id = _opportunity_id(_value(body))
+    opportunity_id = parse_id(_value(body))
     if opportunity_id is None:
         return None
     tr = services.translator(user_id)
@@ -340,7 +334,7 @@ def _decide_change(
     the domain refused (the clicker is told why, privately, after the ack).
     """
     user_id = user_id_of(body)
-    opportunity_id = _opportunity_id(_value(body))
+    opportunity_id = parse_id(_value(body))
     if opportunity_id is None:
         ack()
         return None
@@ -436,7 +430,7 @@ def on_post_submitted(
     user_id = user_id_of(body)
     tr = services.translator(user_id)
     metadata = str(view.get("private_metadata") or "").strip()
-    editing = _opportunity_id(metadata)
+    editing = parse_id(metadata)
     if metadata and editing is None:  # a forged or broken edit: never turn it into a new post
         ack(response_action="errors", errors={"title": tr("errors.not_found")})
         return
@@ -452,7 +446,7 @@ def on_post_submitted(
 def on_interested(ack: Ack, body: dict[str, Any], services: Services, later: Later) -> None:
     """ "I'm interested": recorded before the ack; the clicker is told; the poster's DM follows."""
     user_id = user_id_of(body)
-    opportunity_id = _opportunity_id(_value(body))
+    opportunity_id = parse_id(_value(body))
     if opportunity_id is None:
         ack()
         return
@@ -511,7 +505,7 @@ def on_filled_submitted(
     """Mark the post filled before the ack (refusals at the field); the announcement and Home follow."""
     user_id = user_id_of(body)
     tr = services.translator(user_id)
-    opportunity_id = _opportunity_id(str(view.get("private_metadata") or ""))
+    opportunity_id = parse_id(str(view.get("private_metadata") or ""))
     if opportunity_id is None:
         ack(response_action="errors", errors={FILLED_BY_BLOCK: tr("errors.not_found")})
         return

@@ -67,7 +67,6 @@ from models.privacy import (
     withdraw_consent,
 )
 from models.timeutil import now
-from models.types import MAX_ID
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +100,7 @@ def _redrawn_intro(svc: Services, period: str) -> dict[str, Any] | None:
 
 def _redrawn_news(svc: Services, news_id: str) -> dict[str, Any] | None:
     """A posted news item as it reads now (an erased author is no longer named)."""
-    parsed = parse_id(news_id, MAX_ID)
+    parsed = parse_id(news_id)
     if parsed is None:
         return None
     try:
@@ -355,14 +354,9 @@ def _deliver_feedback(services: Services, body: dict[str, Any], feedback_id: int
     tell_clicker(services, body, thanks)  # last: the thanks means HR has it
 
 
-def _feedback_id(value: Any) -> int | None:
-    """A feedback ID from a button value or private_metadata; None unless a plausible row ID."""
-    return parse_id(str(value or "").strip(), MAX_ID)
-
-
 def _required_feedback_id(value: Any) -> int:
     """`_feedback_id`, refusing an implausible one as a missing row."""
-    feedback_id = _feedback_id(value)
+    feedback_id = parse_id(value)
     if feedback_id is None:
         raise NotFound("not_found")
     return feedback_id
@@ -401,7 +395,7 @@ def on_reply_submit(
     if not services.roles.is_hr(user_id):
         ack(response_action="errors", errors={"reply": tr("admin.not_hr")})
         return
-    feedback_id = _feedback_id(view.get("private_metadata"))
+    feedback_id = parse_id(view.get("private_metadata"))
     if feedback_id is None:
         ack(response_action="errors", errors={"reply": tr("errors.not_found")})
         return

@@ -81,7 +81,6 @@ from jobs import referrals as referral_jobs
 from models import referral as referrals
 from models.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from models.opportunity import Opportunity
-from models.types import MAX_ID
 
 log = logging.getLogger(__name__)
 
@@ -94,11 +93,6 @@ UNTOUCHED_LIMIT = 8
 
 
 # -- small helpers --------------------------------------------------------------------------------
-
-
-def _parse_int(value: Any) -> int | None:
-    """A row id from a payload (button value, block id, metadata); None when it cannot be one."""
-    return parse_id(value, MAX_ID)
 
 
 def _safely(what: str, referral_id: int | None, call: Callable[[], Any]) -> Any:
@@ -399,7 +393,7 @@ def on_open_from_opportunity(
 ) -> None:
     """ "Refer someone" on an announcement: the modal prefilled with the opportunity while it is open."""
     user_id = user_id_of(body)
-    opportunity_id = _parse_int(action.get("value"))
+    opportunity_id = parse_id(action.get("value"))
     if opportunity_id is None:
         answer: BlockDict | str = services.translator(user_id)("referrals.closed_notice")
     else:
@@ -427,7 +421,7 @@ def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Se
         ack(response_action="errors", errors={target: tr("referrals.not_configured")})
         return
     raw_opportunity = values.get(F_OPPORTUNITY)
-    opportunity_id = _parse_int(raw_opportunity) if raw_opportunity else None
+    opportunity_id = parse_id(raw_opportunity) if raw_opportunity else None
     if raw_opportunity and opportunity_id is None:
         ack(response_action="errors", errors={F_OPPORTUNITY: tr("errors.invalid")})
         return
@@ -448,7 +442,7 @@ def _note_modal_for(services: Services, user_id: str, value: str) -> BlockDict |
     """HR's note modal for the move a status button names (`<referral id>:<status>`), or why not."""
     tr = services.translator(user_id)
     raw_id, _, to_status = value.partition(":")
-    referral_id = _parse_int(raw_id)
+    referral_id = parse_id(raw_id)
     if not services.actor(user_id).is_hr:
         log.warning("referrals: status change refused", extra={"user": user_id, "referral_id": referral_id})
         return tr("referrals.not_allowed_hr")
@@ -473,7 +467,7 @@ def _move_named_in(view: dict[str, Any]) -> tuple[int, str] | None:
     """(referral id, target status) from the note modal's metadata; None when it was tampered with."""
     try:
         meta = json.loads(view.get("private_metadata") or "{}")
-        referral_id = _parse_int(meta["referral_id"])
+        referral_id = parse_id(meta["referral_id"])
         to_status = str(meta["to"])
     except (ValueError, KeyError, TypeError):
         return None
@@ -530,7 +524,7 @@ def on_assign(
     """HR picks a referral's owner on the HR card: stored before the ack; the card, DM and Home follow."""
     user_id = user_id_of(body)
     tr = services.translator(user_id)
-    referral_id = _parse_int(str(action.get("block_id") or "").removeprefix(ASSIGN_BLOCK_PREFIX))
+    referral_id = parse_id(str(action.get("block_id") or "").removeprefix(ASSIGN_BLOCK_PREFIX))
     owner_id = str(action.get("selected_user") or "") or None
     if referral_id is None:
         ack()
@@ -566,7 +560,7 @@ def on_assign(
 
 def _withdraw(services: Services, user_id: str, value: Any, tr: Translator) -> tuple[int, int] | str:
     """Withdraw the referral a button names, as `user_id`: (referral id, change id), or why not."""
-    referral_id = _parse_int(value)
+    referral_id = parse_id(value)
     if referral_id is None:
         return tr("errors.invalid")
     try:

@@ -43,7 +43,6 @@ from jobs import surveys as survey_jobs
 from models import survey as sv
 from models.errors import DomainError, NotFound, ValidationFailed
 from models.timeutil import now
-from models.types import MAX_ID
 
 SURVEY_WORDS = ("survey", "surveys", "アンケート")
 _T = TypeVar("_T")
@@ -59,17 +58,13 @@ def home_section(services: Services, user_id: str, tr: Translator) -> list[Block
     return blocks
 
 
-def _survey_id(value: Any) -> int | None:
-    return parse_id(value, MAX_ID)
-
-
 def _metadata_survey_id(view: Mapping[str, Any]) -> int | None:
     """The survey id in a modal's `private_metadata` (`{"survey_id": ...}`); None when missing or forged."""
     try:
         data = json.loads(view.get("private_metadata") or "{}")
     except json.JSONDecodeError:
         return None
-    return _survey_id(data.get("survey_id")) if isinstance(data, dict) else None
+    return parse_id(data.get("survey_id")) if isinstance(data, dict) else None
 
 
 def _button_work(
@@ -77,7 +72,7 @@ def _button_work(
 ) -> tuple[int, _T] | None:
     """`decide_then_ack` for the survey the button names."""
     value = (body.get("actions") or [{}])[0].get("value")
-    return decide_then_ack(services, ack, body, later, _survey_id(value), work)
+    return decide_then_ack(services, ack, body, later, parse_id(value), work)
 
 
 def _open_create_modal(services: Services, user_id: str, trigger_id: str) -> None:
