@@ -209,8 +209,7 @@ def hr_or_refuse(services: Services, ack: Ack, body: Mapping[str, Any], later: L
     if user_id and services.actor(user_id).is_hr:
         return user_id
     ack()
-    refusal = services.translator(user_id)("admin.not_hr")
-    later(lambda: tell_clicker(services, body, refusal))
+    later(lambda: hr_clicker(services, body))  # its private refusal, after the ack
     return None
 
 

@@ -36,7 +36,7 @@ from bot.blocks.privacy import (
 )
 from bot.forms import error_message, field_errors, input_block_ids, state_values
 from bot.i18n import Translator
-from bot.kit import Feature, Later, action, hr_clicker, publish_home, tell_clicker, view
+from bot.kit import Feature, Later, action, hr_clicker, hr_or_refuse, publish_home, tell_clicker, view
 from bot.listeners import parse_id, user_id_of
 from bot.mrkdwn import escape
 from bot.services import Services
@@ -436,10 +436,8 @@ def on_addressed(
     ack: Ack, body: dict[str, Any], action: dict[str, Any], services: Services, later: Later
 ) -> None:
     """HR's "Mark addressed": saved before the ack; the HR card follows (anyone else is refused privately)."""
-    user_id = user_id_of(body)
-    if not services.roles.is_hr(user_id):
-        ack()
-        later(lambda: hr_clicker(services, body))  # the kit's private refusal, where the click happened
+    user_id = hr_or_refuse(services, ack, body, later)
+    if user_id is None:
         return
     try:
         with services.db.session() as session:
