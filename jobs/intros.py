@@ -23,7 +23,6 @@ from bot.blocks.intros import follow_up_message, intro_message
 from bot.config import Settings
 from jobs.base import JobContext, ScheduledJob, daily_period, weekly_period
 from models.intro import (
-    INTRO_PURPOSE,
     due_members,
     follow_up_group,
     get_round,
@@ -43,7 +42,7 @@ log = logging.getLogger(__name__)
 
 ROUND_JOB = "intro_round"
 FOLLOW_UP_JOB = "intro_follow_up"
-PURPOSE_INTRO = INTRO_PURPOSE
+PURPOSE_INTRO = "intros.intro"  # its period is `<round period>/g<group id>` (models.intro reads it back)
 PURPOSE_FOLLOW_UP = "intros.follow_up"
 # mpim:write opens the group DM; mpim:history lets the delivery worker check a group DM's history before
 # resending a message whose first attempt timed out (conversations.history needs the conversation type's

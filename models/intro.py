@@ -52,8 +52,6 @@ FOLLOW_UP_AFTER = timedelta(days=7)
 # A follow-up is not worth sending once the round is this old (the scheduler was down for weeks).
 FOLLOW_UP_UNTIL = timedelta(days=28)
 GROUP_MAX = 3
-# The outbox purpose of a group's introduction; its period is `<round period>/g<group id>` (`jobs.intros`).
-INTRO_PURPOSE = "intros.intro"
 
 # How many bucket entries one member looks at per key before moving on: keeps a member whose history
 # excludes a whole bucket (a small department) from scanning it in full, so pairing stays linear.

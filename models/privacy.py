@@ -89,7 +89,7 @@ def _close_if_open(row: Mapping[Any, Any]) -> dict[str, Any]:
 
 # The intros and news features may be left out of a build (see models.report): their names are used here
 # as data, and their code is imported only when erasure runs.
-# models.intro.INTRO_PURPOSE and jobs.intros.PURPOSE_FOLLOW_UP (tests/models/test_privacy.py checks them)
+# jobs.intros.PURPOSE_INTRO and PURPOSE_FOLLOW_UP (tests/models/test_privacy.py checks them)
 _INTRO_PURPOSES = ("intros.intro", "intros.follow_up")
 
 

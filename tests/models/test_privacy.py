@@ -384,8 +384,7 @@ def test_erasure_drops_unsent_group_intros_listing_them_and_blanks_sent_ones(db:
 
 
 def test_the_intro_purposes_erasure_redraws_are_the_intros_feature_s() -> None:
-    from jobs.intros import PURPOSE_FOLLOW_UP
+    from jobs.intros import PURPOSE_FOLLOW_UP, PURPOSE_INTRO
     from models import privacy
-    from models.intro import INTRO_PURPOSE
 
-    assert privacy._INTRO_PURPOSES == (INTRO_PURPOSE, PURPOSE_FOLLOW_UP)
+    assert privacy._INTRO_PURPOSES == (PURPOSE_INTRO, PURPOSE_FOLLOW_UP)
