@@ -2,8 +2,8 @@
 
 A feature module (`handlers/<name>.py`) writes its listeners as named module-level functions and ends with
 one typed `FEATURE = Feature(...)` value naming them with the constructors below (`command`, `action`,
-`view`...), its Home section, its `/alumni` subcommands, its scheduled jobs and digest section, and its
-scopes. `bot/features.py` lists the features; the composition root registers that list. Nothing is discovered
+`view`...), its Home section, its `/alumni` subcommands, its scheduled jobs and digest section, its
+scopes, and what erasing a member means for its messages (`redraws`, `on_erasure`). `bot/features.py` lists the features; the composition root registers that list. Nothing is discovered
 by name.
 
 A listener asks for what it needs by parameter name, as Bolt listeners do (`ack`, `body`, `command`,
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from slack_bolt import Ack
     from sqlmodel import Session
 
+    from bot.config import Settings
     from jobs.base import DigestSectionFn, ScheduledJob
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,13 @@ RowWork = Callable[["Session", int], _T]
 HomeSection = Callable[[Services, str, Translator], list[BlockDict]]
 # An `/alumni <word> [rest]` subcommand: (services, ack, command payload, rest of the text).
 Subcommand = Callable[[Services, "Ack", dict[str, Any], str], None]
+# Erasure (handlers/privacy runs every feature's): a message it redraws (`models.privacy.MESSAGE_REDRAW`),
+# rendered again from what is stored now, by its `MessageRef.key` (None: the neutral notice instead) ...
+Redraw = Callable[[Services, str], "dict[str, Any] | None"]
+# ... and a step in the erasure's transaction: called before `erase_member` with (session, settings, the
+# member's Slack ID); what it returns is called after it with their pseudonym (messages not sent yet).
+AfterErasure = Callable[[str], object]
+OnErasure = Callable[["Session", "Settings", str], AfterErasure]
 
 
 @dataclass(frozen=True)
@@ -133,6 +141,8 @@ class Feature:
     digest: DigestSectionFn | None = None  # its part of the weekly digest
     digest_order: int = 100  # lower comes first in the digest
     scopes: tuple[str, ...] = ()
+    redraws: Mapping[str, Redraw] = field(default_factory=dict)  # by the table a MessageRef names
+    on_erasure: OnErasure | None = None
 
 
 # -- helpers every listener shares -------------------------------------------------------------------

@@ -35,7 +35,8 @@ from bot.kit import Feature, Later, action, publish_home, tell_clicker, view
 from bot.listeners import parse_id, user_id_of
 from bot.profiles import slack_facts
 from bot.services import Services
-from jobs.intros import SCHEDULED_JOBS, SCOPES
+from jobs.intros import SCHEDULED_JOBS, SCOPES, group_message_now
+from jobs.intros import on_erasure as intros_on_erasure
 from models.errors import DomainError, ValidationFailed
 from models.intro import (
     IntroPreference,
@@ -187,6 +188,19 @@ def on_met_no(
     later(lambda: tell_clicker(services, body, note))
 
 
+def redrawn_intro(svc: Services, period: str) -> dict[str, Any] | None:
+    """Erasure's redraw (outbox rows stand for posted intros): a posted intro as it reads now: the group's members still in the network, and a line for who left.
+    (A "did you meet?" follow-up, period `g<group id>`, is asked again of those still in the group.)"""
+    with svc.db.session() as session:
+        now_reads = group_message_now(session, settings=svc.settings, period=period, someone_left=True)
+    if now_reads is None:
+        return None
+    # The post's metadata holds its outbox key, which lists the group's user IDs and which anyone in the
+    # workspace can read: an empty object removes it (https://docs.slack.dev/reference/methods/chat.update).
+    # The outbox no longer needs it: only an uncertain row is looked for in history, and this one was sent.
+    return {**now_reads.message, "metadata": {}}
+
+
 FEATURE = Feature(
     name="intros",
     listeners=(
@@ -202,4 +216,6 @@ FEATURE = Feature(
     subcommands={word: on_intros_subcommand for word in SUBCOMMAND_WORDS},
     jobs=tuple(SCHEDULED_JOBS),
     scopes=SCOPES,
+    redraws={"outbox_message": redrawn_intro},
+    on_erasure=intros_on_erasure,
 )

@@ -20,12 +20,12 @@ from bot.forms import error_message, field_errors, input_block_ids, state_values
 from bot.forms import text as form_text
 from bot.i18n import Translator
 from bot.kit import Feature, Later, action, publish_home, tell_clicker, view
-from bot.listeners import user_id_of
+from bot.listeners import parse_id, user_id_of
 from bot.mrkdwn import escape
 from bot.services import Services
 from jobs import news as news_jobs
-from models.errors import DomainError, ValidationFailed
-from models.news import NewsDraft, check_news, may_post_news, recent_news
+from models.errors import DomainError, NotFound, ValidationFailed
+from models.news import NewsDraft, check_news, get_news, may_post_news, recent_news
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +173,19 @@ def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Se
     later(lambda: publish_home(services, user_id))
 
 
+def redrawn_news(svc: Services, news_id: str) -> dict[str, Any] | None:
+    """Erasure's redraw: a posted news item as it reads now (an erased author is no longer named)."""
+    parsed = parse_id(news_id)
+    if parsed is None:
+        return None
+    try:
+        with svc.db.session() as session:
+            post = get_news(session, parsed)
+    except NotFound:
+        return None
+    return news_jobs.channel_message(post, svc.settings)
+
+
 FEATURE = Feature(
     name="news",
     listeners=(
@@ -187,4 +200,6 @@ FEATURE = Feature(
     digest=news_jobs.digest_section,
     digest_order=news_jobs.DIGEST_ORDER,
     scopes=news_jobs.SCOPES,
+    redraws={"news_post": redrawn_news},
+    on_erasure=news_jobs.on_erasure,
 )

@@ -9,7 +9,6 @@ tab, cleaning up an erased member's posts) run after it through `later`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack
@@ -42,9 +41,6 @@ from bot.mrkdwn import escape
 from bot.services import Services
 from bot.slack_files import upload_file
 from jobs import retention as retention_jobs
-from jobs.intros import group_message_now, queue_again_without, unsent_group_messages_to
-from jobs.news import channel_message as news_channel_message
-from jobs.news import redraw_waiting as redraw_waiting_news
 from models.errors import DomainError, NotFound, ValidationFailed
 from models.feedback import (
     ADDRESSED,
@@ -56,7 +52,6 @@ from models.feedback import (
     submit_feedback,
 )
 from models.member import Member, get_member
-from models.news import get_news
 from models.privacy import (
     MESSAGE_DELETE,
     MESSAGE_REDRAW,
@@ -85,38 +80,10 @@ def privacy_home(services: Services, user_id: str, tr: Translator) -> list[Block
     return privacy_blocks(member, tr, home=True)
 
 
-def _redrawn_intro(svc: Services, period: str) -> dict[str, Any] | None:
-    """A posted intro as it reads now: the group's members still in the network, and a line for who left.
-    (A "did you meet?" follow-up, period `g<group id>`, is asked again of those still in the group.)"""
-    with svc.db.session() as session:
-        now_reads = group_message_now(session, settings=svc.settings, period=period, someone_left=True)
-    if now_reads is None:
-        return None
-    # The post's metadata holds its outbox key, which lists the group's user IDs and which anyone in the
-    # workspace can read: an empty object removes it (https://docs.slack.dev/reference/methods/chat.update).
-    # The outbox no longer needs it: only an uncertain row is looked for in history, and this one was sent.
-    return {**now_reads.message, "metadata": {}}
+def _erasure_features() -> tuple[Feature, ...]:
+    from bot.features import features  # the feature list imports this module
 
-
-def _redrawn_news(svc: Services, news_id: str) -> dict[str, Any] | None:
-    """A posted news item as it reads now (an erased author is no longer named)."""
-    parsed = parse_id(news_id)
-    if parsed is None:
-        return None
-    try:
-        with svc.db.session() as session:
-            post = get_news(session, parsed)
-    except NotFound:
-        return None
-    return news_channel_message(post, svc.settings)
-
-
-# How a redrawn message is rendered again, by the table its `MessageRef` comes from (models.privacy RULES:
-# the outbox rows that stand for a message are posted intros and their follow-ups).
-REDRAWS: dict[str, Callable[[Services, str], dict[str, Any] | None]] = {
-    "outbox_message": _redrawn_intro,
-    "news_post": _redrawn_news,
-}
+    return tuple(f for f in features() if f.redraws or f.on_erasure is not None)
 
 
 def _notice(svc: Services) -> dict[str, Any]:
@@ -127,7 +94,8 @@ def _notice(svc: Services) -> dict[str, Any]:
 def _replacements(svc: Services, ref: MessageRef) -> list[dict[str, Any]]:
     """What an erased member's message is updated to, in order of preference: redrawn; redrawn without its
     images (Slack may no longer fetch one, and then refuses the whole update); a neutral notice."""
-    redraw = REDRAWS.get(ref.table) if ref.action == MESSAGE_REDRAW else None
+    redraws = {table: r for f in _erasure_features() for table, r in f.redraws.items()}
+    redraw = redraws.get(ref.table) if ref.action == MESSAGE_REDRAW else None
     message = redraw(svc, ref.key) if redraw is not None else None
     if message is None:
         return [_notice(svc)]
@@ -168,19 +136,21 @@ def erase(svc: Services, *, actor_id: str, slack_user_id: str) -> list[MessageRe
     anyone but the member themselves or HR.
     """
     with svc.db.session() as session:
-        # Intros and follow-ups to their groups not sent yet name them: erasure drops them, and the rest of
-        # each group (two or more) gets them again without them.
-        unsent_to_groups = unsent_group_messages_to(session, slack_user_id=slack_user_id)
+        # Each feature's step sees the member before erasure and mends, afterwards, what its outbox has
+        # not sent yet (intros to their groups, news they wrote), in the same transaction.
+        afterwards = [
+            f.on_erasure(session, svc.settings, slack_user_id)
+            for f in _erasure_features()
+            if f.on_erasure is not None
+        ]
         result = erase_member(
             session,
             actor=svc.actor(actor_id),
             slack_user_id=slack_user_id,
             removed_line=svc.workspace_translator("privacy.digest_line_removed"),
         )
-        # News they posted that the outbox has not sent yet names their pseudonym now: render it again, in
-        # the same transaction, so it goes out "from a former member" (posted news is redrawn in Slack).
-        redraw_waiting_news(session, settings=svc.settings, author_id=result.pseudonym)
-        queue_again_without(session, settings=svc.settings, unsent=unsent_to_groups)
+        for step in afterwards:
+            step(result.pseudonym)
     svc.people.forget(slack_user_id)
     return result.messages
 

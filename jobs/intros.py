@@ -12,7 +12,7 @@ calls Slack itself.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -177,6 +177,13 @@ def group_message_now(
         someone_left=someone_left,
     )
     return GroupMessage(intro.view.members, message)
+
+
+def on_erasure(session: Session, settings: Settings, slack_user_id: str) -> Callable[[str], int]:
+    """Erasure's step for intros: intros and follow-ups to the member's groups not sent yet name them, so
+    erasure drops them; afterwards the rest of each group (two or more) gets them again without them."""
+    unsent = unsent_group_messages_to(session, slack_user_id=slack_user_id)
+    return lambda _pseudonym: queue_again_without(session, settings=settings, unsent=unsent)
 
 
 def queue_again_without(session: Session, *, settings: Settings, unsent: Sequence[tuple[str, str]]) -> int:

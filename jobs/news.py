@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -104,6 +105,12 @@ def redraw_waiting(session: Session, *, settings: Settings, author_id: str) -> i
         message = channel_message(news, settings)
         redrawn += rewrite_payload(session, row, message, status=row.status)
     return redrawn
+
+
+def on_erasure(session: Session, settings: Settings, slack_user_id: str) -> Callable[[str], int]:
+    """Erasure's step for news: afterwards, posts the member wrote that are not sent yet name their pseudonym,
+    so they are rendered again and go out "from a former member" (posted ones are redrawn in Slack)."""
+    return lambda pseudonym: redraw_waiting(session, settings=settings, author_id=pseudonym)
 
 
 def fetch_reach(client: WebClient, *, channel: str, ts: str) -> tuple[int, int] | None:
