@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import TypeGuard
 
 # Invisible format characters that change how the text around them reads: bidi embeddings, overrides and
 # isolates (U+202A-U+202E, U+2066-U+2069; "Free laptop \u202egnp.exe" shows as "exe.png"), directional marks,
@@ -36,9 +37,10 @@ def date_token(instant: datetime, *, fallback: str, fmt: str = "{date_short_pret
     return f"<!date^{int(instant.timestamp())}^{fmt}|{escape(fallback)}>"
 
 
-def is_user_id(value: str) -> bool:
-    """Whether `value` can be a Slack user ID (an erased member's pseudonym cannot: it has dashes)."""
-    return value.isalnum()
+def is_user_id(value: str | None) -> TypeGuard[str]:
+    """Whether `value` can be a Slack user ID (`U…`, or `W…` on Enterprise Grid); an erased member's
+    pseudonym (`former-member-1a2b3c4d`) cannot, nor can a blank."""
+    return bool(value) and str(value).isalnum() and str(value)[:1] in {"U", "W"}
 
 
 def user_mention(user_id: str) -> str:

@@ -47,7 +47,6 @@ from bot.blocks.referrals import (
     WITHDRAW_ACTION,
     home_blocks,
     hr_message,
-    is_slack_user,
     mine_blocks,
     note_modal,
     opportunity_option,
@@ -74,7 +73,7 @@ from bot.kit import (
     view,
 )
 from bot.listeners import parse_id, user_id_of
-from bot.mrkdwn import escape, user_mention
+from bot.mrkdwn import escape, is_user_id, user_mention
 from bot.serial import newest_render_wins
 from bot.services import Services
 from jobs import referrals as referral_jobs
@@ -119,7 +118,7 @@ def _post(services: Services, what: str, referral_id: int, **message: Any) -> An
 
 def _members(*user_ids: str | None) -> list[str]:
     """The Slack users among `user_ids` (an erased member's pseudonym has no DM or Home tab)."""
-    return [str(user_id) for user_id in user_ids if is_slack_user(user_id)]
+    return [str(user_id) for user_id in user_ids if is_user_id(user_id)]
 
 
 def _title_of(session: Session, referral: referrals.Referral) -> str | None:
@@ -238,7 +237,7 @@ def route_referral(services: Services, referral_id: int) -> None:
                 referrals.set_hr_message(
                     session, referral_id=referral_id, channel=str(response["channel"]), ts=str(response["ts"])
                 )
-    if is_slack_user(referral.referrer_id):
+    if is_user_id(referral.referrer_id):
         dm = referrer_submitted_dm(
             services.translator(referral.referrer_id), referral, opportunity_title=title
         )
@@ -259,7 +258,7 @@ def _after_status_change(services: Services, referral_id: int, change_id: int, a
     if change.to_status == referrals.WITHDRAWN:
         note = services.workspace_translator("referrals.hr.withdrawn_thread", id=referral_id)
         _thread_note(services, referral, note)
-    if not is_slack_user(referral.referrer_id):
+    if not is_user_id(referral.referrer_id):
         return  # the referrer was erased: nobody to tell
     tr = services.translator(referral.referrer_id)
     dm = referrer_status_dm(tr, referral, change, opportunity_title=title)

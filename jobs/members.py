@@ -10,7 +10,7 @@ from typing import Any
 from bot.blocks.common import context, divider, section, to_dicts
 from bot.blocks.opportunities import summary
 from bot.i18n import Translator, language_of
-from bot.mrkdwn import escape, truncate, user_mention
+from bot.mrkdwn import escape, is_user_id, truncate, user_mention
 from jobs.base import DigestContext, DigestSection, JobContext, ScheduledJob, hourly_period, weekly_period
 from jobs.nudges import zone_of, zones_at
 from models.checkin import eligible_time_zones, members_for_personal_digest, shared_checkins
@@ -29,7 +29,7 @@ PERSONAL_LIMIT = 10
 
 
 def _who(member: Member) -> str:
-    if member.slack_user_id and member.slack_user_id.isalnum():
+    if is_user_id(member.slack_user_id):
         return user_mention(member.slack_user_id)
     return escape(member.display_name) or "—"
 

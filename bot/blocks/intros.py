@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from bot.blocks.common import input_block
 from bot.blocks.profiles import name_of, profile_lines
 from bot.i18n import LANGUAGES, Translator
-from bot.mrkdwn import date_token, truncate, user_mention
+from bot.mrkdwn import date_token, is_user_id, truncate, user_mention
 from models.intro import CADENCES, WANTS, IntroPreference
 from models.member import Member
 
@@ -129,7 +129,7 @@ def _intro_part(
     blocks: Blocks = [_section(tr("intros.intro.title"))]
     for member in members:
         head = f"*{name_of(member)}*"
-        if member.slack_user_id and member.slack_user_id.isalnum():
+        if is_user_id(member.slack_user_id):
             head += f" ({user_mention(member.slack_user_id)})"
         blocks.append(
             _section("\n".join([head, *profile_lines(member, tr, today=today, interests_limit=200)]))

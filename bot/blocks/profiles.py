@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.blocks.common import BlockDict, context, section
 from bot.i18n import Translator
-from bot.mrkdwn import escape, link, truncate, user_mention
+from bot.mrkdwn import escape, is_user_id, link, truncate, user_mention
 from models.member import AVAILABILITY_FLAGS, VISIBILITIES, VISIBILITY_HR, Member
 from models.profile import (
     CONSENT_VERSION,
@@ -268,7 +268,7 @@ def message_url(team_id: str, user_id: str) -> str:
 def message_link(team_id: str | None, user_id: str | None, tr: Translator) -> str:
     """The "Message" link of a card: a slack:// deep link when the team is known, else a mention
     (clicking it opens the profile with its Message button). '' for members not in Slack."""
-    if not user_id or not user_id.isalnum():
+    if not is_user_id(user_id):
         return ""
     if team_id and team_id.isalnum():
         return link(message_url(team_id, user_id), tr("profiles.card.message"))
@@ -300,7 +300,7 @@ def name_of(member: Member) -> str:
     """The member's name for mrkdwn (escaped), or a mention the bot built from their user ID."""
     if member.display_name:
         return escape(member.display_name)
-    if member.slack_user_id and member.slack_user_id.isalnum():
+    if is_user_id(member.slack_user_id):
         return user_mention(member.slack_user_id)
     return "—"
 

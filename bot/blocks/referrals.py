@@ -19,7 +19,7 @@ from typing import Any
 
 from bot.blocks.common import BlockDict, actions, button, context, divider, header, plain, section
 from bot.i18n import Translator
-from bot.mrkdwn import date_token, escape, link, truncate, user_mention
+from bot.mrkdwn import date_token, escape, is_user_id, link, truncate, user_mention
 from models.referral import (
     HR_STATUSES,
     NOT_A_FIT,
@@ -244,14 +244,9 @@ def _contact(referral: Referral) -> str:
     return "\n".join(parts) or "—"
 
 
-def is_slack_user(user_id: str | None) -> bool:
-    """A Slack user ID (not a pseudonym left by an erasure, such as `former-member-1a2b3c4d`)."""
-    return bool(user_id) and str(user_id).isalnum() and str(user_id)[:1] in {"U", "W"}
-
-
 def who(user_id: str | None) -> str:
     """A mention of a person, or their pseudonym (escaped) once they were erased."""
-    return user_mention(str(user_id)) if is_slack_user(user_id) else escape(user_id or "—")
+    return user_mention(str(user_id)) if is_user_id(user_id) else escape(user_id or "—")
 
 
 def _owner(tr: Translator, owner_id: str | None) -> str:
@@ -327,7 +322,7 @@ def hr_message(
             "action_id": ASSIGN_ACTION,
             "placeholder": _plain(tr("referrals.hr.assign_placeholder"), 150),
         }
-        if is_slack_user(referral.owner_id):
+        if is_user_id(referral.owner_id):
             assign["initial_user"] = referral.owner_id
         blocks.append({"type": "actions", "block_id": f"{ASSIGN_BLOCK_PREFIX}{rid}", "elements": [assign]})
         buttons = [
