@@ -46,7 +46,7 @@ from bot.services import Services
 from jobs import events as event_jobs
 from models import event as ev
 from models.actors import Actor
-from models.errors import DomainError, PermissionDenied, ValidationFailed
+from models.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from models.timeutil import now
 
 log = logging.getLogger(__name__)
@@ -170,7 +170,7 @@ def _save_for_event(
     problems = problems or {}
     try:
         if event_id is None:
-            raise DomainError("not_found")
+            raise NotFound("not_found")
         if problems:
             raise ValidationFailed({f: (k, {}) for f, k in problems.items()})
         with services.db.session() as session:
@@ -572,7 +572,7 @@ def on_rsvp(ack: Ack, body: dict[str, Any], action: dict[str, Any], services: Se
     answer = ui.RSVP_ACTIONS.get(str(action.get("action_id")))
     try:
         if event_id is None or answer is None:
-            raise DomainError("not_found")
+            raise NotFound("not_found")
         outcome, position = _seat(services, user, event_id, answer, action)
     except DomainError as exc:
         refusal = error_message(exc, tr)  # `exc` is unbound once the except block ends
